@@ -1,0 +1,89 @@
+"""Exceptions and warnings raised by lm-eval-mtl.
+
+Every error the package raises on bad input derives from :class:`MTLError`, so a
+caller can catch the package's errors without catching programming errors.
+Messages name the argument, the contract and what was received.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DegenerateDataWarning",
+    "IncompatibleRunsError",
+    "IncompatibleWeightsError",
+    "InsufficientDataError",
+    "MTLError",
+    "MissingExtraError",
+    "MissingMetricError",
+    "MissingTaskError",
+    "ResultsFormatError",
+    "UnknownNameError",
+]
+
+
+class MTLError(Exception):
+    """Root of every error raised by lm-eval-mtl on bad input."""
+
+
+class ResultsFormatError(MTLError, ValueError):
+    """An lm-eval output file (results JSON, samples JSONL) cannot be read."""
+
+
+class MissingTaskError(MTLError, KeyError):
+    """A task required by a suite or a comparison is absent from a run."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable.
+        return str(self.args[0]) if self.args else ""
+
+
+class MissingMetricError(MTLError, KeyError):
+    """A task lacks the metric (or metric/filter pair) a spec asks for."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class IncompatibleRunsError(MTLError, ValueError):
+    """Two runs cannot be compared: different items, suites, versions or settings."""
+
+
+class IncompatibleWeightsError(MTLError, ValueError):
+    """A weights file does not belong to the suite (or suite version) it is used with."""
+
+
+class InsufficientDataError(MTLError, ValueError):
+    """Too little data for the requested statistic."""
+
+
+class UnknownNameError(MTLError, KeyError):
+    """A name (suite, weighting scheme, method) is not known; the message lists close matches."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class MissingExtraError(MTLError, ImportError):
+    """An optional dependency is missing; the message gives the pip command that installs it."""
+
+
+class DegenerateDataWarning(RuntimeWarning):
+    """A statistic is undefined for the data given (it is returned as NaN)."""
+
+
+def unknown_name(kind: str, name: str, known: "list[str] | tuple[str, ...]") -> UnknownNameError:
+    """Build an :class:`UnknownNameError` with close matches.
+
+    Args:
+        kind: What the name names ("weighting scheme", "suite", ...).
+        name: The name that was given.
+        known: The names that exist.
+
+    Returns:
+        The error, ready to raise.
+    """
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    listing = ", ".join(sorted(known)) if len(known) <= 20 else f"{len(known)} known names"
+    return UnknownNameError(f"Unknown {kind} {name!r}.{hint} Known: {listing}.")

@@ -1,0 +1,1 @@
+"""Normalization, weighting schemes, frozen weight files and the composite score."""

@@ -1,0 +1,71 @@
+"""The analytic composite: chance normalization and a weighted sum with its stderr.
+
+Pure arithmetic on per-task numbers, shared by the start-up plugin (inside
+lm-eval's ``Group.aggregate``) and by the report when only results JSON exists.
+It imports numpy only.
+
+    z_t = (x_t - c_t) / (u_t - c_t),  se(z_t) = se(x_t) / (u_t - c_t)
+    C   = sum_t w_t z_t,              se(C) = sqrt(sum_t w_t^2 se(z_t)^2)
+
+The variance formula assumes the tasks' item sets are disjoint (independent
+estimates); callers must detect overlapping item sets and not use it there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import NamedTuple
+
+__all__ = ["AnalyticComposite", "analytic_composite", "normalize"]
+
+
+class AnalyticComposite(NamedTuple):
+    """A composite value and its standard error."""
+
+    value: float
+    """sum_t w_t z_t."""
+    se: float
+    """sqrt(sum_t w_t^2 se_t^2); NaN when any task's stderr is unknown."""
+
+
+def normalize(x: float, chance: float, ceiling: float) -> float:
+    """Chance-normalize a raw metric: ``(x - chance) / (ceiling - chance)``, not clipped.
+
+    Raises:
+        ValueError: ``ceiling`` is not above ``chance``.
+    """
+    if not ceiling > chance:
+        raise ValueError(f"`ceiling` must exceed `chance`; got chance={chance}, ceiling={ceiling}.")
+    return (x - chance) / (ceiling - chance)
+
+
+def analytic_composite(
+    values: Sequence[float], ses: Sequence[float], weights: Sequence[float]
+) -> AnalyticComposite:
+    """Weighted sum of normalized scores with the independent-tasks stderr.
+
+    Args:
+        values: Normalized scores z_t.
+        ses: Their standard errors (NaN where unknown).
+        weights: Non-negative weights summing to 1, same order.
+
+    Returns:
+        The composite and its stderr (NaN if any stderr is NaN).
+
+    Raises:
+        ValueError: Lengths differ, a value is not finite, or the weights are not
+            non-negative and summing to 1 (within 1e-9).
+    """
+    if not (len(values) == len(ses) == len(weights)) or len(values) == 0:
+        raise ValueError(
+            "`values`, `ses` and `weights` must be non-empty and of equal length; "
+            f"got {len(values)}, {len(ses)}, {len(weights)}."
+        )
+    if any(not math.isfinite(v) for v in values):
+        raise ValueError(f"`values` must be finite; got {list(values)}.")
+    if any(w < 0 or not math.isfinite(w) for w in weights) or abs(math.fsum(weights) - 1.0) > 1e-9:
+        raise ValueError(f"`weights` must be non-negative and sum to 1; got {list(weights)}.")
+    value = math.fsum(w * v for w, v in zip(weights, values))
+    var = math.fsum((w * s) ** 2 for w, s in zip(weights, ses) if w > 0)
+    return AnalyticComposite(value, math.sqrt(var) if math.isfinite(var) else math.nan)

@@ -1,0 +1,331 @@
+"""Typed suite specifications: which tasks a suite scores, and how.
+
+A suite is an lm-eval group whose YAML carries the composite spec under
+``metadata.mtl``. The same parser serves the start-up plugin (which reads the
+group's metadata inside lm-eval) and the offline tools (which read the YAML
+files shipped in ``task_configs/``).
+
+The schema of ``metadata`` in a suite or family group YAML::
+
+    metadata:
+      version: 1.0                  # bump whenever a score could move
+      mtl:
+        schema: 1
+        kind: suite                 # suite | family
+        weights: family             # equal | family | size | a shipped weights id
+        leaderboard: openllm_v2     # optional: also emit that leaderboard's average
+        members:
+          - task: sst2              # lm-eval task name (a leaf task)
+            metric: acc             # metric name as lm-eval reports it
+            filter: none            # filter name ("none", "strict-match", ...)
+            chance: 0.5             # chance level c (mean of 1/k over items)
+            ceiling: 1.0            # best possible value u (100 for BLEU/chrF)
+            family: classification  # capability family
+            output_type: multiple_choice   # multiple_choice | generate_until | loglikelihood
+            cluster: null           # doc field shared by items of one context, or null
+            label: null             # optional; defaults to the task name, must be unique
+
+A member is identified by its ``label`` (the task name unless two members
+score the same task with different metrics, as IFEval does on the Open LLM
+Leaderboard v2).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from lm_eval_mtl.errors import MTLError, unknown_name
+
+__all__ = [
+    "MemberSpec",
+    "OutputType",
+    "SuiteSpec",
+    "SuiteSpecError",
+    "list_suites",
+    "load_suite",
+    "task_config_dir",
+]
+
+OutputType = Literal["multiple_choice", "generate_until", "loglikelihood", "loglikelihood_rolling"]
+_OUTPUT_TYPES: tuple[str, ...] = (
+    "multiple_choice",
+    "generate_until",
+    "loglikelihood",
+    "loglikelihood_rolling",
+)
+SuiteKind = Literal["suite", "family"]
+SCHEMA_VERSION = 1
+
+
+class SuiteSpecError(MTLError, ValueError):
+    """A suite's ``metadata.mtl`` block is malformed."""
+
+
+@dataclass(frozen=True)
+class MemberSpec:
+    """How one member of a suite enters the composite."""
+
+    task: str
+    """lm-eval task name of a leaf task."""
+    metric: str
+    """Metric name as lm-eval reports it (``acc``, ``exact_match``, ``chrf`` ...)."""
+    filter: str
+    """lm-eval filter name (``none``, ``strict-match``, ...)."""
+    chance: float
+    """Chance level c: the expected metric of a random guesser (0 for generation)."""
+    ceiling: float
+    """Best possible value u (1 for accuracies, 100 for BLEU/chrF)."""
+    family: str
+    """Capability family (classification, qa, translation, ...)."""
+    output_type: OutputType = "multiple_choice"
+    """lm-eval output type of the task."""
+    cluster: str | None = None
+    """Doc field shared by items of one context (passage, subject), or None."""
+    label: str = ""
+    """Unique key of the member inside its suite; defaults to ``task``."""
+
+    def __post_init__(self) -> None:
+        if not self.label:
+            object.__setattr__(self, "label", self.task)
+
+    @property
+    def metric_key(self) -> str:
+        """lm-eval's results key for this member's metric, e.g. ``acc,none``."""
+        return f"{self.metric},{self.filter}"
+
+    @property
+    def stderr_key(self) -> str:
+        """lm-eval's results key for this member's standard error, e.g. ``acc_stderr,none``."""
+        return f"{self.metric}_stderr,{self.filter}"
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """A suite (or one family of it) as a composite: members, weights, version."""
+
+    name: str
+    """lm-eval group name (``mtl_suite``)."""
+    version: str
+    """``metadata.version`` of the group; part of the citation signature."""
+    kind: SuiteKind
+    """``suite`` for a whole suite, ``family`` for one family's subgroup."""
+    members: tuple[MemberSpec, ...]
+    """Members in a fixed order."""
+    weights: str = "family"
+    """Default weighting: ``equal``, ``family``, ``size`` or a shipped weights id."""
+    leaderboard: str | None = None
+    """A leaderboard recipe whose average is also emitted (``openllm_v2``), or None."""
+    source: Path | None = field(default=None, compare=False)
+    """YAML file the spec was read from, when read from a file."""
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Member labels, in order."""
+        return tuple(m.label for m in self.members)
+
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """Distinct lm-eval task names, in order of first appearance."""
+        return tuple(dict.fromkeys(m.task for m in self.members))
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """Distinct families, in order of first appearance."""
+        return tuple(dict.fromkeys(m.family for m in self.members))
+
+    def member(self, label: str) -> MemberSpec:
+        """The member with this label.
+
+        Raises:
+            UnknownNameError: No member has this label (the message lists close matches).
+        """
+        for m in self.members:
+            if m.label == label:
+                return m
+        raise unknown_name(f"member of suite {self.name!r}", label, self.labels)
+
+    def __iter__(self) -> Iterator[MemberSpec]:
+        return iter(self.members)
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    @property
+    def id(self) -> str:
+        """``name@version``, as written in citation signatures."""
+        return f"{self.name}@{self.version}"
+
+    @classmethod
+    def from_metadata(
+        cls, name: str, metadata: Mapping[str, Any], *, source: Path | None = None
+    ) -> SuiteSpec:
+        """Parse a group's ``metadata`` mapping (with its ``mtl`` block).
+
+        Args:
+            name: The group name.
+            metadata: The group's ``metadata`` mapping from its YAML.
+            source: The YAML file, for error messages.
+
+        Returns:
+            The spec.
+
+        Raises:
+            SuiteSpecError: The block is missing or malformed; the message names
+                the group, the field and what was found.
+        """
+        where = f"group {name!r}" + (f" ({source})" if source else "")
+        if not isinstance(metadata, Mapping):
+            raise SuiteSpecError(f"{where}: `metadata` must be a mapping; got {type(metadata).__name__}.")
+        block = metadata.get("mtl")
+        if not isinstance(block, Mapping):
+            raise SuiteSpecError(f"{where}: `metadata.mtl` must be a mapping; got {block!r}.")
+        if "version" not in metadata:
+            raise SuiteSpecError(f"{where}: `metadata.version` is required (bump it when scores could move).")
+        schema = block.get("schema", SCHEMA_VERSION)
+        if schema != SCHEMA_VERSION:
+            raise SuiteSpecError(
+                f"{where}: `metadata.mtl.schema` must be {SCHEMA_VERSION}; got {schema!r}. "
+                "Upgrade lm-eval-mtl to read this suite."
+            )
+        kind = block.get("kind", "suite")
+        if kind not in ("suite", "family"):
+            raise SuiteSpecError(f"{where}: `metadata.mtl.kind` must be 'suite' or 'family'; got {kind!r}.")
+        raw_members = block.get("members")
+        if not isinstance(raw_members, Sequence) or isinstance(raw_members, (str, bytes)) or not raw_members:
+            raise SuiteSpecError(f"{where}: `metadata.mtl.members` must be a non-empty list; got {raw_members!r}.")
+        members = tuple(_parse_member(where, i, m) for i, m in enumerate(raw_members))
+        labels = [m.label for m in members]
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        if dupes:
+            raise SuiteSpecError(
+                f"{where}: member labels must be unique; {', '.join(dupes)} repeat. "
+                "Give members that score one task twice a distinct `label`."
+            )
+        weights = block.get("weights", "family")
+        if not isinstance(weights, str) or not weights:
+            raise SuiteSpecError(f"{where}: `metadata.mtl.weights` must be a non-empty string; got {weights!r}.")
+        leaderboard = block.get("leaderboard")
+        if leaderboard is not None and not isinstance(leaderboard, str):
+            raise SuiteSpecError(f"{where}: `metadata.mtl.leaderboard` must be a string; got {leaderboard!r}.")
+        return cls(
+            name=name,
+            version=str(metadata["version"]),
+            kind=kind,
+            members=members,
+            weights=weights,
+            leaderboard=leaderboard,
+            source=source,
+        )
+
+
+def _parse_member(where: str, i: int, raw: Any) -> MemberSpec:
+    if not isinstance(raw, Mapping):
+        raise SuiteSpecError(f"{where}: member {i} must be a mapping; got {raw!r}.")
+    known = {"task", "metric", "filter", "chance", "ceiling", "family", "output_type", "cluster", "label"}
+    extra = sorted(set(raw) - known)
+    if extra:
+        raise SuiteSpecError(f"{where}: member {i} has unknown field(s) {', '.join(extra)}; known: {', '.join(sorted(known))}.")
+    for req in ("task", "metric", "family"):
+        if not isinstance(raw.get(req), str) or not raw.get(req):
+            raise SuiteSpecError(f"{where}: member {i} needs a non-empty string `{req}`; got {raw.get(req)!r}.")
+    task = str(raw["task"])
+    chance = _number(where, task, "chance", raw.get("chance", 0.0))
+    ceiling = _number(where, task, "ceiling", raw.get("ceiling", 1.0))
+    if not ceiling > chance:
+        raise SuiteSpecError(
+            f"{where}: member {task!r} needs `ceiling` > `chance`; got chance={chance}, ceiling={ceiling}."
+        )
+    output_type = raw.get("output_type", "multiple_choice")
+    if output_type not in _OUTPUT_TYPES:
+        raise SuiteSpecError(
+            f"{where}: member {task!r} `output_type` must be one of {', '.join(_OUTPUT_TYPES)}; got {output_type!r}."
+        )
+    cluster = raw.get("cluster")
+    if cluster is not None and (not isinstance(cluster, str) or not cluster):
+        raise SuiteSpecError(f"{where}: member {task!r} `cluster` must be a doc field name or null; got {cluster!r}.")
+    label = raw.get("label") or ""
+    if not isinstance(label, str):
+        raise SuiteSpecError(f"{where}: member {task!r} `label` must be a string; got {label!r}.")
+    return MemberSpec(
+        task=task,
+        metric=str(raw["metric"]),
+        filter=str(raw.get("filter", "none")),
+        chance=chance,
+        ceiling=ceiling,
+        family=str(raw["family"]),
+        output_type=output_type,
+        cluster=cluster,
+        label=label,
+    )
+
+
+def _number(where: str, task: str, name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+        raise SuiteSpecError(f"{where}: member {task!r} `{name}` must be a finite number; got {value!r}.")
+    return float(value)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def task_config_dir() -> Path:
+    """The folder holding the shipped lm-eval task configs.
+
+    In a built wheel the configs live at ``lm_eval_mtl/task_configs``; in a
+    source checkout (editable install) they live at ``<repo>/task_configs``.
+    """
+    from importlib.resources import files
+
+    packaged = Path(str(files("lm_eval_mtl"))) / "task_configs"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "task_configs"
+
+
+def _iter_group_yaml(root: Path) -> Iterator[tuple[str, Mapping[str, Any], Path]]:
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        """Safe loader that tolerates lm-eval's ``!function`` tags."""
+
+    def _ignore(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> None:
+        return None
+
+    _Loader.add_multi_constructor("!", _ignore)
+    for path in sorted(root.rglob("*.yaml")):
+        with path.open(encoding="utf-8") as fh:
+            data = yaml.load(fh, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+        if isinstance(data, Mapping) and isinstance(data.get("group"), str):
+            meta = data.get("metadata")
+            if isinstance(meta, Mapping) and "mtl" in meta:
+                yield data["group"], meta, path
+
+
+def list_suites(root: Path | None = None) -> tuple[str, ...]:
+    """Names of every group under ``root`` (default: the shipped configs) that carries a spec."""
+    return tuple(sorted(name for name, _, _ in _iter_group_yaml(root or task_config_dir())))
+
+
+def load_suite(name: str, root: Path | None = None) -> SuiteSpec:
+    """Load a suite (or family) spec by group name from the shipped configs.
+
+    Args:
+        name: Group name, e.g. ``mtl_suite``.
+        root: Folder to search instead of the shipped configs.
+
+    Returns:
+        The parsed spec.
+
+    Raises:
+        UnknownNameError: No group of that name carries a spec (close matches listed).
+        SuiteSpecError: The group's spec is malformed.
+    """
+    found = {g: (meta, path) for g, meta, path in _iter_group_yaml(root or task_config_dir())}
+    if name not in found:
+        raise unknown_name("suite", name, tuple(found))
+    meta, path = found[name]
+    return SuiteSpec.from_metadata(name, meta, source=path)
