@@ -1,0 +1,339 @@
+"""Paired statistics on aligned per-item scores of one task (private; arrays only).
+
+For two models scored on the same n items, with per-item differences
+d_k = s^A_k - s^B_k on a metric scaled by ``scale`` = 1/(u - c):
+
+* diff = scale * mean(d);
+* se = scale * sd(d, ddof=1)/sqrt(n) (cluster-robust CR1 when clusters are given);
+* ci: percentile interval of the paired bootstrap (items, or clusters, resampled);
+* p-value: exact McNemar (two-sided binomial test on the discordant pairs, conditional
+  on their number) for 0/1 metrics without clusters; otherwise the bootstrap
+  percentile p-value p = min(1, 2 min((#{b <= 0} + 1)/(B + 1), (#{b >= 0} + 1)/(B + 1)));
+* mde: minimum detectable effect at 80% power and two-sided level 1 - confidence_level,
+  (z_{1-alpha/2} + z_{0.8}) * se.
+
+Also the unpaired analytic fallback (results JSON only), and Holm / Benjamini-Hochberg.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats as sps
+
+from lm_eval_mtl._resample import resample_column_means
+from lm_eval_mtl.errors import DegenerateDataWarning
+from lm_eval_mtl.stats._common import ConfidenceInterval
+
+__all__ = [
+    "Correction",
+    "DiffMethod",
+    "PairedDifference",
+    "adjust_p_values",
+    "bootstrap_p_value",
+    "mcnemar_exact",
+    "paired_difference",
+    "minimum_detectable_effect",
+    "paired_from_arrays",
+    "unpaired_analytic",
+]
+
+FloatArray = npt.NDArray[np.float64]
+Correction = Literal["holm", "bh", "none"]
+DiffMethod = Literal["mcnemar", "paired-bootstrap", "analytic-unpaired"]
+POWER = 0.8
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """A difference A - B on one task (normalized units), with its uncertainty."""
+
+    task: str
+    """Task (member label)."""
+    diff: float
+    """Mean of A minus mean of B, divided by (ceiling - chance)."""
+    se: float
+    """Standard error of ``diff`` (paired, clustered where declared; unpaired for analytic)."""
+    ci: ConfidenceInterval
+    """Confidence interval for ``diff``."""
+    p_value: float
+    """Two-sided p-value of diff = 0 (see ``method``)."""
+    mde: float
+    """Minimum detectable effect at 80% power and level 1 - confidence_level."""
+    n: int
+    """Items paired (items per run for the analytic method)."""
+    method: DiffMethod
+    """``mcnemar`` (0/1, exact McNemar p, bootstrap CI), ``paired-bootstrap`` or ``analytic-unpaired``."""
+    mean_a: float
+    """A's raw metric."""
+    mean_b: float
+    """B's raw metric."""
+    se_unpaired: float
+    """The SE an unpaired analysis would report (sqrt(se_A^2 + se_B^2), normalized)."""
+    p_adjusted: float = math.nan
+    """p-value adjusted across tasks (Holm or BH); NaN until adjusted."""
+    n_discordant: tuple[int, int] | None = None
+    """(A right & B wrong, A wrong & B right) for 0/1 metrics."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form at full precision."""
+        return {
+            "task": self.task,
+            "diff": self.diff,
+            "se": self.se,
+            "ci": [self.ci.low, self.ci.high],
+            "p_value": self.p_value,
+            "p_adjusted": self.p_adjusted,
+            "mde": self.mde,
+            "n": self.n,
+            "method": self.method,
+            "mean_a": self.mean_a,
+            "mean_b": self.mean_b,
+            "se_unpaired": self.se_unpaired,
+            "n_discordant": list(self.n_discordant) if self.n_discordant is not None else None,
+        }
+
+
+def minimum_detectable_effect(se: float, confidence_level: float) -> float:
+    """(z_{1-alpha/2} + z_{power}) * se with alpha = 1 - confidence_level, power 0.8."""
+    if not math.isfinite(se):
+        return math.nan
+    alpha = 1.0 - confidence_level
+    return float((sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(POWER)) * se)
+
+
+def mcnemar_exact(a: FloatArray, b: FloatArray) -> tuple[float, tuple[int, int]]:
+    """Exact two-sided McNemar p-value of paired 0/1 scores, and the discordant counts.
+
+    With no discordant pair the only possible outcome is observed: p = 1.
+    """
+    n10 = int(np.count_nonzero((a == 1) & (b == 0)))
+    n01 = int(np.count_nonzero((a == 0) & (b == 1)))
+    if n10 + n01 == 0:
+        return 1.0, (n10, n01)
+    return float(sps.binomtest(n10, n10 + n01, 0.5).pvalue), (n10, n01)
+
+
+def bootstrap_p_value(boot: FloatArray) -> FloatArray:
+    """Two-sided percentile p-value of 0 per column of a (B, S) bootstrap distribution."""
+    b = boot.shape[0]
+    low = (np.count_nonzero(boot <= 0, axis=0) + 1) / (b + 1)
+    high = (np.count_nonzero(boot >= 0, axis=0) + 1) / (b + 1)
+    return np.asarray(np.minimum(1.0, 2 * np.minimum(low, high)), dtype=np.float64)
+
+
+def _se(d: FloatArray, clusters: npt.NDArray[np.int64] | None) -> float:
+    n = d.shape[0]
+    if clusters is None:
+        return float(np.std(d, ddof=1) / math.sqrt(n))
+    _, inv = np.unique(clusters, return_inverse=True)
+    g = int(inv.max()) + 1
+    if g < 2:
+        return math.nan
+    sums = np.bincount(inv.reshape(-1), weights=d - d.mean(), minlength=g)
+    return float(math.sqrt(g / (g - 1) * float(np.sum(sums * sums))) / n)
+
+
+def paired_from_arrays(
+    task: str,
+    a: FloatArray,
+    b: FloatArray,
+    *,
+    scale: float,
+    clusters: npt.NDArray[np.int64] | None,
+    confidence_level: float,
+    boot: FloatArray,
+) -> PairedDifference:
+    """Paired statistics given aligned scores and the bootstrap of mean(a - b) (raw units).
+
+    Args:
+        task: Label.
+        a: Aligned scores of A.
+        b: Aligned scores of B.
+        scale: 1 / (ceiling - chance).
+        clusters: Cluster label per item, or None.
+        confidence_level: In (0, 1).
+        boot: (B,) bootstrap distribution of mean(a - b), raw units.
+
+    Warns:
+        DegenerateDataWarning: Fewer than 2 items (or clusters): SE, MDE are NaN.
+    """
+    n = a.shape[0]
+    d = a - b
+    diff = scale * float(d.mean())
+    if n < 2:
+        warnings.warn(
+            DegenerateDataWarning(f"task {task!r}: 1 paired item; its standard error is undefined (NaN)."),
+            stacklevel=3,
+        )
+        se = su = math.nan
+    else:
+        se = scale * _se(d, clusters)
+        if math.isnan(se):
+            warnings.warn(
+                DegenerateDataWarning(f"task {task!r}: a single cluster; the clustered SE is undefined (NaN)."),
+                stacklevel=3,
+            )
+        su = scale * math.sqrt(float(np.var(a, ddof=1) + np.var(b, ddof=1)) / n)
+    alpha = 1 - confidence_level
+    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
+    binary = bool(np.all((a == 0) | (a == 1)) and np.all((b == 0) | (b == 1)))
+    discordant: tuple[int, int] | None = None
+    method: DiffMethod
+    if binary and clusters is None:
+        p, discordant = mcnemar_exact(a, b)
+        method = "mcnemar"
+    else:
+        p = float(bootstrap_p_value(boot[:, None])[0])
+        method = "paired-bootstrap"
+        if binary:
+            discordant = mcnemar_exact(a, b)[1]
+    return PairedDifference(
+        task=task,
+        diff=diff,
+        se=se,
+        ci=ConfidenceInterval(scale * float(lo), scale * float(hi)),
+        p_value=p,
+        mde=minimum_detectable_effect(se, confidence_level),
+        n=n,
+        method=method,
+        mean_a=float(a.mean()),
+        mean_b=float(b.mean()),
+        se_unpaired=su,
+        n_discordant=discordant,
+    )
+
+
+def paired_difference(
+    a: npt.ArrayLike,
+    b: npt.ArrayLike,
+    *,
+    scale: float = 1.0,
+    clusters: npt.ArrayLike | None = None,
+    confidence_level: float = 0.95,
+    n_resamples: int = 2000,
+    rng: np.random.Generator | int | None = None,
+    task: str = "task",
+) -> PairedDifference:
+    """Paired difference of two models' aligned per-item scores of one task.
+
+    Args:
+        a: Per-item scores of model A (1-D, finite).
+        b: Per-item scores of model B on the same items, same order.
+        scale: Normalization 1 / (ceiling - chance); 1 for raw units.
+        clusters: Optional cluster label per item (resampled and used for the SE).
+        confidence_level: In (0, 1).
+        n_resamples: Bootstrap resamples.
+        rng: Generator, seed or None.
+        task: Label used in messages and the result.
+
+    Returns:
+        The :class:`PairedDifference`.
+
+    Raises:
+        ValueError: Shapes differ, empty input, non-finite values, bad level or resamples.
+    """
+    from lm_eval_mtl.stats._common import as_generator, check_confidence_level, check_n_resamples
+
+    level = check_confidence_level(confidence_level)
+    nres = check_n_resamples(n_resamples)
+    gen = as_generator(rng)
+    x = np.asarray(a, dtype=np.float64)
+    y = np.asarray(b, dtype=np.float64)
+    if x.ndim != 1 or x.shape != y.shape or x.size == 0:
+        raise ValueError(
+            f"`a` and `b` must be non-empty 1-D arrays of equal length; got shapes {x.shape} and {y.shape}."
+        )
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise ValueError("`a` and `b` must be finite (no NaN/inf scores).")
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"`scale` must be a positive finite number; got {scale!r}.")
+    cl: npt.NDArray[np.int64] | None = None
+    if clusters is not None:
+        raw = np.asarray(clusters)
+        if raw.shape != x.shape:
+            raise ValueError(f"`clusters` must hold one label per item ({x.size}); got shape {raw.shape}.")
+        cl = np.unique(raw, return_inverse=True)[1].reshape(-1).astype(np.int64)
+    boot = resample_column_means((x - y)[:, None], nres, gen, cl)[:, 0]
+    return paired_from_arrays(task, x, y, scale=scale, clusters=cl, confidence_level=level, boot=boot)
+
+
+def unpaired_analytic(
+    task: str,
+    value_a: float,
+    se_a: float,
+    value_b: float,
+    se_b: float,
+    n: int,
+    *,
+    scale: float,
+    confidence_level: float,
+) -> PairedDifference:
+    """Difference from results JSON alone: sqrt(se_A^2 + se_B^2), normal CI, z-test.
+
+    This ignores the positive correlation of two models' errors on shared items, so its
+    SE is usually larger than the paired one (conservative).
+
+    Warns:
+        DegenerateDataWarning: A stderr is missing: SE, CI and p-value are NaN.
+    """
+    diff = scale * (value_a - value_b)
+    se = scale * math.sqrt(se_a**2 + se_b**2)
+    if math.isnan(se):
+        warnings.warn(
+            DegenerateDataWarning(f"task {task!r}: a run reports no stderr; the unpaired SE is NaN."),
+            stacklevel=3,
+        )
+        ci = ConfidenceInterval(math.nan, math.nan)
+        p = math.nan
+    else:
+        z = sps.norm.ppf(1 - (1 - confidence_level) / 2)
+        ci = ConfidenceInterval(diff - z * se, diff + z * se)
+        p = float(2 * sps.norm.sf(abs(diff) / se)) if se > 0 else (1.0 if diff == 0 else 0.0)
+    return PairedDifference(
+        task=task,
+        diff=diff,
+        se=se,
+        ci=ci,
+        p_value=p,
+        mde=minimum_detectable_effect(se, confidence_level),
+        n=n,
+        method="analytic-unpaired",
+        mean_a=value_a,
+        mean_b=value_b,
+        se_unpaired=se,
+    )
+
+
+def adjust_p_values(p: npt.ArrayLike, method: Correction) -> FloatArray:
+    """Holm (FWER) or Benjamini-Hochberg (FDR) adjusted p-values; NaN entries stay NaN.
+
+    Raises:
+        ValueError: Unknown ``method``.
+    """
+    arr = np.asarray(p, dtype=np.float64).reshape(-1)
+    out = np.full(arr.shape, np.nan)
+    ok = ~np.isnan(arr)
+    q = arr[ok]
+    m = q.size
+    if method == "none" or m == 0:
+        out[ok] = q
+        return out
+    order = np.argsort(q, kind="stable")
+    sq = q[order]
+    if method == "holm":
+        adj = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * sq))
+    elif method == "bh":
+        adj = np.minimum.accumulate((m / np.arange(m, 0, -1) * sq[::-1]))[::-1]
+        adj = np.minimum(1.0, adj)
+    else:
+        raise ValueError(f"`correction` must be 'holm', 'bh' or 'none'; got {method!r}.")
+    res = np.empty(m)
+    res[order] = adj
+    out[ok] = res
+    return out

@@ -1,0 +1,99 @@
+"""Joint bootstrap of column means of aligned per-item values (private engine).
+
+Used by :mod:`lm_eval_mtl.compare` and :mod:`lm_eval_mtl.transfer`: the columns are
+paired per-item differences (one per comparison or per source checkpoint) of one
+task, and every column is resampled with the *same* item (or cluster) draws, so that
+functions of several columns (a multi-task checkpoint's gain over the best single
+source) keep their joint distribution.
+
+The cost does not grow with the number of items when it need not: with few columns
+and few distinct rows (a paired 0/1 difference takes -1, 0, 1) a resample is a
+multinomial draw over the distinct rows followed by a matrix product; otherwise item
+indices are drawn in memory-bounded chunks, counted with ``bincount``, and the (B, n)
+count matrix multiplies the (n, S) values once for all columns. A clustered bootstrap resamples whole clusters
+and takes the ratio of resampled sums to resampled sizes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["resample_column_means"]
+
+FloatArray = npt.NDArray[np.float64]
+
+_CHUNK_CELLS = 8_000_000  # int64 draws held at once (64 MB)
+_MAX_PATTERNS = 64  # multinomial over distinct rows up to this many
+
+
+def _count_matrix(
+    n_units: int, probs: FloatArray | None, n_draw: int, n_resamples: int, rng: np.random.Generator
+) -> FloatArray:
+    """(B, U) counts of each unit in each resample of ``n_draw`` draws."""
+    if probs is not None:
+        return rng.multinomial(n_draw, probs, size=n_resamples).astype(np.float64)
+    out = np.empty((n_resamples, n_units), dtype=np.float64)
+    rows = max(1, _CHUNK_CELLS // max(n_draw, 1))
+    for start in range(0, n_resamples, rows):
+        stop = min(n_resamples, start + rows)
+        b = stop - start
+        draws = rng.integers(0, n_units, size=(b, n_draw))
+        draws += (np.arange(b, dtype=np.int64) * n_units)[:, None]
+        out[start:stop] = np.bincount(draws.ravel(), minlength=b * n_units).reshape(b, n_units)
+    return out
+
+
+def resample_column_means(
+    values: FloatArray,
+    n_resamples: int,
+    rng: np.random.Generator,
+    clusters: npt.NDArray[np.int64] | None = None,
+    *,
+    joint: bool = True,
+) -> FloatArray:
+    """Bootstrap distribution of the column means of ``values`` (rows resampled jointly).
+
+    Args:
+        values: (n, S) finite per-item values (n >= 1).
+        n_resamples: B.
+        rng: Generator.
+        clusters: Optional (n,) integer cluster label per row; clusters are resampled
+            (always jointly across columns).
+        joint: Resample all columns with the same draws. With False, each column whose
+            values take at most 64 distinct values is resampled on its own by a
+            multinomial over its value counts (exact and O(B) per column); the other
+            columns share one set of item draws.
+
+    Returns:
+        (B, S) resampled column means.
+    """
+    n, _ = values.shape
+    if clusters is not None:
+        _, inv = np.unique(clusters, return_inverse=True)
+        inv = inv.reshape(-1)
+        n_groups = int(inv.max()) + 1
+        sums = np.zeros((n_groups, values.shape[1]), dtype=np.float64)
+        np.add.at(sums, inv, values)
+        sizes = np.bincount(inv, minlength=n_groups).astype(np.float64)
+        counts = _count_matrix(n_groups, None, n_groups, n_resamples, rng)
+        return np.asarray((counts @ sums) / (counts @ sizes)[:, None], dtype=np.float64)
+    if not joint:
+        out = np.empty((n_resamples, values.shape[1]), dtype=np.float64)
+        rest: list[int] = []
+        for j in range(values.shape[1]):
+            u, f = np.unique(values[:, j], return_counts=True)
+            if u.shape[0] <= _MAX_PATTERNS:
+                out[:, j] = _count_matrix(u.shape[0], f / n, n, n_resamples, rng) @ u / n
+            else:
+                rest.append(j)
+        if rest:
+            out[:, rest] = _count_matrix(n, None, n, n_resamples, rng) @ values[:, rest] / n
+        return out
+    if values.shape[1] <= 3:  # few columns: count distinct rows (0/1 differences: <= 27 patterns)
+        uniq, freq = np.unique(values, axis=0, return_counts=True)
+        if uniq.shape[0] <= _MAX_PATTERNS:
+            counts = _count_matrix(uniq.shape[0], freq / n, n, n_resamples, rng)
+            return np.asarray(counts @ uniq / n, dtype=np.float64)
+    counts = _count_matrix(n, None, n, n_resamples, rng)
+    return np.asarray(counts @ values / n, dtype=np.float64)

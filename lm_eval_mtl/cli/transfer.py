@@ -1,0 +1,125 @@
+"""``lm-eval-mtl transfer``: evaluation transfer matrix from a base run and fine-tuned checkpoints.
+
+Examples::
+
+    lm-eval-mtl transfer --base runs/base --source sst2=runs/ft-sst2 --source mnli=runs/ft-mnli
+    lm-eval-mtl transfer --manifest study.yaml --plots figs/ --format md
+
+The manifest is a small YAML file (paths relative to the manifest's folder)::
+
+    base: runs/base
+    sources:
+      sst2: runs/ft-sst2
+      mnli: runs/ft-mnli
+    mtl: runs/ft-all          # optional
+    suite: mtl_suite          # optional
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from lm_eval_mtl.cli.compare import add_common_options, emit, parse_pairs
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``transfer`` parser."""
+    parser = subparsers.add_parser(
+        "transfer",
+        help="task-transfer matrix: base model vs checkpoints fine-tuned on each source task",
+        description=(
+            "T[s,t] = z_t(M_s) - z_t(M0) with paired per-item intervals, a Benjamini-Hochberg FDR mask, "
+            "relative transfer T[s,t]/|T[t,t]|, a composite column and, with --mtl, the multi-task "
+            "checkpoint's gain over the best single-source checkpoint. From results JSON alone the cells "
+            "are analytic (unpaired)."
+        ),
+    )
+    parser.add_argument("--base", default=None, help="the base model's run folder or results file")
+    parser.add_argument("--source", action="append", default=None, metavar="NAME=RUN",
+                        help="a checkpoint fine-tuned on source NAME (name it like its task); repeatable")
+    parser.add_argument("--mtl", default=None, help="the multi-task checkpoint's run")
+    parser.add_argument("--manifest", default=None, help="YAML with base, sources, optional mtl and suite")
+    parser.add_argument("--suite", default=None, help="suite whose members, normalization and weights to use")
+    parser.add_argument("--tasks", default=None, help="comma-separated target tasks (default: all common)")
+    parser.add_argument("--weights", default=None, help="weighting scheme or weights id (with --suite)")
+    parser.add_argument("--cluster", action="append", default=None, metavar="TASK=DOC_FIELD",
+                        help="items of TASK sharing DOC_FIELD form a cluster (repeatable)")
+    parser.add_argument("--plots", default=None, metavar="DIR", help="write heatmaps here (needs [plot])")
+    parser.add_argument("--plot-format", action="append", choices=("png", "svg", "pdf"), default=None,
+                        help="heatmap format (repeatable; default png)")
+    add_common_options(parser)
+    parser.set_defaults(func=_run)
+
+
+def _manifest(path: str) -> dict[str, Any]:
+    import yaml
+
+    from lm_eval_mtl.errors import MTLError
+
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        raise MTLError(f"--manifest {p}: not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise MTLError(f"--manifest {p}: must be a mapping with keys base, sources; got {type(data).__name__}.")
+    unknown = sorted(set(data) - {"base", "sources", "mtl", "suite", "tasks", "weights", "cluster"})
+    if unknown:
+        raise MTLError(f"--manifest {p}: unknown key(s) {', '.join(unknown)}; known: base, sources, mtl, suite, tasks, weights, cluster.")
+    if not isinstance(data.get("base"), str):
+        raise MTLError(f"--manifest {p}: `base` must be a run path; got {data.get('base')!r}.")
+    sources = data.get("sources")
+    if not isinstance(sources, dict) or not sources or not all(isinstance(v, str) for v in sources.values()):
+        raise MTLError(f"--manifest {p}: `sources` must map source names to run paths; got {sources!r}.")
+
+    def rel(x: str) -> str:
+        q = Path(x)
+        return str(q if q.is_absolute() else p.parent / q)
+
+    out: dict[str, Any] = {"base": rel(data["base"]), "sources": {str(k): rel(v) for k, v in sources.items()}}
+    if data.get("mtl") is not None:
+        out["mtl"] = rel(str(data["mtl"]))
+    for key in ("suite", "tasks", "weights", "cluster"):
+        if data.get(key) is not None:
+            out[key] = data[key]
+    return out
+
+
+def _run(args: argparse.Namespace) -> int:
+    from lm_eval_mtl._analysis_render import plot_transfer, transfer_tables
+    from lm_eval_mtl.errors import MTLError
+    from lm_eval_mtl.transfer import transfer_matrix
+
+    spec: dict[str, Any] = _manifest(args.manifest) if args.manifest else {}
+    base = args.base or spec.get("base")
+    sources = dict(spec.get("sources", {}))
+    sources.update(parse_pairs(args.source, "--source"))
+    if not base:
+        raise MTLError("transfer needs --base RUN (or a --manifest with `base`).")
+    if not sources:
+        raise MTLError("transfer needs at least one --source NAME=RUN (or a --manifest with `sources`).")
+    tasks = args.tasks.split(",") if args.tasks else spec.get("tasks")
+    cluster = dict(spec.get("cluster") or {})
+    cluster.update(parse_pairs(args.cluster, "--cluster"))
+    tm = transfer_matrix(
+        base,
+        sources,
+        mtl=args.mtl or spec.get("mtl"),
+        suite=args.suite or spec.get("suite"),
+        tasks=[t.strip() for t in tasks] if tasks else None,
+        weights=args.weights or spec.get("weights"),
+        cluster=cluster,
+        confidence_level=args.confidence_level,
+        n_resamples=args.n_resamples,
+        rng=args.seed,
+    )
+    for note in tm.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.plots:
+        for path in plot_transfer(tm, args.plots, tuple(args.plot_format or ("png",))):
+            print(f"wrote {path}", file=sys.stderr)
+    emit(args, tm.to_dict(), transfer_tables(tm))
+    return 0

@@ -1,0 +1,338 @@
+"""Paired comparison of models scored on the same items, per task and for the composite.
+
+:func:`compare_runs` takes two or more lm-eval runs (output folders or results files),
+checks that they scored the same items, aligns the per-item records by ``doc_id`` and
+``doc_hash`` (the order of the samples files does not matter), and reports for each
+pair of runs, per task and for the composite C = sum_t w_t z_t:
+
+* the difference A - B in normalized units, its SE, a paired-bootstrap percentile
+  interval, a p-value (exact McNemar for 0/1 metrics; paired bootstrap otherwise, and
+  wherever a cluster key is declared), the minimum detectable effect at 80% power;
+* per-task p-values adjusted across the tasks of a pair (Holm or Benjamini-Hochberg);
+* with more than two runs, every pair, the composite p-values adjusted across pairs,
+  and which models are statistically tied (adjusted composite p >= 1 - confidence_level).
+
+When a run logged no samples for a task, that task falls back to unpaired analytic
+statistics from the results JSON (``method="analytic-unpaired"``, SE sqrt(se_A^2 + se_B^2)),
+and so does the composite; the result lists the affected tasks in ``notes``.
+Runs that cannot have scored the same items (another ``--limit``, ``num_fewshot``,
+task version, task hash or document hashes) raise
+:class:`~lm_eval_mtl.errors.IncompatibleRunsError` naming what differs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats as sps
+
+from lm_eval_mtl._paired import (
+    Correction,
+    PairedDifference,
+    adjust_p_values,
+    bootstrap_p_value,
+    minimum_detectable_effect,
+    paired_difference,
+    paired_from_arrays,
+    unpaired_analytic,
+)
+from lm_eval_mtl._plan import TaskPlan, aligned_matrix, as_run, check_settings_all, plan_tasks, task_value
+from lm_eval_mtl._resample import resample_column_means
+from lm_eval_mtl.errors import InsufficientDataError
+from lm_eval_mtl.results import RunResult
+from lm_eval_mtl.stats._common import (
+    ConfidenceInterval,
+    as_generator,
+    check_confidence_level,
+    check_n_resamples,
+)
+
+__all__ = [
+    "CompositeDifference",
+    "Correction",
+    "ModelComparison",
+    "PairComparison",
+    "PairedDifference",
+    "compare_runs",
+    "paired_difference",
+]
+
+CompositeMethod = Literal["paired-bootstrap", "analytic-unpaired"]
+
+
+@dataclass(frozen=True)
+class CompositeDifference:
+    """The composite difference C_A - C_B."""
+
+    diff: float
+    """sum_t w_t (z_t(A) - z_t(B))."""
+    se: float
+    """sqrt(sum_t w_t^2 se_t^2) (tasks' item sets are disjoint)."""
+    ci: ConfidenceInterval
+    """Stratified paired-bootstrap percentile interval, or normal interval (analytic)."""
+    p_value: float
+    """Two-sided p-value of no difference."""
+    mde: float
+    """Minimum detectable composite difference at 80% power."""
+    method: CompositeMethod
+    """``paired-bootstrap`` when every task was paired, else ``analytic-unpaired``."""
+    p_adjusted: float = math.nan
+    """Adjusted across pairs (more than two runs), else equal to ``p_value``."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form at full precision."""
+        return {
+            "diff": self.diff,
+            "se": self.se,
+            "ci": [self.ci.low, self.ci.high],
+            "p_value": self.p_value,
+            "p_adjusted": self.p_adjusted,
+            "mde": self.mde,
+            "method": self.method,
+        }
+
+
+@dataclass(frozen=True)
+class PairComparison:
+    """Run A against run B."""
+
+    a: str
+    """Name of run A (model name)."""
+    b: str
+    """Name of run B."""
+    composite: CompositeDifference
+    """The composite difference."""
+    tasks: tuple[PairedDifference, ...]
+    """Per-task differences, in plan order, with ``p_adjusted`` across tasks."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form at full precision."""
+        return {"a": self.a, "b": self.b, "composite": self.composite.to_dict(),
+                "tasks": [t.to_dict() for t in self.tasks]}
+
+
+@dataclass(frozen=True)
+class ModelComparison:
+    """Every pairwise comparison of two or more runs."""
+
+    runs: tuple[str, ...]
+    """Run names, in the order given."""
+    paths: tuple[str, ...]
+    """Results files read."""
+    pairs: tuple[PairComparison, ...]
+    """One entry per pair (i < j), A = runs[i], B = runs[j]."""
+    tied: tuple[tuple[str, str], ...]
+    """Pairs whose composite difference is not significant (adjusted p >= 1 - confidence_level)."""
+    tasks: tuple[str, ...]
+    """Task labels compared."""
+    weights: Mapping[str, float]
+    """Composite weight per task label."""
+    metrics: Mapping[str, str]
+    """``metric,filter`` per task label."""
+    normalization: str
+    """How scores were normalized and weighted."""
+    correction: Correction
+    """Adjustment across tasks (and across pairs for the composite)."""
+    confidence_level: float
+    """Level of every interval."""
+    n_resamples: int
+    """Bootstrap resamples."""
+    seed: int | None
+    """The integer seed given, if any."""
+    notes: tuple[str, ...] = ()
+    """Fallbacks taken (tasks compared without samples), in words."""
+
+    def tie_matrix(self) -> npt.NDArray[np.bool_]:
+        """(R, R) booleans: True where two runs are statistically tied (diagonal True)."""
+        idx = {r: i for i, r in enumerate(self.runs)}
+        out = np.eye(len(self.runs), dtype=bool)
+        for a, b in self.tied:
+            out[idx[a], idx[b]] = out[idx[b], idx[a]] = True
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form at full precision."""
+        return {
+            "runs": list(self.runs),
+            "paths": list(self.paths),
+            "tasks": list(self.tasks),
+            "weights": dict(self.weights),
+            "metrics": dict(self.metrics),
+            "normalization": self.normalization,
+            "correction": self.correction,
+            "confidence_level": self.confidence_level,
+            "n_resamples": self.n_resamples,
+            "seed": self.seed,
+            "pairs": [p.to_dict() for p in self.pairs],
+            "tied": [list(t) for t in self.tied],
+            "notes": list(self.notes),
+        }
+
+
+def _compare_runs_iv(
+    runs: Sequence[RunResult | str | Path], correction: str, confidence_level: float, n_resamples: int
+) -> tuple[list[RunResult], float, int]:
+    if isinstance(runs, (str, Path)) or len(runs) < 2:
+        raise InsufficientDataError(f"`runs` must hold at least two runs to compare; got {runs!r}.")
+    if correction not in ("holm", "bh", "none"):
+        raise ValueError(f"`correction` must be 'holm', 'bh' or 'none'; got {correction!r}.")
+    level = check_confidence_level(confidence_level)
+    nres = check_n_resamples(n_resamples)
+    return [as_run(r) for r in runs], level, nres
+
+
+def _run_names(runs: Sequence[RunResult]) -> tuple[str, ...]:
+    names = [r.model_name or r.path.parent.name for r in runs]
+    if len(set(names)) < len(names):  # same model twice: disambiguate by folder
+        names = [f"{n} ({r.path.parent.name}/{r.path.name})" for n, r in zip(names, runs)]
+    if len(set(names)) < len(names):
+        names = [f"{n} #{i + 1}" for i, n in enumerate(names)]
+    return tuple(names)
+
+
+def compare_runs(
+    runs: Sequence[RunResult | str | Path],
+    *,
+    suite: str | None = None,
+    tasks: Sequence[str] | None = None,
+    weights: str | None = None,
+    cluster: Mapping[str, str] | None = None,
+    correction: Correction = "holm",
+    confidence_level: float = 0.95,
+    n_resamples: int = 2000,
+    rng: np.random.Generator | int | None = None,
+) -> ModelComparison:
+    """Compare two or more runs, paired on the items they share.
+
+    Args:
+        runs: Run folders / results files / loaded runs (at least two).
+        suite: Suite whose members, normalization and weights to use (default: every task
+            common to the runs, raw units, equal weights).
+        tasks: Restrict to these tasks.
+        weights: Weighting scheme or weights id (with ``suite``).
+        cluster: Task -> doc field whose items share a context (clustered SE and bootstrap).
+        correction: ``holm`` (family-wise) or ``bh`` (false discovery rate) across tasks,
+            and across pairs for the composite; ``none``.
+        confidence_level: Level of the intervals; 1 - confidence_level is the test level.
+        n_resamples: Paired bootstrap resamples.
+        rng: Generator, seed or None.
+
+    Returns:
+        A :class:`ModelComparison`.
+
+    Raises:
+        InsufficientDataError: Fewer than two runs.
+        IncompatibleRunsError: The runs scored different items (the message names what differs).
+        MissingTaskError: A run lacks a requested task.
+        ValueError: Bad ``correction``, ``confidence_level`` or ``n_resamples``.
+    """
+    loaded, level, nres = _compare_runs_iv(runs, correction, confidence_level, n_resamples)
+    seed = int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
+    gen = as_generator(rng)
+    names = _run_names(loaded)
+    plans, normalization = plan_tasks(loaded, suite=suite, tasks=tasks, weights=weights, cluster=cluster)
+    check_settings_all(loaded, names, plans)
+    notes: list[str] = []
+    # Per task: aligned (n, R) matrix of every run, or None (analytic fallback).
+    matrices = {}
+    for plan in plans:
+        mat = aligned_matrix(plan, loaded, names)
+        matrices[plan.label] = mat
+        if mat is None:
+            notes.append(
+                f"task {plan.label}: no per-item samples in every run; compared with unpaired analytic "
+                "statistics from the results JSON (method analytic-unpaired)."
+            )
+    pair_index = list(itertools.combinations(range(len(loaded)), 2))
+    pairs: list[PairComparison] = []
+    for i, j in pair_index:
+        pairs.append(_compare_pair(loaded, names, i, j, plans, matrices, level, nres, gen, correction))
+    comp_p = adjust_p_values([p.composite.p_value for p in pairs], correction if len(pairs) > 1 else "none")
+    pairs = [
+        PairComparison(p.a, p.b, _with_p_adjusted(p.composite, float(q)), p.tasks) for p, q in zip(pairs, comp_p)
+    ]
+    alpha = 1 - level
+    tied = tuple((p.a, p.b) for p in pairs if not p.composite.p_adjusted < alpha)
+    return ModelComparison(
+        runs=names,
+        paths=tuple(str(r.path) for r in loaded),
+        pairs=tuple(pairs),
+        tied=tied,
+        tasks=tuple(p.label for p in plans),
+        weights={p.label: p.weight for p in plans},
+        metrics={p.label: f"{p.metric},{p.filter}" for p in plans},
+        normalization=normalization,
+        correction=correction,
+        confidence_level=level,
+        n_resamples=nres,
+        seed=seed,
+        notes=tuple(notes),
+    )
+
+
+def _with_p_adjusted(c: CompositeDifference, q: float) -> CompositeDifference:
+    return CompositeDifference(c.diff, c.se, c.ci, c.p_value, c.mde, c.method, q)
+
+
+def _compare_pair(
+    runs: Sequence[RunResult],
+    names: Sequence[str],
+    i: int,
+    j: int,
+    plans: Sequence[TaskPlan],
+    matrices: Mapping[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.int64] | None] | None],
+    level: float,
+    nres: int,
+    gen: np.random.Generator,
+    correction: Correction,
+) -> PairComparison:
+    results: list[PairedDifference] = []
+    boots: list[npt.NDArray[np.float64]] = []
+    for plan in plans:
+        mat = matrices[plan.label]
+        if mat is None:
+            va, sa, n = task_value(runs[i], plan)
+            vb, sb, _ = task_value(runs[j], plan)
+            results.append(unpaired_analytic(plan.label, va, sa, vb, sb, n, scale=plan.scale, confidence_level=level))
+            continue
+        values, clusters = mat
+        a, b = values[:, i], values[:, j]
+        boot = resample_column_means((a - b)[:, None], nres, gen, clusters)[:, 0]
+        boots.append(plan.weight * plan.scale * boot)
+        results.append(
+            paired_from_arrays(plan.label, a, b, scale=plan.scale, clusters=clusters, confidence_level=level, boot=boot)
+        )
+    adj = adjust_p_values([r.p_value for r in results], correction)
+    tasks = tuple(_replace_p_adjusted(r, float(q)) for r, q in zip(results, adj))
+    w = np.array([p.weight for p in plans])
+    diff = float(np.dot(w, [r.diff for r in tasks]))
+    se = float(math.sqrt(float(np.sum((w * np.array([r.se for r in tasks])) ** 2))))
+    mde = minimum_detectable_effect(se, level)
+    if len(boots) == len(plans):
+        comp_boot = np.sum(boots, axis=0)
+        alpha = 1 - level
+        lo, hi = np.quantile(comp_boot, [alpha / 2, 1 - alpha / 2])
+        p = float(bootstrap_p_value(comp_boot[:, None])[0])
+        composite = CompositeDifference(diff, se, ConfidenceInterval(float(lo), float(hi)), p, mde, "paired-bootstrap", p)
+    else:
+        if math.isnan(se):
+            ci, p = ConfidenceInterval(math.nan, math.nan), math.nan
+        else:
+            z = float(sps.norm.ppf(1 - (1 - level) / 2))
+            ci = ConfidenceInterval(diff - z * se, diff + z * se)
+            p = float(2 * sps.norm.sf(abs(diff) / se)) if se > 0 else (1.0 if diff == 0 else 0.0)
+        composite = CompositeDifference(diff, se, ci, p, mde, "analytic-unpaired", p)
+    return PairComparison(names[i], names[j], composite, tasks)
+
+
+def _replace_p_adjusted(r: PairedDifference, q: float) -> PairedDifference:
+    from dataclasses import replace
+
+    return replace(r, p_adjusted=q)

@@ -1,0 +1,221 @@
+"""The steps of ``lm-eval-mtl demo``: offline, on a fresh machine, in about a minute.
+
+1. Build (or reuse from the cache) a tiny random-weight HF causal LM.
+2. Run the real ``lm_eval`` console script in a subprocess on the bundled
+   ``mtl_demo`` suite (no ``--include_path``: the plugin finds the suite), with
+   ``--log_samples`` and ``--output_path``.
+3. Print lm-eval's table (with the composite rows) and where the output went.
+
+The steps are a list of :class:`DemoStep`; each reads and fills a shared
+:class:`DemoContext`, so later steps (report, compare, transfer on the same
+output) are appended to :data:`STEPS` without touching the earlier ones.
+Progress lines go to the ``echo`` callable given to :func:`run_demo` (the CLI
+passes ``print``); library code itself never prints.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lm_eval_mtl.errors import MTLError
+
+__all__ = [
+    "DEMO_SUITE",
+    "STEPS",
+    "DemoContext",
+    "DemoError",
+    "DemoStep",
+    "lm_eval_command",
+    "offline_env",
+    "run_demo",
+]
+
+DEMO_SUITE = "mtl_demo"
+"""The bundled suite the demo evaluates."""
+
+Echo = Callable[[str], None]
+
+
+class DemoError(MTLError, RuntimeError):
+    """A demo step failed; the message says which and where its log is."""
+
+
+@dataclass
+class DemoContext:
+    """State shared by the demo's steps."""
+
+    output_dir: Path
+    """Where lm-eval writes its output (``--output_path``)."""
+    cache_dir: Path | None = None
+    """Cache root for the tiny model (None: the default cache)."""
+    limit: int | None = None
+    """``--limit`` passed to lm-eval (None: every item)."""
+    batch_size: int = 8
+    """``--batch_size`` passed to lm-eval."""
+    device: str = "cpu"
+    """``--device`` passed to lm-eval."""
+    rebuild_model: bool = False
+    """Rebuild the tiny model even when cached."""
+    echo: Echo = field(default=lambda _line: None, repr=False)
+    """Progress sink."""
+    model_dir: Path | None = None
+    """Filled by the model step."""
+    run_dir: Path | None = None
+    """Folder holding the results JSON (filled by the lm-eval step)."""
+    results_file: Path | None = None
+    """The results JSON (filled by the lm-eval step)."""
+    table: str = ""
+    """lm-eval's printed tables (filled by the lm-eval step)."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds per step name."""
+
+
+@dataclass(frozen=True)
+class DemoStep:
+    """One step of the demo."""
+
+    name: str
+    """Short name, shown in progress lines."""
+    run: Callable[[DemoContext], None]
+    """Does the work; raises :class:`DemoError` on failure."""
+
+
+def offline_env(base: dict[str, str] | None = None) -> dict[str, str]:
+    """An environment for lm-eval subprocesses that never contacts the Hugging Face Hub."""
+    env = dict(os.environ if base is None else base)
+    env.update(
+        {
+            "HF_HUB_OFFLINE": "1",
+            "HF_DATASETS_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "TOKENIZERS_PARALLELISM": "false",
+        }
+    )
+    env.pop("LM_EVAL_MTL_DISABLE", None)
+    return env
+
+
+def lm_eval_command() -> list[str]:
+    """The installed ``lm_eval`` console script (next to this interpreter first)."""
+    for candidate in (Path(sys.executable).parent / "lm_eval", shutil.which("lm_eval")):
+        if candidate and Path(candidate).is_file():
+            return [str(candidate)]
+    return [sys.executable, "-m", "lm_eval"]
+
+
+# --------------------------------------------------------------------------- steps
+
+
+def _step_model(ctx: DemoContext) -> None:
+    from lm_eval_mtl.demo.tiny_model import cache_root, ensure_tiny_model
+
+    root = ctx.cache_dir or cache_root()
+    if ctx.rebuild_model:
+        for old in root.glob("tiny-gpt2-*") if root.is_dir() else []:
+            shutil.rmtree(old, ignore_errors=True)
+    path, built = ensure_tiny_model(root)
+    ctx.model_dir = path
+    ctx.echo(f"      {'built' if built else 'reused'} tiny GPT-2 (random weights, local tokenizer) at {path}")
+
+
+def _step_lm_eval(ctx: DemoContext) -> None:
+    if ctx.model_dir is None:
+        raise DemoError("the lm-eval step needs the model step to run first.")
+    ctx.output_dir.mkdir(parents=True, exist_ok=True)
+    before = set(ctx.output_dir.rglob("results_*.json"))
+    cmd = [
+        *lm_eval_command(),
+        "run",
+        "--model",
+        "hf",
+        "--model_args",
+        f"pretrained={ctx.model_dir},dtype=float32",
+        "--tasks",
+        DEMO_SUITE,
+        "--device",
+        ctx.device,
+        "--batch_size",
+        str(ctx.batch_size),
+        "--output_path",
+        str(ctx.output_dir),
+        "--log_samples",
+        "--seed",
+        "0",
+    ]
+    if ctx.limit is not None:
+        cmd += ["--limit", str(ctx.limit)]
+    log = ctx.output_dir / "lm_eval.log"
+    ctx.echo(f"      $ {' '.join(cmd)}")
+    with log.open("w", encoding="utf-8") as err:
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=offline_env(), check=False)
+    if proc.returncode != 0:
+        tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:])
+        raise DemoError(f"lm_eval exited with code {proc.returncode}; full log: {log}\n{tail}")
+    new = sorted(set(ctx.output_dir.rglob("results_*.json")) - before, key=lambda p: p.stat().st_mtime)
+    if not new:
+        raise DemoError(f"lm_eval finished but wrote no results_*.json under {ctx.output_dir}; log: {log}")
+    ctx.results_file = new[-1]
+    ctx.run_dir = new[-1].parent
+    ctx.table = proc.stdout.strip()
+
+
+def _step_show(ctx: DemoContext) -> None:
+    if ctx.results_file is None or ctx.run_dir is None:
+        raise DemoError("the summary step needs the lm-eval step to run first.")
+    ctx.echo("")
+    for line in ctx.table.splitlines():
+        if line.startswith("|") or not line.strip():
+            ctx.echo(line)
+    data = json.loads(ctx.results_file.read_text(encoding="utf-8"))
+    group = data.get("groups", {}).get(DEMO_SUITE, {})
+    value, se = group.get("mtl_composite,none"), group.get("mtl_composite_stderr,none")
+    ctx.echo("")
+    if isinstance(value, float):
+        se_text = f" ± {se:.4f}" if isinstance(se, float) else ""
+        ctx.echo(f"      {DEMO_SUITE} composite (chance-normalized, family weights): {value:.4f}{se_text}")
+        ctx.echo("      (a random-weight model should land near 0: chance level)")
+    else:
+        ctx.echo(f"      warning: no composite for {DEMO_SUITE} in {ctx.results_file} (is the plugin disabled?)")
+    samples = sorted(p.name for p in ctx.run_dir.glob("samples_*.jsonl"))
+    ctx.echo(f"      results: {ctx.results_file}")
+    ctx.echo(f"      samples: {len(samples)} files in {ctx.run_dir}")
+
+
+STEPS: list[DemoStep] = [
+    DemoStep("build or reuse a tiny local model", _step_model),
+    DemoStep(f"run lm_eval on {DEMO_SUITE}", _step_lm_eval),
+    DemoStep("show lm-eval's table and the output", _step_show),
+]
+"""The demo's steps, in order; append to extend the demo."""
+
+
+def run_demo(ctx: DemoContext, steps: Sequence[DemoStep] | None = None) -> DemoContext:
+    """Run the demo's steps in order.
+
+    Args:
+        ctx: Settings; filled in by the steps.
+        steps: Steps to run (default :data:`STEPS`).
+
+    Returns:
+        ``ctx``, filled in.
+
+    Raises:
+        DemoError: A step failed (the message names it).
+    """
+    todo = list(STEPS if steps is None else steps)
+    for i, step in enumerate(todo, 1):
+        ctx.echo(f"[{i}/{len(todo)}] {step.name} ...")
+        start = time.perf_counter()
+        step.run(ctx)
+        ctx.timings[step.name] = time.perf_counter() - start
+        ctx.echo(f"      done in {ctx.timings[step.name]:.1f} s")
+    return ctx

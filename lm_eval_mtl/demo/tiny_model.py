@@ -1,0 +1,149 @@
+"""Build (or reuse) a tiny random-weight Hugging Face causal LM, entirely offline.
+
+The model is a 2-layer GPT-2 with random weights (seeded) and a byte-level BPE
+tokenizer trained locally with ``tokenizers`` on a fixed built-in corpus, saved
+with ``save_pretrained`` so that ``lm_eval --model hf --model_args
+pretrained=<folder>`` loads it like any Hub model. Its answers are noise; it
+exists so the whole pipeline (lm-eval, the plugin, the composite) runs on a
+fresh machine in seconds without the Hub.
+
+Heavy imports (torch, transformers, tokenizers) happen inside the functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+__all__ = ["TinyModelConfig", "cache_root", "ensure_tiny_model"]
+
+_MARKER = "lm_eval_mtl_tiny_model.json"
+
+# A fixed, project-written corpus: enough English, German and digits for a
+# byte-level BPE to learn some merges. Byte-level BPE encodes any text anyway.
+_CORPUS = """
+The cat sat on the mat. The dog ran in the park. A bird sang in the tree.
+Paris is the capital of France. Berlin is the capital of Germany. Rome is in Italy.
+The film was wonderful and moving. The food was cold and the service was slow.
+Question: What is two plus three? Answer: 5. Question: What colour is the sky? Answer: blue.
+If you drop a glass on a stone floor, it will most likely break.
+To keep ice cream cold, put it in the freezer. Water boils at one hundred degrees.
+Der Hund läuft im Park. Die Katze sitzt auf der Matte. Das Wetter ist heute schön.
+Ich trinke gern Kaffee am Morgen. Das Buch liegt auf dem Tisch. Wir fahren nach Berlin.
+0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 30 40 50 60 70 80 90 100
+sports business science world positive negative yes no true false A B C D
+"""
+
+
+@dataclass(frozen=True)
+class TinyModelConfig:
+    """Shape of the tiny model; part of the cache key."""
+
+    vocab_size: int = 512
+    """Target BPE vocabulary size (the trained tokenizer may be smaller)."""
+    n_layer: int = 2
+    """Transformer blocks."""
+    n_embd: int = 32
+    """Hidden size."""
+    n_head: int = 2
+    """Attention heads."""
+    n_positions: int = 1024
+    """Maximum sequence length."""
+    seed: int = 0
+    """Seed of the random weights."""
+    layout: int = 1
+    """Bumped when the saved layout changes."""
+
+    def key(self) -> str:
+        """A short hash of the configuration, used as the cache folder name."""
+        blob = json.dumps(asdict(self), sort_keys=True) + _CORPUS
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+def cache_root() -> Path:
+    """Where lm-eval-mtl caches built artefacts.
+
+    ``$LM_EVAL_MTL_CACHE`` if set, else ``$XDG_CACHE_HOME/lm-eval-mtl``, else
+    ``~/.cache/lm-eval-mtl``.
+    """
+    env = os.environ.get("LM_EVAL_MTL_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "lm-eval-mtl"
+
+
+def ensure_tiny_model(root: Path | None = None, config: TinyModelConfig | None = None) -> tuple[Path, bool]:
+    """Return the folder of the tiny model, building it if it is not cached.
+
+    Args:
+        root: Cache folder (default :func:`cache_root`). The model lands in
+            ``root/tiny-gpt2-<key>``.
+        config: Model shape (default :class:`TinyModelConfig`).
+
+    Returns:
+        The model folder and whether it was built now (False: reused).
+    """
+    cfg = config or TinyModelConfig()
+    base = (root or cache_root()).expanduser()
+    target = base / f"tiny-gpt2-{cfg.key()}"
+    if (target / _MARKER).is_file():
+        return target, False
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=base))
+    try:
+        _build(tmp, cfg)
+        (tmp / _MARKER).write_text(json.dumps(asdict(cfg), indent=2) + "\n", encoding="utf-8")
+        try:
+            tmp.rename(target)
+        except OSError:
+            # Another process built it concurrently; keep theirs.
+            if not (target / _MARKER).is_file():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target, True
+
+
+def _build(folder: Path, cfg: TinyModelConfig) -> None:
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+    eos = "<|endoftext|>"
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=cfg.vocab_size,
+        special_tokens=[eos],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    lines = [line for line in _CORPUS.splitlines() if line.strip()]
+    tok.train_from_iterator(lines * 4, trainer=trainer)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=eos, bos_token=eos, unk_token=eos)
+    fast.model_max_length = cfg.n_positions
+    fast.save_pretrained(folder)
+
+    torch.manual_seed(cfg.seed)
+    eos_id = fast.convert_tokens_to_ids(eos)
+    model_cfg = GPT2Config(
+        vocab_size=len(fast),
+        n_positions=cfg.n_positions,
+        n_embd=cfg.n_embd,
+        n_layer=cfg.n_layer,
+        n_head=cfg.n_head,
+        bos_token_id=eos_id,
+        eos_token_id=eos_id,
+    )
+    model = GPT2LMHeadModel(model_cfg)
+    model.eval()
+    model.save_pretrained(folder)

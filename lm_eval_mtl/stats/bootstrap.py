@@ -1,0 +1,554 @@
+"""Stratified bootstrap of task means and of weighted composites, with exact fast paths.
+
+Each task is resampled independently (stratified by task), with its own size. Per task
+the cheapest exact way to draw the bootstrap distribution of its mean is chosen:
+
+- ``binomial``: every value is 0 or 1. The number of ones in a resample of n items is
+  Binomial(n, p), so the resampled mean is Binomial(n, p)/n: O(1) per resample.
+- ``multinomial``: at most :data:`MAX_DISTINCT_VALUES` distinct values (a paired 0/1
+  difference takes -1, 0, 1; a 5-point rubric). The resampled value counts are
+  Multinomial(n, frequencies); the mean is counts @ values / n: O(k) per resample.
+- ``cluster``: cluster labels are given. Clusters are resampled with replacement and the
+  mean is the ratio sum(cluster sums) / sum(cluster sizes): O(C) per resample.
+- ``gather``: anything else; an index gather over items in memory-bounded chunks.
+- ``corpus``: a task given as sufficient statistics (:class:`SufficientStatistics`, e.g.
+  :class:`lm_eval_mtl.stats.corpus.CorpusStats`): segment multiplicities times the
+  per-segment statistics, then the corpus formula.
+
+All paths draw from the same distribution as the plain item bootstrap; only the cost differs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from lm_eval_mtl.errors import DegenerateDataWarning, InsufficientDataError
+from lm_eval_mtl.stats._common import (
+    ConfidenceInterval,
+    RngLike,
+    as_generator,
+    check_confidence_level,
+    check_n_resamples,
+)
+from lm_eval_mtl.stats.intervals import basic_interval, bca_interval, percentile_interval
+
+__all__ = [
+    "MAX_DISTINCT_VALUES",
+    "BootstrapResult",
+    "ItemScores",
+    "ResampleKind",
+    "SufficientStatistics",
+    "bootstrap_composite",
+    "bootstrap_task_means",
+    "resample_kind",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+ResampleKind = Literal["binomial", "multinomial", "cluster", "gather", "corpus"]
+BootstrapMethod = Literal["percentile", "bca", "basic"]
+_METHODS: tuple[str, ...] = ("percentile", "bca", "basic")
+
+MAX_DISTINCT_VALUES = 16
+"""Up to this many distinct values, a task is resampled through value counts (multinomial)."""
+
+_CHUNK_ELEMENTS = 1 << 22
+"""Elements per gather chunk (4M: ~32 MB per float64/int64 temporary)."""
+
+
+@runtime_checkable
+class SufficientStatistics(Protocol):
+    """A task whose statistic is a function of summed per-unit statistics (e.g. corpus BLEU).
+
+    ``stats`` has one row per resampling unit (segment); a resample with multiplicities
+    ``counts`` (shape (B, n)) has statistics ``score_totals(counts @ stats)``.
+    """
+
+    @property
+    def stats(self) -> FloatArray:
+        """Per-unit additive statistics, shape (n_units, d)."""
+        ...
+
+    def score_totals(self, totals: FloatArray) -> FloatArray:
+        """Return the statistic for each row of summed statistics ``totals`` (shape (B, d)) -> (B,)."""
+        ...
+
+
+@dataclass(frozen=True)
+class ItemScores:
+    """Per-item metric values of one task, with optional cluster labels.
+
+    Values are converted to float64/int64 arrays and validated on construction.
+    """
+
+    scores: FloatArray
+    """Per-item metric values, 1-D, finite, non-empty."""
+    clusters: IntArray | None = None
+    """Cluster label per item (same length as ``scores``), or None for independent items."""
+
+    def __post_init__(self) -> None:
+        try:
+            s = np.array(self.scores, dtype=np.float64, copy=True)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"`scores` must be a 1-D array of finite numbers; got {type(self.scores).__name__}."
+            ) from None
+        if s.ndim != 1:
+            raise ValueError(f"`scores` must be 1-D; got an array of shape {s.shape}.")
+        if s.size == 0:
+            raise InsufficientDataError("`scores` must hold at least 1 item; got 0.")
+        if not np.all(np.isfinite(s)):
+            bad = int(np.count_nonzero(~np.isfinite(s)))
+            raise ValueError(f"`scores` must be finite; got {bad} NaN/inf value(s) of {s.size}.")
+        s.setflags(write=False)
+        object.__setattr__(self, "scores", s)
+        if self.clusters is not None:
+            raw = np.asarray(self.clusters)
+            if raw.ndim != 1 or raw.shape[0] != s.size:
+                raise ValueError(
+                    f"`clusters` must be 1-D with one label per item ({s.size}); got shape {raw.shape}."
+                )
+            if raw.dtype.kind not in "iub":
+                if raw.dtype.kind == "f" and np.all(np.isfinite(raw)) and np.all(raw == np.round(raw)):
+                    raw = raw.astype(np.int64)
+                else:
+                    raise ValueError(
+                        f"`clusters` must hold integer labels; got dtype {raw.dtype}. "
+                        "Map string keys to integers first (e.g. with numpy.unique(return_inverse=True))."
+                    )
+            c = np.array(raw, dtype=np.int64, copy=True)
+            c.setflags(write=False)
+            object.__setattr__(self, "clusters", c)
+
+    @property
+    def n(self) -> int:
+        """Number of items."""
+        return int(self.scores.size)
+
+    def mean(self) -> float:
+        """Mean of the scores (for clustered data too: the ratio of sums equals the item mean)."""
+        return float(self.scores.mean())
+
+
+Task = ItemScores | SufficientStatistics
+
+
+def resample_kind(task: Task) -> ResampleKind:
+    """Which exact fast path :func:`bootstrap_task_means` uses for ``task``.
+
+    Args:
+        task: Per-item scores or sufficient statistics.
+
+    Returns:
+        ``"corpus"``, ``"cluster"``, ``"binomial"``, ``"multinomial"`` or ``"gather"``.
+    """
+    if not isinstance(task, ItemScores):
+        return "corpus"
+    if task.clusters is not None:
+        return "cluster"
+    s = task.scores
+    if np.all((s == 0.0) | (s == 1.0)):
+        return "binomial"
+    if np.unique(s).size <= MAX_DISTINCT_VALUES:
+        return "multinomial"
+    return "gather"
+
+
+# --------------------------------------------------------------------------- per-task resampling
+
+
+def _chunks(n_resamples: int, per_resample: int) -> list[int]:
+    size = max(1, _CHUNK_ELEMENTS // max(1, per_resample))
+    out = [size] * (n_resamples // size)
+    if n_resamples % size:
+        out.append(n_resamples % size)
+    return out
+
+
+def _index_dtype(n: int) -> type[np.signedinteger[Any]]:
+    """int32 indices when they fit (bounded int32 draws are ~3x cheaper than int64)."""
+    return np.int32 if n < 2**31 else np.int64
+
+
+def _gather_means(values: FloatArray, n_resamples: int, rng: np.random.Generator) -> FloatArray:
+    n = values.size
+    out = np.empty(n_resamples, dtype=np.float64)
+    start = 0
+    for b in _chunks(n_resamples, n):
+        idx = rng.integers(0, n, size=(b, n), dtype=_index_dtype(n))
+        out[start : start + b] = values[idx].mean(axis=1)
+        start += b
+    return out
+
+
+def _cluster_sums(task: ItemScores) -> tuple[FloatArray, FloatArray]:
+    assert task.clusters is not None
+    _, inv = np.unique(task.clusters, return_inverse=True)
+    inv = inv.reshape(-1)
+    sums = np.bincount(inv, weights=task.scores)
+    sizes = np.bincount(inv).astype(np.float64)
+    return np.asarray(sums, dtype=np.float64), sizes
+
+
+def _cluster_means(task: ItemScores, n_resamples: int, rng: np.random.Generator) -> FloatArray:
+    sums, sizes = _cluster_sums(task)
+    n_c = sums.size
+    out = np.empty(n_resamples, dtype=np.float64)
+    start = 0
+    for b in _chunks(n_resamples, 2 * n_c):
+        idx = rng.integers(0, n_c, size=(b, n_c), dtype=_index_dtype(n_c))
+        out[start : start + b] = sums[idx].sum(axis=1) / sizes[idx].sum(axis=1)
+        start += b
+    return out
+
+
+def _resample_counts(n: int, n_resamples: int, rng: np.random.Generator) -> list[FloatArray]:
+    """Multiplicities (b, n) of each unit in each resample, in memory-bounded chunks."""
+    out: list[FloatArray] = []
+    for b in _chunks(n_resamples, 2 * n):
+        idx = rng.integers(0, n, size=(b, n), dtype=np.int64)
+        flat = (idx + (np.arange(b, dtype=np.int64) * n)[:, None]).ravel()
+        out.append(np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64))
+    return out
+
+
+def _corpus_values(task: SufficientStatistics, n_resamples: int, rng: np.random.Generator) -> FloatArray:
+    stats = np.asarray(task.stats, dtype=np.float64)
+    parts = [
+        task.score_totals(counts @ stats) for counts in _resample_counts(stats.shape[0], n_resamples, rng)
+    ]
+    return np.concatenate(parts).astype(np.float64, copy=False)
+
+
+def _task_resample(task: Task, n_resamples: int, rng: np.random.Generator) -> FloatArray:
+    kind = resample_kind(task)
+    if kind == "corpus":
+        return _corpus_values(task, n_resamples, rng)  # type: ignore[arg-type]
+    assert isinstance(task, ItemScores)
+    s = task.scores
+    n = s.size
+    if kind == "cluster":
+        return _cluster_means(task, n_resamples, rng)
+    if kind == "binomial":
+        p = float(s.mean())
+        return rng.binomial(n, p, size=n_resamples).astype(np.float64) / n
+    if kind == "multinomial":
+        values, counts = np.unique(s, return_counts=True)
+        draws = rng.multinomial(n, counts / n, size=n_resamples).astype(np.float64)
+        return (draws @ values) / n
+    return _gather_means(s, n_resamples, rng)
+
+
+def _task_observed(task: Task) -> float:
+    if isinstance(task, ItemScores):
+        return task.mean()
+    stats = np.asarray(task.stats, dtype=np.float64)
+    return float(task.score_totals(stats.sum(axis=0, keepdims=True))[0])
+
+
+def _task_jackknife(task: Task) -> FloatArray:
+    """Leave-one-unit-out values of the task statistic (units: items, clusters or segments).
+
+    Closed forms, O(n): (S - s_i)/(n - 1) for items; (S - S_c)/(N - m_c) for clusters;
+    ``score_totals(T - stats_i)`` for sufficient statistics. A single unit gives one value.
+    """
+    if not isinstance(task, ItemScores):
+        stats = np.asarray(task.stats, dtype=np.float64)
+        if stats.shape[0] < 2:
+            return np.array([_task_observed(task)])
+        total = stats.sum(axis=0)
+        return np.asarray(task.score_totals(total[None, :] - stats), dtype=np.float64)
+    if task.clusters is not None:
+        sums, sizes = _cluster_sums(task)
+        if sums.size < 2:
+            return np.array([task.mean()])
+        return np.asarray((sums.sum() - sums) / (sizes.sum() - sizes), dtype=np.float64)
+    s = task.scores
+    if s.size < 2:
+        return np.array([float(s[0])])
+    return np.asarray((s.sum() - s) / (s.size - 1), dtype=np.float64)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def _check_tasks(tasks: Sequence[Task], name: str = "tasks") -> list[Task]:
+    if isinstance(tasks, (ItemScores, str)) or not isinstance(tasks, Sequence):
+        raise ValueError(
+            f"`{name}` must be a sequence of ItemScores or sufficient-statistics objects; "
+            f"got {type(tasks).__name__}."
+        )
+    if len(tasks) == 0:
+        raise InsufficientDataError(f"`{name}` must hold at least 1 task; got 0.")
+    for i, t in enumerate(tasks):
+        if not isinstance(t, (ItemScores, SufficientStatistics)):
+            raise ValueError(
+                f"`{name}[{i}]` must be an ItemScores or a sufficient-statistics object "
+                f"(e.g. CorpusStats); got {type(t).__name__}."
+            )
+    return list(tasks)
+
+
+def bootstrap_task_means(tasks: Sequence[Task], *, n_resamples: int, rng: RngLike = None) -> FloatArray:
+    """Bootstrap distribution of every task's mean, each task resampled independently.
+
+    Args:
+        tasks: One :class:`ItemScores` per task (or a sufficient-statistics object such as
+            :class:`~lm_eval_mtl.stats.corpus.CorpusStats`, whose "mean" is its corpus score).
+        n_resamples: Number of bootstrap resamples B.
+        rng: Generator, int seed or None. Results are deterministic given ``rng``. Each
+            task draws from its own stream keyed by its content, so permuting ``tasks``
+            permutes the columns exactly.
+
+    Returns:
+        Array of shape (n_resamples, n_tasks): column t holds the resampled statistic of
+        task t. Each task is resampled with its own size (stratified bootstrap).
+
+    Raises:
+        ValueError: ``tasks`` is not a sequence of tasks, or ``n_resamples`` < 1.
+        InsufficientDataError: ``tasks`` is empty.
+    """
+    task_list = _check_tasks(tasks)
+    b = check_n_resamples(n_resamples)
+    gen = as_generator(rng)
+    out = np.empty((b, len(task_list)), dtype=np.float64)
+    for j, child in enumerate(_task_generators(task_list, gen)):
+        out[:, j] = _task_resample(task_list[j], b, child)
+    return out
+
+
+def _task_fingerprint(task: Task) -> list[int]:
+    """Content hash of a task as 32-bit words (seeds its resampling stream)."""
+    h = hashlib.sha256()
+    if isinstance(task, ItemScores):
+        h.update(b"items")
+        h.update(task.scores.tobytes())
+        if task.clusters is not None:
+            h.update(b"clusters")
+            h.update(task.clusters.tobytes())
+    else:
+        h.update(type(task).__name__.encode())
+        h.update(np.ascontiguousarray(task.stats, dtype=np.float64).tobytes())
+    digest = h.digest()
+    return [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
+
+
+def _task_generators(tasks: Sequence[Task], gen: np.random.Generator) -> list[np.random.Generator]:
+    """One independent generator per task, keyed by (one draw of ``gen``, task content, repeat).
+
+    A task's stream depends on its content, not its position, so permuting the tasks
+    permutes the columns of :func:`bootstrap_task_means` exactly, and adding or dropping a
+    task leaves the other tasks' resamples unchanged. Identical tasks get distinct streams.
+    """
+    base = [int(x) for x in gen.integers(0, 2**32, size=2, dtype=np.uint64)]
+    seen: dict[tuple[int, ...], int] = {}
+    out: list[np.random.Generator] = []
+    for task in tasks:
+        key = tuple(_task_fingerprint(task))
+        k = seen.get(key, 0)
+        seen[key] = k + 1
+        out.append(np.random.default_rng(np.random.SeedSequence([*base, *key, k])))
+    return out
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """A bootstrap estimate: observed statistic, standard error, interval and distribution."""
+
+    value: float
+    """The statistic on the original data."""
+    se: float
+    """Standard deviation (ddof=1) of the bootstrap distribution."""
+    ci: ConfidenceInterval
+    """The interval at :attr:`confidence_level` by :attr:`method`."""
+    confidence_level: float
+    """Confidence level of :attr:`ci`."""
+    method: BootstrapMethod
+    """Interval method: ``percentile``, ``bca`` or ``basic``."""
+    n_resamples: int
+    """Number of bootstrap resamples B."""
+    distribution: FloatArray = field(repr=False)
+    """The B resampled statistics."""
+    jackknife_values: tuple[FloatArray, ...] = field(default=(), repr=False)
+    """Leave-one-unit-out statistics per stratum (for BCa); empty unless method is ``bca``."""
+    resample_kinds: tuple[str, ...] = ()
+    """The fast path used per task (see :func:`resample_kind`)."""
+    rng_seed: int | None = None
+    """The int seed when ``rng`` was given as one; None otherwise (a Generator or OS entropy)."""
+
+    def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
+        """Recompute the interval at another level from the stored distribution.
+
+        Args:
+            confidence_level: In (0, 1).
+
+        Returns:
+            The interval by :attr:`method`.
+
+        Raises:
+            ValueError: ``confidence_level`` is outside (0, 1).
+
+        Warns:
+            DegenerateDataWarning: BCa is undefined for this distribution.
+        """
+        return _interval(self.method, self.distribution, self.value, self.jackknife_values, confidence_level)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Full-precision summary (without the distribution)."""
+        return {
+            "value": self.value,
+            "se": self.se,
+            "ci_low": self.ci.low,
+            "ci_high": self.ci.high,
+            "confidence_level": self.confidence_level,
+            "method": self.method,
+            "n_resamples": self.n_resamples,
+            "resample_kinds": list(self.resample_kinds),
+            "rng_seed": self.rng_seed,
+        }
+
+
+def _interval(
+    method: str,
+    distribution: FloatArray,
+    observed: float,
+    jackknife_values: Sequence[FloatArray],
+    confidence_level: float,
+) -> ConfidenceInterval:
+    level = check_confidence_level(confidence_level)
+    if method == "percentile":
+        return percentile_interval(distribution, level)
+    if method == "basic":
+        return basic_interval(distribution, observed, level)
+    if method == "bca":
+        if not jackknife_values:
+            raise ValueError("BCa needs jackknife values; this result was computed without them.")
+        return bca_interval(distribution, observed, list(jackknife_values), level)
+    raise ValueError(f"`method` must be one of {_METHODS}; got {method!r}.")
+
+
+def _float_vector(x: Sequence[float] | None, name: str, n: int, default: float) -> FloatArray:
+    if x is None:
+        return np.full(n, default, dtype=np.float64)
+    if isinstance(x, (str, bytes)):
+        raise ValueError(f"`{name}` must be a sequence of {n} finite numbers; got a string.")
+    try:
+        arr = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"`{name}` must be a sequence of {n} finite numbers; got {x!r:.80}.") from None
+    if arr.ndim != 1 or arr.size != n:
+        raise ValueError(f"`{name}` must hold one number per task ({n}); got shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"`{name}` must be finite; got {arr.tolist()}.")
+    return arr
+
+
+def _bootstrap_composite_iv(
+    tasks: Sequence[Task],
+    weights: Sequence[float],
+    offsets: Sequence[float] | None,
+    scales: Sequence[float] | None,
+    confidence_level: float,
+    method: str,
+    n_resamples: int,
+    rng: RngLike,
+) -> tuple[list[Task], FloatArray, FloatArray, FloatArray, float, BootstrapMethod, int, np.random.Generator]:
+    task_list = _check_tasks(tasks)
+    n = len(task_list)
+    w = _float_vector(weights, "weights", n, 1.0)
+    off = _float_vector(offsets, "offsets", n, 0.0)
+    sc = _float_vector(scales, "scales", n, 1.0)
+    if np.any(sc == 0.0):
+        raise ValueError(f"`scales` must be non-zero; got {sc.tolist()}.")
+    level = check_confidence_level(confidence_level)
+    if method not in _METHODS:
+        from lm_eval_mtl.errors import unknown_name
+
+        raise unknown_name("bootstrap method", str(method), list(_METHODS))
+    b = check_n_resamples(n_resamples)
+    gen = as_generator(rng)
+    return task_list, w, off, sc, level, method, b, gen  # type: ignore[return-value]
+
+
+def bootstrap_composite(
+    tasks: Sequence[Task],
+    weights: Sequence[float],
+    *,
+    offsets: Sequence[float] | None = None,
+    scales: Sequence[float] | None = None,
+    confidence_level: float = 0.95,
+    method: BootstrapMethod = "percentile",
+    n_resamples: int = 10_000,
+    rng: RngLike = None,
+) -> BootstrapResult:
+    """Stratified bootstrap of ``C = sum_t w_t * (mean_t - offset_t) * scale_t``.
+
+    With ``offset_t = c_t`` (chance) and ``scale_t = 1/(u_t - c_t)`` this is the
+    chance-normalized composite of DESIGN.md section 4. Each task is resampled
+    independently (tasks must have disjoint item sets); see :func:`bootstrap_task_means`.
+    A paired comparison is this function applied to per-item differences ``a_k - b_k``.
+
+    Args:
+        tasks: One :class:`ItemScores` (or sufficient-statistics object) per task.
+        weights: One finite weight per task (not required to be non-negative or to sum
+            to 1: the caller's weighting scheme enforces that).
+        offsets: Subtracted from each task mean (default 0).
+        scales: Multiplies each centred task mean (default 1; non-zero).
+        confidence_level: In (0, 1).
+        method: ``"percentile"``, ``"bca"`` (jackknife acceleration in closed form per
+            task; units are items, clusters or segments) or ``"basic"``.
+        n_resamples: Number of resamples B.
+        rng: Generator, int seed or None.
+
+    Returns:
+        The :class:`BootstrapResult`. When every resample equals the observed value
+        (e.g. all items equal) ``se`` is 0 and the percentile/basic interval is the point.
+
+    Raises:
+        ValueError: Lengths differ, non-finite numbers, zero scales, bad level or B.
+        UnknownNameError: ``method`` is not a known method.
+        InsufficientDataError: ``tasks`` is empty.
+
+    Warns:
+        DegenerateDataWarning: BCa is undefined (interval NaN).
+    """
+    task_list, w, off, sc, level, meth, b, gen = _bootstrap_composite_iv(
+        tasks, weights, offsets, scales, confidence_level, method, n_resamples, rng
+    )
+    coef = w * sc
+    means = bootstrap_task_means(task_list, n_resamples=b, rng=gen)
+    observed_means = np.array([_task_observed(t) for t in task_list])
+    value = float(np.dot(coef, observed_means - off))
+    dist = (means - off) @ coef
+    # Exact zero spread when every resample equals the observed statistic (e.g. all items equal).
+    se = float(np.std(dist, ddof=1)) if b > 1 else math.nan
+    if b == 1:
+        warnings.warn(
+            DegenerateDataWarning("The standard error needs n_resamples >= 2; returning NaN."), stacklevel=2
+        )
+    jack: tuple[FloatArray, ...] = ()
+    if meth == "bca":
+        jack = tuple(
+            value + coef[j] * (_task_jackknife(t) - observed_means[j]) for j, t in enumerate(task_list)
+        )
+    ci = _interval(meth, dist, value, jack, level)
+    return BootstrapResult(
+        value=value,
+        se=se,
+        ci=ci,
+        confidence_level=level,
+        method=meth,
+        n_resamples=b,
+        distribution=dist,
+        jackknife_values=jack,
+        resample_kinds=tuple(resample_kind(t) for t in task_list),
+        rng_seed=int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None,
+    )

@@ -1,0 +1,500 @@
+"""Evaluation transfer matrices: how training on one task moves every other task.
+
+A base model M0 and checkpoints M_s, each fine-tuned on a source task s, are scored
+on the same target tasks. The transfer matrix is
+
+    T[s, t] = z_t(M_s) - z_t(M0),      z_t = (x_t - c_t) / (u_t - c_t),
+
+estimated from the per-item differences d_k = s_k(M_s) - s_k(M0) on the items both
+runs scored (aligned by ``doc_id``/``doc_hash``). Per cell: SE (paired, clustered where
+declared), a paired-bootstrap percentile interval, a p-value (exact McNemar for 0/1
+metrics, else the bootstrap percentile p-value). The significance mask controls the
+false discovery rate at q = 1 - confidence_level over all S x T cells
+(Benjamini-Hochberg). Targets are resampled independently (stratified), so the
+composite column C[s] = sum_t w_t T[s, t] gets its interval from the sum of the
+targets' bootstrap distributions; the multi-task gain resamples the two checkpoints'
+per-item differences jointly (paired).
+
+* Relative transfer R[s, t] = T[s, t] / |T[t, t]|: NaN (with a
+  :class:`~lm_eval_mtl.errors.DegenerateDataWarning`) where target t has no checkpoint
+  of its own (no source named t) or where T[t, t] = 0.
+* With a multi-task checkpoint M_mtl: per target, its transfer T[mtl, t] and its gain
+  over the best single-source checkpoint, G[t] = T[mtl, t] - max_s T[s, t], with a
+  paired interval (the best source is chosen by point estimate; the interval does not
+  account for that selection, so it is optimistic for the best source).
+* Cells whose runs logged no samples are computed from the results JSON alone:
+  ``method="analytic-unpaired"``, SE sqrt(se_s^2 + se_0^2)/(u - c), normal interval, z-test.
+
+Diagonal = in-task gain; negative off-diagonal = interference.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import stats as sps
+
+from lm_eval_mtl._paired import adjust_p_values, bootstrap_p_value
+from lm_eval_mtl._plan import aligned_matrix, as_run, check_settings_all, plan_tasks, task_value
+from lm_eval_mtl._resample import resample_column_means
+from lm_eval_mtl.errors import DegenerateDataWarning, InsufficientDataError
+from lm_eval_mtl.results import RunResult
+from lm_eval_mtl.stats._common import as_generator, check_confidence_level, check_n_resamples
+
+__all__ = ["MultiTaskGain", "TransferMatrix", "transfer_from_scores", "transfer_matrix"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class MultiTaskGain:
+    """A multi-task checkpoint against the base and against the best single-source checkpoint."""
+
+    delta: FloatArray
+    """(T,) T[mtl, t]: the multi-task checkpoint's transfer to each target."""
+    best_source: tuple[str, ...]
+    """Per target, the single source with the largest T[s, t]."""
+    gain: FloatArray
+    """(T,) T[mtl, t] - T[best, t]."""
+    se: FloatArray
+    """(T,) SE of ``gain`` (paired between the two checkpoints where samples exist)."""
+    ci_low: FloatArray
+    """(T,) Lower interval bound of ``gain``."""
+    ci_high: FloatArray
+    """(T,) Upper interval bound of ``gain``."""
+    p_value: FloatArray
+    """(T,) Two-sided p-value of zero gain."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form at full precision."""
+        return {
+            "delta": self.delta.tolist(),
+            "best_source": list(self.best_source),
+            "gain": self.gain.tolist(),
+            "se": self.se.tolist(),
+            "ci_low": self.ci_low.tolist(),
+            "ci_high": self.ci_high.tolist(),
+            "p_value": self.p_value.tolist(),
+        }
+
+
+@dataclass(frozen=True)
+class TransferMatrix:
+    """An evaluation transfer matrix with per-cell intervals and an FDR mask."""
+
+    sources: tuple[str, ...]
+    """Source names (rows)."""
+    targets: tuple[str, ...]
+    """Target task labels (columns)."""
+    delta: FloatArray
+    """(S, T) T[s, t] in normalized units."""
+    se: FloatArray
+    """(S, T) standard errors."""
+    ci_low: FloatArray
+    """(S, T) lower interval bounds."""
+    ci_high: FloatArray
+    """(S, T) upper interval bounds."""
+    p_value: FloatArray
+    """(S, T) two-sided p-values."""
+    p_adjusted: FloatArray
+    """(S, T) Benjamini-Hochberg adjusted p-values over all cells."""
+    significant: npt.NDArray[np.bool_]
+    """(S, T) p_adjusted < fdr."""
+    method: tuple[tuple[str, ...], ...]
+    """(S, T) ``mcnemar``, ``paired-bootstrap`` or ``analytic-unpaired`` per cell."""
+    relative: FloatArray
+    """(S, T) T[s, t] / |T[t, t]|; NaN where undefined."""
+    composite: FloatArray
+    """(S,) C[s] = sum_t w_t T[s, t]."""
+    composite_se: FloatArray
+    """(S,) SE of the composite column."""
+    composite_ci_low: FloatArray
+    """(S,) Lower bound."""
+    composite_ci_high: FloatArray
+    """(S,) Upper bound."""
+    composite_p_value: FloatArray
+    """(S,) Two-sided p-value of C[s] = 0."""
+    weights: Mapping[str, float]
+    """Composite weight per target."""
+    n_items: Mapping[str, int]
+    """Items per target."""
+    confidence_level: float
+    """Level of every interval."""
+    fdr: float
+    """False discovery rate of the mask (1 - confidence_level)."""
+    n_resamples: int
+    """Bootstrap resamples."""
+    seed: int | None
+    """Integer seed, if one was given."""
+    mtl: MultiTaskGain | None = None
+    """The multi-task checkpoint's gains, when one was given."""
+    base: str = "base"
+    """Name of the base run."""
+    normalization: str = ""
+    """How scores were normalized and weighted."""
+    notes: tuple[str, ...] = field(default=())
+    """Fallbacks taken, in words."""
+
+    @property
+    def is_analytic(self) -> bool:
+        """True when any cell was computed without per-item samples."""
+        return any(m == "analytic-unpaired" for row in self.method for m in row)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form at full precision (NaN is written as NaN by ``json.dumps``)."""
+        return {
+            "base": self.base,
+            "sources": list(self.sources),
+            "targets": list(self.targets),
+            "delta": self.delta.tolist(),
+            "se": self.se.tolist(),
+            "ci_low": self.ci_low.tolist(),
+            "ci_high": self.ci_high.tolist(),
+            "p_value": self.p_value.tolist(),
+            "p_adjusted": self.p_adjusted.tolist(),
+            "significant": self.significant.tolist(),
+            "method": [list(r) for r in self.method],
+            "relative": self.relative.tolist(),
+            "composite": {
+                "delta": self.composite.tolist(),
+                "se": self.composite_se.tolist(),
+                "ci_low": self.composite_ci_low.tolist(),
+                "ci_high": self.composite_ci_high.tolist(),
+                "p_value": self.composite_p_value.tolist(),
+            },
+            "weights": dict(self.weights),
+            "n_items": dict(self.n_items),
+            "mtl": self.mtl.to_dict() if self.mtl is not None else None,
+            "confidence_level": self.confidence_level,
+            "fdr": self.fdr,
+            "n_resamples": self.n_resamples,
+            "seed": self.seed,
+            "normalization": self.normalization,
+            "notes": list(self.notes),
+        }
+
+
+def _mcnemar_vector(d: FloatArray) -> FloatArray:
+    """Exact two-sided McNemar p per column of 0/1 paired differences (values -1, 0, 1)."""
+    n10 = np.count_nonzero(d == 1, axis=0)
+    n01 = np.count_nonzero(d == -1, axis=0)
+    m = n10 + n01
+    k = np.minimum(n10, n01)
+    p = np.where(m > 0, np.minimum(1.0, 2 * sps.binom.cdf(k, np.maximum(m, 1), 0.5)), 1.0)
+    return np.asarray(p, dtype=np.float64)
+
+
+@dataclass
+class _Column:
+    """Per-target statistics for the S (+1) checkpoint columns (mutable scratch)."""
+
+    delta: FloatArray
+    se: FloatArray
+    lo: FloatArray
+    hi: FloatArray
+    p: FloatArray
+    method: list[str]
+    boot: FloatArray | None  # (B, S+) scaled bootstrap of delta; None when analytic
+    item_diff: FloatArray | None  # (n, S+) raw per-item differences
+    scale: float = 1.0
+    clusters: npt.NDArray[np.int64] | None = None
+
+
+def _paired_column(
+    d: FloatArray, scale: float, clusters: npt.NDArray[np.int64] | None, level: float, nres: int,
+    gen: np.random.Generator,
+) -> _Column:
+    n = d.shape[0]
+    boot = scale * resample_column_means(d, nres, gen, clusters, joint=False)
+    delta = scale * d.mean(axis=0)
+    if n < 2:
+        se = np.full(d.shape[1], np.nan)
+    elif clusters is None:
+        se = scale * d.std(axis=0, ddof=1) / math.sqrt(n)
+    else:
+        _, inv = np.unique(clusters, return_inverse=True)
+        inv = inv.reshape(-1)
+        g = int(inv.max()) + 1
+        sums = np.zeros((g, d.shape[1]))
+        np.add.at(sums, inv, d - d.mean(axis=0))
+        se = scale * np.sqrt(g / (g - 1) * np.sum(sums**2, axis=0)) / n if g > 1 else np.full(d.shape[1], np.nan)
+    alpha = 1 - level
+    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2], axis=0)
+    binary = bool(np.all((d == 0) | (d == 1) | (d == -1)))
+    if binary and clusters is None:
+        p, method = _mcnemar_vector(d), "mcnemar"
+    else:
+        p, method = bootstrap_p_value(boot), "paired-bootstrap"
+    return _Column(delta, se, lo, hi, p, [method] * d.shape[1], boot, d, scale, clusters)
+
+
+def _analytic_column(
+    base: tuple[float, float], others: Sequence[tuple[float, float]], scale: float, level: float
+) -> _Column:
+    x0, s0 = base
+    delta = np.array([scale * (x - x0) for x, _ in others])
+    se = np.array([scale * math.sqrt(s**2 + s0**2) for _, s in others])
+    z = float(sps.norm.ppf(1 - (1 - level) / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(se > 0, 2 * sps.norm.sf(np.abs(delta) / se), np.where(delta == 0, 1.0, 0.0))
+    p = np.where(np.isnan(se), np.nan, p)
+    return _Column(delta, se, delta - z * se, delta + z * se, p, ["analytic-unpaired"] * len(others), None, None)
+
+
+def _assemble(
+    sources: Sequence[str],
+    targets: Sequence[str],
+    columns: Sequence[_Column],
+    weights: Sequence[float],
+    n_items: Sequence[int],
+    has_mtl: bool,
+    level: float,
+    nres: int,
+    seed: int | None,
+    gen: np.random.Generator,
+    **meta: Any,
+) -> TransferMatrix:
+    s_count = len(sources)
+    delta = np.column_stack([c.delta[:s_count] for c in columns])
+    se = np.column_stack([c.se[:s_count] for c in columns])
+    lo = np.column_stack([c.lo[:s_count] for c in columns])
+    hi = np.column_stack([c.hi[:s_count] for c in columns])
+    p = np.column_stack([c.p[:s_count] for c in columns])
+    method = tuple(tuple(c.method[s] for c in columns) for s in range(s_count))
+    fdr = 1 - level
+    p_adj = adjust_p_values(p.ravel(), "bh").reshape(p.shape)
+    significant = np.asarray(p_adj < fdr)
+    # relative transfer
+    relative = np.full(delta.shape, np.nan)
+    no_diag, zero_diag = [], []
+    for t, target in enumerate(targets):
+        if target not in sources:
+            no_diag.append(target)
+            continue
+        diag = delta[list(sources).index(target), t]
+        if diag == 0 or not math.isfinite(diag):
+            zero_diag.append(target)
+            continue
+        relative[:, t] = delta[:, t] / abs(diag)
+    if no_diag or zero_diag:
+        parts = []
+        if no_diag:
+            parts.append(f"no checkpoint trained on {', '.join(no_diag)}")
+        if zero_diag:
+            parts.append(f"zero in-task gain T[t,t] for {', '.join(zero_diag)}")
+        warnings.warn(
+            DegenerateDataWarning(f"relative transfer is undefined (NaN) for some targets: {'; '.join(parts)}."),
+            stacklevel=3,
+        )
+    # composite column
+    w = np.asarray(weights, dtype=np.float64)
+    comp = delta @ w
+    comp_se = np.sqrt((se**2) @ (w**2))
+    z = float(sps.norm.ppf(1 - fdr / 2))
+    if all(c.boot is not None for c in columns):
+        comp_boot = sum(wt * c.boot[:, :s_count] for wt, c in zip(w, columns) if c.boot is not None)
+        comp_boot = np.asarray(comp_boot)
+        comp_lo, comp_hi = np.quantile(comp_boot, [fdr / 2, 1 - fdr / 2], axis=0)
+        comp_p = bootstrap_p_value(comp_boot)
+    else:
+        comp_lo, comp_hi = comp - z * comp_se, comp + z * comp_se
+        with np.errstate(divide="ignore", invalid="ignore"):
+            comp_p = np.where(comp_se > 0, 2 * sps.norm.sf(np.abs(comp) / comp_se), np.where(comp == 0, 1.0, 0.0))
+    mtl = _mtl_gain(sources, columns, level, nres, gen) if has_mtl else None
+    return TransferMatrix(
+        sources=tuple(sources), targets=tuple(targets), delta=delta, se=se, ci_low=lo, ci_high=hi,
+        p_value=p, p_adjusted=p_adj, significant=significant, method=method, relative=relative,
+        composite=comp, composite_se=comp_se, composite_ci_low=np.asarray(comp_lo),
+        composite_ci_high=np.asarray(comp_hi), composite_p_value=np.asarray(comp_p, dtype=np.float64),
+        weights=dict(zip(targets, w.tolist())), n_items=dict(zip(targets, (int(n) for n in n_items))),
+        confidence_level=level, fdr=fdr, n_resamples=nres, seed=seed, mtl=mtl, **meta,
+    )
+
+
+def _mtl_gain(
+    sources: Sequence[str], columns: Sequence[_Column], level: float, nres: int, gen: np.random.Generator
+) -> MultiTaskGain:
+    s_count = len(sources)
+    alpha = 1 - level
+    z = float(sps.norm.ppf(1 - alpha / 2))
+    out: dict[str, list[float]] = {k: [] for k in ("delta", "gain", "se", "lo", "hi", "p")}
+    best_names: list[str] = []
+    for c in columns:
+        best = int(np.argmax(c.delta[:s_count]))
+        best_names.append(sources[best])
+        gain = float(c.delta[s_count] - c.delta[best])
+        out["delta"].append(float(c.delta[s_count]))
+        out["gain"].append(gain)
+        if c.boot is not None and c.item_diff is not None:
+            pair = c.item_diff[:, [s_count, best]]
+            g_boot = c.scale * resample_column_means(pair[:, :1] - pair[:, 1:], nres, gen, c.clusters)[:, 0]
+            dd = c.item_diff[:, s_count] - c.item_diff[:, best]
+            n = dd.shape[0]
+            se = float(c.scale * dd.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+            lo, hi = np.quantile(g_boot, [alpha / 2, 1 - alpha / 2])
+            p = float(bootstrap_p_value(g_boot[:, None])[0])
+        else:
+            se = float(math.sqrt(c.se[s_count] ** 2 + c.se[best] ** 2))
+            lo, hi = gain - z * se, gain + z * se
+            p = float(2 * sps.norm.sf(abs(gain) / se)) if se > 0 else math.nan
+        out["se"].append(se)
+        out["lo"].append(float(lo))
+        out["hi"].append(float(hi))
+        out["p"].append(p)
+    return MultiTaskGain(
+        delta=np.array(out["delta"]), best_source=tuple(best_names), gain=np.array(out["gain"]),
+        se=np.array(out["se"]), ci_low=np.array(out["lo"]), ci_high=np.array(out["hi"]), p_value=np.array(out["p"]),
+    )
+
+
+def _seed(rng: object) -> int | None:
+    return int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
+
+
+def transfer_from_scores(
+    base: Mapping[str, npt.ArrayLike],
+    checkpoints: Mapping[str, Mapping[str, npt.ArrayLike]],
+    *,
+    mtl: Mapping[str, npt.ArrayLike] | None = None,
+    scale: Mapping[str, float] | None = None,
+    weights: Mapping[str, float] | None = None,
+    clusters: Mapping[str, npt.ArrayLike] | None = None,
+    confidence_level: float = 0.95,
+    n_resamples: int = 2000,
+    rng: np.random.Generator | int | None = None,
+) -> TransferMatrix:
+    """Transfer matrix from aligned per-item scores (arrays; no files).
+
+    Args:
+        base: Target -> the base model's per-item scores.
+        checkpoints: Source -> target -> that checkpoint's scores on the same items, same order.
+        mtl: Target -> the multi-task checkpoint's scores, or None.
+        scale: Target -> 1/(ceiling - chance) (default 1: raw units).
+        weights: Target -> composite weight (default equal; normalized to sum 1).
+        clusters: Target -> cluster label per item.
+        confidence_level: Interval level; the mask's FDR is 1 - confidence_level.
+        n_resamples: Bootstrap resamples.
+        rng: Generator, seed or None.
+
+    Returns:
+        The :class:`TransferMatrix`.
+
+    Raises:
+        InsufficientDataError: No source or no target.
+        ValueError: A checkpoint lacks a target, shapes differ, non-finite scores, bad weights.
+    """
+    level = check_confidence_level(confidence_level)
+    nres = check_n_resamples(n_resamples)
+    gen = as_generator(rng)
+    targets = list(base)
+    sources = list(checkpoints)
+    if not targets or not sources:
+        raise InsufficientDataError(
+            f"a transfer matrix needs at least one target and one source; got {len(targets)} and {len(sources)}."
+        )
+    w = np.array([float((weights or {}).get(t, 1.0)) for t in targets])
+    if np.any(w < 0) or not np.isfinite(w).all() or w.sum() <= 0:
+        raise ValueError(f"`weights` must be non-negative with a positive sum; got {dict(zip(targets, w))}.")
+    w = w / w.sum()
+    columns: list[_Column] = []
+    n_items: list[int] = []
+    for t in targets:
+        b = np.asarray(base[t], dtype=np.float64).reshape(-1)
+        cols = []
+        for s in sources:
+            if t not in checkpoints[s]:
+                raise ValueError(f"`checkpoints[{s!r}]` lacks target {t!r}.")
+            cols.append(np.asarray(checkpoints[s][t], dtype=np.float64).reshape(-1))
+        if mtl is not None:
+            if t not in mtl:
+                raise ValueError(f"`mtl` lacks target {t!r}.")
+            cols.append(np.asarray(mtl[t], dtype=np.float64).reshape(-1))
+        mat = np.column_stack(cols)
+        if mat.shape[0] != b.shape[0] or b.shape[0] == 0:
+            raise ValueError(f"target {t!r}: every model needs the same non-zero number of items; got {b.shape[0]} for base, {mat.shape[0]} for a checkpoint.")
+        if not (np.isfinite(mat).all() and np.isfinite(b).all()):
+            raise ValueError(f"target {t!r}: scores must be finite.")
+        sc = float((scale or {}).get(t, 1.0))
+        cl = None
+        if clusters is not None and t in clusters:
+            cl = np.unique(np.asarray(clusters[t]), return_inverse=True)[1].reshape(-1).astype(np.int64)
+        columns.append(_paired_column(mat - b[:, None], sc, cl, level, nres, gen))
+        n_items.append(b.shape[0])
+    return _assemble(sources, targets, columns, w.tolist(), n_items, mtl is not None, level, nres, _seed(rng), gen)
+
+
+def transfer_matrix(
+    base: RunResult | str | Path,
+    sources: Mapping[str, RunResult | str | Path],
+    *,
+    mtl: RunResult | str | Path | None = None,
+    suite: str | None = None,
+    tasks: Sequence[str] | None = None,
+    weights: str | None = None,
+    cluster: Mapping[str, str] | None = None,
+    confidence_level: float = 0.95,
+    n_resamples: int = 2000,
+    rng: np.random.Generator | int | None = None,
+) -> TransferMatrix:
+    """Transfer matrix from lm-eval runs of a base model and fine-tuned checkpoints.
+
+    Args:
+        base: The base model's run (folder or results file).
+        sources: Source name -> the run of the checkpoint trained on that source. Name a source
+            like its target task (``sst2``) so that the diagonal and relative transfer exist.
+        mtl: The multi-task checkpoint's run, or None.
+        suite: Suite whose members give metric, chance, ceiling, cluster and weights
+            (default: the tasks every run reports, raw units, equal weights).
+        tasks: Restrict the targets to these tasks.
+        weights: Weighting scheme or weights id (with ``suite``).
+        cluster: Task -> doc field shared by items of one context.
+        confidence_level: Interval level; the mask's FDR is 1 - confidence_level.
+        n_resamples: Bootstrap resamples.
+        rng: Generator, seed or None.
+
+    Returns:
+        The :class:`TransferMatrix`; cells without samples are ``analytic-unpaired``.
+
+    Raises:
+        InsufficientDataError: No source.
+        IncompatibleRunsError: A checkpoint scored other items than the base (message says what differs).
+        MissingTaskError: A run lacks a target.
+    """
+    level = check_confidence_level(confidence_level)
+    nres = check_n_resamples(n_resamples)
+    if not sources:
+        raise InsufficientDataError("`sources` must name at least one fine-tuned checkpoint; got none.")
+    gen = as_generator(rng)
+    src_names = list(sources)
+    runs = [as_run(base)] + [as_run(sources[s]) for s in src_names]
+    names = ["base"] + [f"source {s}" for s in src_names]
+    if mtl is not None:
+        runs.append(as_run(mtl))
+        names.append("mtl")
+    plans, normalization = plan_tasks(runs, suite=suite, tasks=tasks, weights=weights, cluster=cluster)
+    check_settings_all(runs, names, plans)
+    columns: list[_Column] = []
+    n_items: list[int] = []
+    notes: list[str] = []
+    for plan in plans:
+        mat = aligned_matrix(plan, runs, names)
+        if mat is None:
+            notes.append(f"target {plan.label}: no per-item samples in every run; analytic (unpaired) cells.")
+            vals = [task_value(r, plan) for r in runs]
+            columns.append(_analytic_column(vals[0][:2], [v[:2] for v in vals[1:]], plan.scale, level))
+            n_items.append(vals[0][2])
+            continue
+        values, clusters = mat
+        columns.append(_paired_column(values[:, 1:] - values[:, [0]], plan.scale, clusters, level, nres, gen))
+        n_items.append(values.shape[0])
+    return _assemble(
+        src_names, [p.label for p in plans], columns, [p.weight for p in plans], n_items, mtl is not None,
+        level, nres, _seed(rng), gen, base=runs[0].model_name, normalization=normalization, notes=tuple(notes),
+    )

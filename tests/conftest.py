@@ -1,0 +1,199 @@
+"""Shared fixtures for the whole test suite.
+
+* Hypothesis runs a deterministic profile (``ci``) by default; set
+  ``HYPOTHESIS_PROFILE=dev`` for randomized exploration.
+* ``repo_root``: the checkout.
+* ``shared_data``: ``<repo>/../shared/data`` (real public data, read-only) or a skip.
+* ``offline_env``: an environment for subprocesses that never touches the Hub.
+* ``tiny_hf_model``: a tiny random-weight HF causal LM folder, built once per session.
+* ``lm_eval_bin`` / ``lm_eval_mtl_bin``: the installed console scripts (skip if absent).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    deadline=None,
+    max_examples=60,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None, max_examples=200)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Every subprocess and every in-process load stays offline.
+OFFLINE_VARS = {
+    "HF_HUB_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "TQDM_DISABLE": "1",
+}
+for _k, _v in OFFLINE_VARS.items():
+    os.environ.setdefault(_k, _v)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository checkout."""
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``<repo>/../shared/data``, or skip when this machine has no shared data."""
+    path = REPO_ROOT.parent / "shared" / "data"
+    if not path.is_dir():
+        pytest.skip(f"shared data not available at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def hf_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private, empty HF cache for the session (datasets are built from local files)."""
+    return tmp_path_factory.mktemp("hf_cache")
+
+
+@pytest.fixture(scope="session")
+def offline_env(hf_cache_dir: Path) -> dict[str, str]:
+    """Environment for subprocesses: offline, quiet, private caches, this interpreter's bin first."""
+    env = dict(os.environ)
+    env.update(OFFLINE_VARS)
+    env["HF_DATASETS_CACHE"] = str(hf_cache_dir / "datasets")
+    env["HF_HOME"] = str(hf_cache_dir / "home")
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env.pop("LM_EVAL_MTL_DISABLE", None)
+    env.setdefault("OMP_NUM_THREADS", "1")
+    return env
+
+
+@pytest.fixture(scope="session")
+def tiny_hf_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Folder of a tiny random-weight GPT-2 with a locally trained tokenizer (built once).
+
+    Reuses ``$LM_EVAL_MTL_TEST_MODEL_CACHE`` across sessions when set; otherwise builds
+    into the session's temporary folder.
+    """
+    pytest.importorskip("transformers")
+    pytest.importorskip("tokenizers")
+    from lm_eval_mtl.demo.tiny_model import ensure_tiny_model
+
+    env = os.environ.get("LM_EVAL_MTL_TEST_MODEL_CACHE")
+    root = Path(env) if env else tmp_path_factory.mktemp("tiny_model")
+    path, _ = ensure_tiny_model(root)
+    return path
+
+
+def _console_script(name: str) -> Path:
+    candidate = Path(sys.executable).parent / name
+    if candidate.is_file():
+        return candidate
+    found = shutil.which(name)
+    if found is None:
+        pytest.skip(f"console script {name!r} is not installed (run `pip install -e .`)")
+    return Path(found)
+
+
+@pytest.fixture(scope="session")
+def lm_eval_bin() -> Path:
+    """The installed ``lm_eval`` console script."""
+    return _console_script("lm_eval")
+
+
+@pytest.fixture(scope="session")
+def lm_eval_mtl_bin() -> Path:
+    """The installed ``lm-eval-mtl`` console script."""
+    return _console_script("lm-eval-mtl")
+
+
+@pytest.fixture()
+def no_plugin_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Turn the start-up hook off for code that this test runs in subprocesses."""
+    monkeypatch.setenv("LM_EVAL_MTL_DISABLE", "1")
+    yield
+
+
+# --------------------------------------------------------------------------- a real lm-eval run
+
+
+class LmEvalRun:
+    """One finished ``lm_eval run`` of the bundled ``mtl_demo`` suite on the tiny model."""
+
+    def __init__(self, output_dir: Path, stdout: str, stderr: str, argv: list[str]) -> None:
+        self.output_dir = output_dir
+        """``--output_path`` of the run."""
+        self.stdout = stdout
+        """lm-eval's printed tables."""
+        self.stderr = stderr
+        """lm-eval's log."""
+        self.argv = argv
+        """The command line."""
+        results = sorted(output_dir.rglob("results_*.json"))
+        if len(results) != 1:
+            raise AssertionError(f"expected one results file under {output_dir}; found {results}")
+        self.results_file = results[0]
+        """The results JSON."""
+        self.run_dir = results[0].parent
+        """The model folder holding results and samples."""
+
+    def results(self) -> dict[str, object]:
+        """The parsed results JSON."""
+        import json
+
+        loaded: dict[str, object] = json.loads(self.results_file.read_text(encoding="utf-8"))
+        return loaded
+
+    def samples_file(self, task: str) -> Path:
+        """The samples JSONL of ``task``."""
+        found = sorted(self.run_dir.glob(f"samples_{task}_*.jsonl"))
+        if len(found) != 1:
+            raise AssertionError(f"expected one samples file for {task}; found {found}")
+        return found[0]
+
+
+MTL_DEMO_LIMIT = 16
+"""Items per task in the shared ``mtl_demo_run`` (lm-eval ``--limit``)."""
+
+
+@pytest.fixture(scope="session")
+def mtl_demo_run(
+    tmp_path_factory: pytest.TempPathFactory, tiny_hf_model: Path, offline_env: dict[str, str], lm_eval_bin: Path
+) -> LmEvalRun:
+    """``lm_eval run --model hf (tiny) --tasks mtl_demo --log_samples --limit 16``, once per session.
+
+    Runs the installed console script in a subprocess, offline, from an empty
+    working directory and without ``--include_path`` (the plugin must find the suite).
+    """
+    import subprocess
+
+    work = tmp_path_factory.mktemp("mtl_demo_run")
+    out = work / "runs"
+    argv = [
+        str(lm_eval_bin), "run",
+        "--model", "hf",
+        "--model_args", f"pretrained={tiny_hf_model},dtype=float32",
+        "--tasks", "mtl_demo",
+        "--device", "cpu",
+        "--batch_size", "16",
+        "--limit", str(MTL_DEMO_LIMIT),
+        "--seed", "0",
+        "--output_path", str(out),
+        "--log_samples",
+    ]  # fmt: skip
+    proc = subprocess.run(argv, cwd=work, env=offline_env, capture_output=True, text=True, timeout=900, check=False)
+    if proc.returncode != 0:
+        raise AssertionError(f"lm_eval failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return LmEvalRun(out, proc.stdout, proc.stderr, argv)

@@ -1,0 +1,232 @@
+"""The start-up hook's patches, on fake lm-eval modules (in-process, fast)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lm_eval_mtl.plugin import _startup
+from lm_eval_mtl.suites import task_config_dir
+
+
+@pytest.fixture(autouse=True)
+def _fresh_state() -> Any:
+    _startup._warned.clear()
+    _startup._task_dir_cache.clear()
+    yield
+    _startup._warned.clear()
+    _startup._task_dir_cache.clear()
+
+
+def _manager_module(tmp_path: Path, init: Any, source: str = "x = 1\n") -> types.ModuleType:
+    folder = tmp_path / "tasks"
+    folder.mkdir(exist_ok=True)
+    (folder / "manager.py").write_text(source, encoding="utf-8")
+    module = types.ModuleType("fake_lm_eval.tasks.manager")
+    module.__file__ = str(folder / "manager.py")
+    module.TaskManager = type("TaskManager", (), {"__init__": init})  # type: ignore[attr-defined]
+    return module
+
+
+def _recording_init(calls: list[Any]) -> Any:
+    def __init__(self: Any, verbosity: Any = None, include_path: Any = None, include_defaults: bool = True,
+                 metadata: Any = None) -> None:
+        calls.append(include_path)
+        self.include_path = include_path
+
+    return __init__
+
+
+@pytest.mark.parametrize("value", ["1", "true", "YES", " on "])
+def test_disable_env_turns_hook_off(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("LM_EVAL_MTL_DISABLE", value)
+    assert _startup.disabled()
+    assert _startup.install() is False
+
+
+@pytest.mark.parametrize("value", ["", "0", "false", "no"])
+def test_other_env_values_leave_hook_on(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("LM_EVAL_MTL_DISABLE", value)
+    assert not _startup.disabled()
+
+
+def test_our_folder_goes_after_builtins_and_before_user_paths(tmp_path: Path) -> None:
+    calls: list[Any] = []
+    module = _manager_module(tmp_path, _recording_init(calls))
+    assert _startup.patch_task_manager(module)
+    tm = module.TaskManager(include_path="/user/tasks")
+    assert calls == [[str(task_config_dir()), "/user/tasks"]]
+    # The attribute shows exactly what the caller passed.
+    assert tm.include_path == "/user/tasks"
+
+
+def test_list_include_path_keeps_user_order_and_drops_a_duplicate_of_ours(tmp_path: Path) -> None:
+    calls: list[Any] = []
+    module = _manager_module(tmp_path, _recording_init(calls))
+    _startup.patch_task_manager(module)
+    ours = str(task_config_dir())
+    module.TaskManager(None, ["/a", ours, Path("/b")])
+    assert calls == [[ours, "/a", Path("/b")]]
+
+
+def test_no_user_path_gives_only_our_folder(tmp_path: Path) -> None:
+    calls: list[Any] = []
+    module = _manager_module(tmp_path, _recording_init(calls))
+    _startup.patch_task_manager(module)
+    tm = module.TaskManager()
+    assert calls == [[str(task_config_dir())]]
+    assert tm.include_path is None
+
+
+def test_without_builtins_our_folder_is_not_added(tmp_path: Path) -> None:
+    calls: list[Any] = []
+    module = _manager_module(tmp_path, _recording_init(calls))
+    _startup.patch_task_manager(module)
+    module.TaskManager(include_path="/x", include_defaults=False)
+    assert calls == ["/x"]
+
+
+def test_patch_is_idempotent(tmp_path: Path) -> None:
+    calls: list[Any] = []
+    module = _manager_module(tmp_path, _recording_init(calls))
+    assert _startup.patch_task_manager(module)
+    wrapped = module.TaskManager.__init__
+    assert _startup.patch_task_manager(module)
+    assert module.TaskManager.__init__ is wrapped
+    module.TaskManager()
+    assert len(calls) == 1
+
+
+def test_unknown_signature_stands_aside_and_logs_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    def __init__(self: Any, include_path: Any = None, *, extra: int = 0) -> None:
+        self.include_path = include_path
+
+    module = _manager_module(tmp_path, __init__)
+    with caplog.at_level(logging.WARNING, logger="lm_eval_mtl.plugin"):
+        assert _startup.patch_task_manager(module) is False
+        assert _startup.patch_task_manager(module) is False
+    assert module.TaskManager.__init__ is __init__
+    messages = [r.getMessage() for r in caplog.records if "parameters" in r.getMessage()]
+    assert len(messages) == 1
+    assert "standing aside" in messages[0]
+
+
+def test_native_entry_point_discovery_makes_hook_stand_aside(tmp_path: Path) -> None:
+    calls: list[Any] = []
+    source = 'from importlib.metadata import entry_points\nEPS = entry_points(group="lm_eval.tasks")\n'
+    module = _manager_module(tmp_path, _recording_init(calls), source=source)
+    assert _startup.lm_eval_discovers_task_plugins(module)
+    assert _startup.patch_task_manager(module) is False
+    module.TaskManager(include_path="/x")
+    assert calls == ["/x"]
+
+
+def test_installed_lm_eval_does_not_discover_task_entry_points() -> None:
+    import lm_eval.tasks.manager as manager
+
+    assert not _startup.lm_eval_discovers_task_plugins(manager)
+
+
+def test_unlocatable_task_folder_leaves_task_manager_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[Any] = []
+    module = _manager_module(tmp_path, _recording_init(calls))
+    _startup.patch_task_manager(module)
+    monkeypatch.setitem(sys.modules, "lm_eval_mtl.suites", None)  # import fails
+    with caplog.at_level(logging.WARNING, logger="lm_eval_mtl.plugin"):
+        module.TaskManager(include_path="/x")
+    assert calls == ["/x"]
+    assert any("cannot locate" in r.getMessage() for r in caplog.records)
+
+
+def test_index_failure_with_our_folder_retries_without_it(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    calls: list[Any] = []
+
+    def __init__(self: Any, verbosity: Any = None, include_path: Any = None, include_defaults: bool = True,
+                 metadata: Any = None) -> None:
+        calls.append(include_path)
+        if isinstance(include_path, list):
+            raise RuntimeError("broken yaml")
+        self.include_path = include_path
+
+    module = _manager_module(tmp_path, __init__)
+    _startup.patch_task_manager(module)
+    with caplog.at_level(logging.WARNING, logger="lm_eval_mtl.plugin"):
+        tm = module.TaskManager(include_path="/x")
+    assert calls == [[str(task_config_dir()), "/x"], "/x"]
+    assert tm.include_path == "/x"
+    assert any("retrying without it" in r.getMessage() for r in caplog.records)
+
+
+def test_group_patch_routes_only_mtl_groups_to_the_composite(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+
+    def aggregate(self: Any, task_metrics: Any) -> Any:
+        seen.append(self.name)
+        return {"name": self.name}
+
+    group_cls = type("Group", (), {"aggregate": aggregate})
+    module = types.ModuleType("fake_lm_eval.api.group")
+    module.Group = group_cls  # type: ignore[attr-defined]
+    assert _startup.patch_group(module)
+
+    plain = group_cls()
+    plain.name, plain.metadata = "plain", {"version": 1}
+    assert plain.aggregate({}) == {"name": "plain"}
+
+    routed: list[Any] = []
+    import lm_eval_mtl.plugin.composite as composite
+
+    monkeypatch.setattr(composite, "aggregate_with_composite", lambda g, m, orig: routed.append((g.name, orig)) or {})
+    marked = group_cls()
+    marked.name, marked.metadata = "ours", {"version": 1, "mtl": {}}
+    marked.aggregate({})
+    assert routed == [("ours", aggregate)]
+    assert seen == ["plain"]
+
+
+def test_group_patch_stands_aside_on_unknown_signature() -> None:
+    def aggregate(self: Any, task_metrics: Any, extra: Any) -> Any:
+        return {}
+
+    module = types.ModuleType("fake_lm_eval.api.group")
+    module.Group = type("Group", (), {"aggregate": aggregate})  # type: ignore[attr-defined]
+    assert _startup.patch_group(module) is False
+    assert module.Group.aggregate is aggregate
+
+
+def test_failing_patch_is_logged_not_raised(caplog: pytest.LogCaptureFixture) -> None:
+    module = types.ModuleType("lm_eval.tasks.manager")  # no TaskManager at all
+    broken = types.ModuleType("lm_eval.models")
+    with caplog.at_level(logging.WARNING, logger="lm_eval_mtl.plugin"):
+        _startup._run_patch("lm_eval.tasks.manager", module)
+        _startup._PATCHES["boom"] = lambda m: 1 / 0  # type: ignore[assignment,return-value]
+        try:
+            _startup._run_patch("boom", broken)
+        finally:
+            del _startup._PATCHES["boom"]
+    text = " ".join(r.getMessage() for r in caplog.records)
+    assert "has no TaskManager" in text
+    assert "ZeroDivisionError" in text
+
+
+def test_merged_include_path_puts_ours_first() -> None:
+    assert _startup.merged_include_path("/ours", None) == ["/ours"]
+    assert _startup.merged_include_path("/ours", "/u") == ["/ours", "/u"]
+    assert _startup.merged_include_path("/ours", ("/u", "/ours/")) == ["/ours", "/u"]
+
+
+def test_in_process_lm_eval_is_patched_by_the_installed_hook() -> None:
+    if _startup.disabled():
+        pytest.skip("LM_EVAL_MTL_DISABLE is set for this test session")
+    from lm_eval.api.group import Group
+    from lm_eval.tasks.manager import TaskManager
+
+    assert getattr(TaskManager.__init__, "__lm_eval_mtl_wrapped__", False)
+    assert getattr(Group.aggregate, "__lm_eval_mtl_wrapped__", False)
