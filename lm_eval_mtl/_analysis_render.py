@@ -123,7 +123,7 @@ def transfer_tables(tm: TransferMatrix) -> list[Table]:
 
 
 def _matrix_table(title: str, names: tuple[str, ...], m: npt.NDArray[np.float64], fmt: str, notes: tuple[str, ...] = ()) -> Table:
-    rows = tuple((n, *(float(v) for v in m[i])) for i, n in enumerate(names))
+    rows: tuple[tuple[Cell, ...], ...] = tuple((n, *(float(v) for v in m[i])) for i, n in enumerate(names))
     return Table(title=title, columns=("task", *names), rows=rows, formats={n: fmt for n in names}, notes=notes)
 
 

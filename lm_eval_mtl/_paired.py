@@ -29,6 +29,7 @@ from scipy import stats as sps
 from lm_eval_mtl._resample import resample_column_means
 from lm_eval_mtl.errors import DegenerateDataWarning
 from lm_eval_mtl.stats._common import ConfidenceInterval
+from lm_eval_mtl.stats.corpus import CorpusStats
 
 __all__ = [
     "Correction",
@@ -36,6 +37,7 @@ __all__ = [
     "PairedDifference",
     "adjust_p_values",
     "bootstrap_p_value",
+    "corpus_from_totals",
     "mcnemar_exact",
     "paired_difference",
     "minimum_detectable_effect",
@@ -101,22 +103,20 @@ class PairedDifference:
 
 def minimum_detectable_effect(se: float, confidence_level: float) -> float:
     """(z_{1-alpha/2} + z_{power}) * se with alpha = 1 - confidence_level, power 0.8."""
-    if not math.isfinite(se):
-        return math.nan
-    alpha = 1.0 - confidence_level
-    return float((sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(POWER)) * se)
+    from lm_eval_mtl.stats.multiple import minimum_detectable_effect as mde
+
+    return mde(se, alpha=1.0 - confidence_level, power=POWER)
 
 
 def mcnemar_exact(a: FloatArray, b: FloatArray) -> tuple[float, tuple[int, int]]:
-    """Exact two-sided McNemar p-value of paired 0/1 scores, and the discordant counts.
+    """Exact two-sided McNemar p-value of paired 0/1 scores, and the discordant counts (n10, n01).
 
     With no discordant pair the only possible outcome is observed: p = 1.
     """
-    n10 = int(np.count_nonzero((a == 1) & (b == 0)))
-    n01 = int(np.count_nonzero((a == 0) & (b == 1)))
-    if n10 + n01 == 0:
-        return 1.0, (n10, n01)
-    return float(sps.binomtest(n10, n10 + n01, 0.5).pvalue), (n10, n01)
+    from lm_eval_mtl.stats.multiple import mcnemar
+
+    res = mcnemar(a, b, method="exact")
+    return res.p_value, (res.n10, res.n01)
 
 
 def bootstrap_p_value(boot: FloatArray) -> FloatArray:
@@ -128,15 +128,11 @@ def bootstrap_p_value(boot: FloatArray) -> FloatArray:
 
 
 def _se(d: FloatArray, clusters: npt.NDArray[np.int64] | None) -> float:
-    n = d.shape[0]
+    from lm_eval_mtl.stats.intervals import analytic_se_mean, clustered_se
+
     if clusters is None:
-        return float(np.std(d, ddof=1) / math.sqrt(n))
-    _, inv = np.unique(clusters, return_inverse=True)
-    g = int(inv.max()) + 1
-    if g < 2:
-        return math.nan
-    sums = np.bincount(inv.reshape(-1), weights=d - d.mean(), minlength=g)
-    return float(math.sqrt(g / (g - 1) * float(np.sum(sums * sums))) / n)
+        return analytic_se_mean(d)
+    return clustered_se(d, clusters)
 
 
 def paired_from_arrays(
@@ -173,12 +169,7 @@ def paired_from_arrays(
         )
         se = su = math.nan
     else:
-        se = scale * _se(d, clusters)
-        if math.isnan(se):
-            warnings.warn(
-                DegenerateDataWarning(f"task {task!r}: a single cluster; the clustered SE is undefined (NaN)."),
-                stacklevel=3,
-            )
+        se = scale * _se(d, clusters)  # NaN with a warning for a single cluster
         su = scale * math.sqrt(float(np.var(a, ddof=1) + np.var(b, ddof=1)) / n)
     alpha = 1 - confidence_level
     lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
@@ -263,6 +254,49 @@ def paired_difference(
     return paired_from_arrays(task, x, y, scale=scale, clusters=cl, confidence_level=level, boot=boot)
 
 
+def corpus_from_totals(
+    task: str,
+    a: CorpusStats,
+    b: CorpusStats,
+    boot_a: FloatArray,
+    boot_b: FloatArray,
+    *,
+    scale: float,
+    confidence_level: float,
+) -> tuple[PairedDifference, FloatArray]:
+    """Paired difference of a corpus metric (BLEU, chrF, TER) from resampled segment totals.
+
+    ``boot_a``/``boot_b`` are (B, d) totals resampled with the *same* segment draws
+    (Koehn 2004's paired bootstrap). The SE is the bootstrap SD of the difference.
+
+    Returns:
+        The difference, and its (B,) bootstrap distribution in normalized units.
+    """
+    from lm_eval_mtl.stats.corpus import corpus_score
+
+    score_a, score_b = float(corpus_score(a)), float(corpus_score(b))
+    sa, sb = a.score_totals(boot_a), b.score_totals(boot_b)
+    boot = scale * (sa - sb)
+    diff = scale * (score_a - score_b)
+    se = float(np.std(boot, ddof=1)) if boot.size > 1 else math.nan
+    alpha = 1 - confidence_level
+    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
+    res = PairedDifference(
+        task=task,
+        diff=diff,
+        se=se,
+        ci=ConfidenceInterval(float(lo), float(hi)),
+        p_value=float(bootstrap_p_value(boot[:, None])[0]),
+        mde=minimum_detectable_effect(se, confidence_level),
+        n=a.n,
+        method="paired-bootstrap",
+        mean_a=score_a,
+        mean_b=score_b,
+        se_unpaired=scale * math.sqrt(float(np.var(sa, ddof=1) + np.var(sb, ddof=1))),
+    )
+    return res, boot
+
+
 def unpaired_analytic(
     task: str,
     value_a: float,
@@ -316,24 +350,15 @@ def adjust_p_values(p: npt.ArrayLike, method: Correction) -> FloatArray:
     Raises:
         ValueError: Unknown ``method``.
     """
+    from lm_eval_mtl.stats.multiple import benjamini_hochberg, holm
+
+    if method not in ("holm", "bh", "none"):
+        raise ValueError(f"`correction` must be 'holm', 'bh' or 'none'; got {method!r}.")
     arr = np.asarray(p, dtype=np.float64).reshape(-1)
     out = np.full(arr.shape, np.nan)
     ok = ~np.isnan(arr)
-    q = arr[ok]
-    m = q.size
-    if method == "none" or m == 0:
-        out[ok] = q
+    if method == "none" or not ok.any():
+        out[ok] = arr[ok]
         return out
-    order = np.argsort(q, kind="stable")
-    sq = q[order]
-    if method == "holm":
-        adj = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * sq))
-    elif method == "bh":
-        adj = np.minimum.accumulate((m / np.arange(m, 0, -1) * sq[::-1]))[::-1]
-        adj = np.minimum(1.0, adj)
-    else:
-        raise ValueError(f"`correction` must be 'holm', 'bh' or 'none'; got {method!r}.")
-    res = np.empty(m)
-    res[order] = adj
-    out[ok] = res
+    out[ok] = holm(arr[ok]) if method == "holm" else benjamini_hochberg(arr[ok])
     return out

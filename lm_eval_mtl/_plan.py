@@ -20,8 +20,9 @@ import numpy.typing as npt
 from lm_eval_mtl._align import align_items, check_same_settings
 from lm_eval_mtl.errors import IncompatibleRunsError, MissingTaskError, MTLError
 from lm_eval_mtl.results import RunResult, TaskResult, TaskSamples, load_run
+from lm_eval_mtl.stats.corpus import CorpusStats
 
-__all__ = ["TaskPlan", "as_run", "item_scores", "plan_tasks", "task_value"]
+__all__ = ["AlignedTask", "TaskPlan", "aligned_task", "as_run", "item_scores", "plan_tasks", "task_value"]
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class TaskPlan:
 
 
 def as_run(run: RunResult | str | Path) -> RunResult:
-    """A :class:`RunResult` from itself or a path."""
+    """Return ``run`` itself, or load it from a path."""
     return run if isinstance(run, RunResult) else load_run(run)
 
 
@@ -71,7 +72,7 @@ def plan_tasks(
     weights: str | None = None,
     cluster: Mapping[str, str] | None = None,
 ) -> tuple[tuple[TaskPlan, ...], str]:
-    """The tasks every run must have, and a note on the normalization used.
+    """Plan the tasks every run must have; also return a note on the normalization used.
 
     Args:
         runs: The runs (all must report every planned task).
@@ -144,22 +145,43 @@ def task_value(run: RunResult, plan: TaskPlan) -> tuple[float, float, int]:
     return float(mv.value), float(mv.stderr), int(tr.n or 0)
 
 
+CORPUS_METRICS: tuple[str, ...] = ("bleu", "chrf", "ter")
+
+
 def item_scores(run: RunResult, plan: TaskPlan) -> TaskSamples | None:
-    """The task's per-item records, or None when the run logged no samples for it."""
+    """Read the task's per-item records; None when the run logged no samples for it.
+
+    Raises:
+        MTLError: The samples hold neither a per-item value nor (reference, prediction)
+            pairs of a corpus metric for the planned metric.
+    """
     try:
         samples = run.samples(plan.task, plan.filter)
     except MissingTaskError:
         return None
-    if plan.metric not in samples.scores:
+    if plan.metric not in samples.scores and not (plan.metric in samples.pairs and plan.metric in CORPUS_METRICS):
+        held = ", ".join([*samples.scores, *samples.pairs]) or "none"
         raise MTLError(
             f"task {plan.task!r} of run {run.model_name!r}: the samples hold no per-item {plan.metric!r} "
-            f"(they hold {', '.join(samples.scores) or 'none'}); corpus metrics are compared from results only."
+            f"(they hold {held})."
         )
     return samples
 
 
-def check_settings_all(runs: Sequence[RunResult], names: Sequence[str], plans: Sequence[TaskPlan]) -> None:
-    """Refuse runs whose results say they scored different items for any planned task."""
+def check_settings_all(
+    runs: Sequence[RunResult], names: Sequence[str], plans: Sequence[TaskPlan], suite: str | None = None
+) -> None:
+    """Refuse runs whose results say they scored different items for any planned task.
+
+    With ``suite``, runs that recorded the suite's group row must also agree on its version.
+    """
+    if suite is not None:
+        versions = {n: r.groups[suite].version for n, r in zip(names, runs, strict=True) if suite in r.groups}
+        if len(set(versions.values())) > 1:
+            listing = ", ".join(f"{n}: {v}" for n, v in versions.items())
+            raise IncompatibleRunsError(
+                f"the runs used different versions of suite {suite!r} ({listing}); scores are not comparable."
+            )
     for plan in plans:
         for i in range(1, len(runs)):
             check_same_settings(
@@ -167,37 +189,68 @@ def check_settings_all(runs: Sequence[RunResult], names: Sequence[str], plans: S
             )
 
 
-def aligned_matrix(
-    plan: TaskPlan, runs: Sequence[RunResult], names: Sequence[str]
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64] | None] | None:
-    """(n, R) per-item scores of every run on the shared items (in doc_id order), and clusters.
+@dataclass(frozen=True)
+class AlignedTask:
+    """Every run's per-item data of one task on the shared items, in ``doc_id`` order."""
 
-    Returns None when any run lacks samples for the task.
+    values: npt.NDArray[np.float64] | None
+    """(n, R) per-item scores of a mean metric; None for a corpus metric."""
+    corpus: tuple[CorpusStats, ...] | None
+    """Per run, the segment statistics of a corpus metric (BLEU, chrF, TER); else None."""
+    clusters: npt.NDArray[np.int64] | None
+    """Cluster label per item, or None."""
+
+    @property
+    def n(self) -> int:
+        """Number of aligned items."""
+        if self.values is not None:
+            return int(self.values.shape[0])
+        assert self.corpus is not None  # noqa: S101 - one of the two is set
+        return self.corpus[0].n
+
+
+def aligned_task(plan: TaskPlan, runs: Sequence[RunResult], names: Sequence[str]) -> AlignedTask | None:
+    """Every run's per-item data of a planned task on the shared items; None without samples.
 
     Raises:
-        IncompatibleRunsError: The runs' items differ (see :func:`align_items`).
+        IncompatibleRunsError: The runs' items differ (see :func:`align_items`), or a
+            per-item score is not finite.
     """
     samples = [item_scores(r, plan) for r in runs]
-    if any(s is None for s in samples):
+    present = [s for s in samples if s is not None]
+    if len(present) < len(samples):
         return None
-    ref = samples[0]
-    assert ref is not None  # noqa: S101 - narrowed above
-    cols: list[npt.NDArray[np.float64]] = []
-    ref_order: npt.NDArray[np.int64] | None = None
-    for i, s in enumerate(samples):
-        assert s is not None  # noqa: S101
+    ref = present[0]
+    orders = []
+    for i, s in enumerate(present):
         al = align_items(
             plan.task, ref.doc_ids, ref.doc_hashes, s.doc_ids, s.doc_hashes, names=(names[0], names[i])
         )
-        ref_order = al.index_a
-        vals = np.asarray(s.scores[plan.metric], dtype=np.float64)[al.index_b]
-        if not np.all(np.isfinite(vals)):
-            raise IncompatibleRunsError(f"task {plan.task!r} of run {names[i]}: non-finite per-item scores.")
-        cols.append(vals)
+        orders.append(al.index_b)
+    ref_order = orders[0]
     clusters = None
-    if plan.cluster is not None and ref_order is not None:
+    if plan.cluster is not None:
         clusters = np.asarray(ref.clusters(plan.cluster), dtype=np.int64)[ref_order]
-    return np.column_stack(cols), clusters
+    if plan.metric in ref.scores:
+        cols = []
+        for i, (s, order) in enumerate(zip(present, orders, strict=True)):
+            if plan.metric not in s.scores:
+                raise MTLError(f"task {plan.task!r} of run {names[i]}: no per-item {plan.metric!r} in the samples.")
+            vals = np.asarray(s.scores[plan.metric], dtype=np.float64)[order]
+            if not np.all(np.isfinite(vals)):
+                raise IncompatibleRunsError(f"task {plan.task!r} of run {names[i]}: non-finite per-item scores.")
+            cols.append(vals)
+        return AlignedTask(np.column_stack(cols), None, clusters)
+    from lm_eval_mtl.stats.corpus import segment_stats
+
+    stats = []
+    for i, (s, order) in enumerate(zip(present, orders, strict=True)):
+        if plan.metric not in s.pairs:
+            raise MTLError(f"task {plan.task!r} of run {names[i]}: no (reference, prediction) pairs for {plan.metric!r}.")
+        refs, preds = s.pairs[plan.metric]
+        idx = order.tolist()
+        stats.append(segment_stats(plan.metric, [refs[k] for k in idx], [preds[k] for k in idx]))  # type: ignore[arg-type]
+    return AlignedTask(None, tuple(stats), clusters)
 
 
 def warn_if(condition: bool, message: str) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["resample_column_means"]
+__all__ = ["resample_column_means", "resample_totals"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -97,3 +97,42 @@ def resample_column_means(
             return np.asarray(counts @ uniq / n, dtype=np.float64)
     counts = _count_matrix(n, None, n, n_resamples, rng)
     return np.asarray(counts @ values / n, dtype=np.float64)
+
+
+def resample_totals(
+    stats: list[FloatArray],
+    n_resamples: int,
+    rng: np.random.Generator,
+    clusters: npt.NDArray[np.int64] | None = None,
+) -> list[FloatArray]:
+    """Bootstrap sums of additive per-item statistics, the same draws for every array.
+
+    Args:
+        stats: Arrays (n, d_r) of per-item sufficient statistics (one per run), same n.
+        n_resamples: B.
+        rng: Generator.
+        clusters: Optional cluster label per item; clusters are resampled.
+
+    Returns:
+        One (B, d_r) array of resampled totals per input array.
+    """
+    n = stats[0].shape[0]
+    if clusters is not None:
+        _, inv = np.unique(clusters, return_inverse=True)
+        inv = inv.reshape(-1)
+        units = int(inv.max()) + 1
+        summed = []
+        for a in stats:
+            g = np.zeros((units, a.shape[1]), dtype=np.float64)
+            np.add.at(g, inv, a)
+            summed.append(g)
+        stats = summed
+        n = units
+    out = [np.empty((n_resamples, a.shape[1]), dtype=np.float64) for a in stats]
+    rows = max(1, _CHUNK_CELLS // max(n, 1))
+    for start in range(0, n_resamples, rows):
+        stop = min(n_resamples, start + rows)
+        counts = _count_matrix(n, None, n, stop - start, rng)
+        for o, a in zip(out, stats, strict=True):
+            o[start:stop] = counts @ a
+    return out

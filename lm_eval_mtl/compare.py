@@ -38,13 +38,22 @@ from lm_eval_mtl._paired import (
     PairedDifference,
     adjust_p_values,
     bootstrap_p_value,
+    corpus_from_totals,
     minimum_detectable_effect,
     paired_difference,
     paired_from_arrays,
     unpaired_analytic,
 )
-from lm_eval_mtl._plan import TaskPlan, aligned_matrix, as_run, check_settings_all, plan_tasks, task_value
-from lm_eval_mtl._resample import resample_column_means
+from lm_eval_mtl._plan import (
+    AlignedTask,
+    TaskPlan,
+    aligned_task,
+    as_run,
+    check_settings_all,
+    plan_tasks,
+    task_value,
+)
+from lm_eval_mtl._resample import resample_column_means, resample_totals
 from lm_eval_mtl.errors import InsufficientDataError
 from lm_eval_mtl.results import RunResult
 from lm_eval_mtl.stats._common import (
@@ -191,7 +200,7 @@ def _compare_runs_iv(
 def _run_names(runs: Sequence[RunResult]) -> tuple[str, ...]:
     names = [r.model_name or r.path.parent.name for r in runs]
     if len(set(names)) < len(names):  # same model twice: disambiguate by folder
-        names = [f"{n} ({r.path.parent.name}/{r.path.name})" for n, r in zip(names, runs)]
+        names = [f"{n} ({r.path.parent.name}/{r.path.name})" for n, r in zip(names, runs, strict=False)]
     if len(set(names)) < len(names):
         names = [f"{n} #{i + 1}" for i, n in enumerate(names)]
     return tuple(names)
@@ -238,12 +247,12 @@ def compare_runs(
     gen = as_generator(rng)
     names = _run_names(loaded)
     plans, normalization = plan_tasks(loaded, suite=suite, tasks=tasks, weights=weights, cluster=cluster)
-    check_settings_all(loaded, names, plans)
+    check_settings_all(loaded, names, plans, suite)
     notes: list[str] = []
     # Per task: aligned (n, R) matrix of every run, or None (analytic fallback).
     matrices = {}
     for plan in plans:
-        mat = aligned_matrix(plan, loaded, names)
+        mat = aligned_task(plan, loaded, names)
         matrices[plan.label] = mat
         if mat is None:
             notes.append(
@@ -256,7 +265,7 @@ def compare_runs(
         pairs.append(_compare_pair(loaded, names, i, j, plans, matrices, level, nres, gen, correction))
     comp_p = adjust_p_values([p.composite.p_value for p in pairs], correction if len(pairs) > 1 else "none")
     pairs = [
-        PairComparison(p.a, p.b, _with_p_adjusted(p.composite, float(q)), p.tasks) for p, q in zip(pairs, comp_p)
+        PairComparison(p.a, p.b, _with_p_adjusted(p.composite, float(q)), p.tasks) for p, q in zip(pairs, comp_p, strict=False)
     ]
     alpha = 1 - level
     tied = tuple((p.a, p.b) for p in pairs if not p.composite.p_adjusted < alpha)
@@ -287,7 +296,7 @@ def _compare_pair(
     i: int,
     j: int,
     plans: Sequence[TaskPlan],
-    matrices: Mapping[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.int64] | None] | None],
+    matrices: Mapping[str, AlignedTask | None],
     level: float,
     nres: int,
     gen: np.random.Generator,
@@ -302,7 +311,15 @@ def _compare_pair(
             vb, sb, _ = task_value(runs[j], plan)
             results.append(unpaired_analytic(plan.label, va, sa, vb, sb, n, scale=plan.scale, confidence_level=level))
             continue
-        values, clusters = mat
+        if mat.corpus is not None:
+            ta, tb = resample_totals([mat.corpus[i].stats, mat.corpus[j].stats], nres, gen, mat.clusters)
+            res, cboot = corpus_from_totals(plan.label, mat.corpus[i], mat.corpus[j], ta, tb,
+                                            scale=plan.scale, confidence_level=level)
+            results.append(res)
+            boots.append(plan.weight * cboot)
+            continue
+        assert mat.values is not None  # noqa: S101 - a mean metric
+        values, clusters = mat.values, mat.clusters
         a, b = values[:, i], values[:, j]
         boot = resample_column_means((a - b)[:, None], nres, gen, clusters)[:, 0]
         boots.append(plan.weight * plan.scale * boot)
@@ -310,7 +327,7 @@ def _compare_pair(
             paired_from_arrays(plan.label, a, b, scale=plan.scale, clusters=clusters, confidence_level=level, boot=boot)
         )
     adj = adjust_p_values([r.p_value for r in results], correction)
-    tasks = tuple(_replace_p_adjusted(r, float(q)) for r, q in zip(results, adj))
+    tasks = tuple(_replace_p_adjusted(r, float(q)) for r, q in zip(results, adj, strict=False))
     w = np.array([p.weight for p in plans])
     diff = float(np.dot(w, [r.diff for r in tasks]))
     se = float(math.sqrt(float(np.sum((w * np.array([r.se for r in tasks])) ** 2))))

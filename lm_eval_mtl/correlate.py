@@ -42,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
 
-from lm_eval_mtl.errors import DegenerateDataWarning, InsufficientDataError, MTLError
+from lm_eval_mtl.errors import DegenerateDataWarning, InsufficientDataError
 from lm_eval_mtl.scoring.population import Population, load_panel_csv
 from lm_eval_mtl.stats._common import check_confidence_level
 
@@ -232,6 +232,21 @@ def _fisher_ci(r: FloatArray, se: FloatArray | float, level: float) -> tuple[Flo
     return np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
 
 
+def _population_from_common_tasks(folders: Sequence[Path], tasks: Sequence[str] | None) -> Population:
+    """Raw metric values of the tasks every run reports (first metric lm-eval lists for each)."""
+    from lm_eval_mtl._plan import as_run, plan_tasks, task_value
+
+    if len(folders) < 2:
+        raise InsufficientDataError(f"a folder of runs must hold several model runs; found {len(folders)}.")
+    runs = [as_run(f) for f in folders]
+    plans, _ = plan_tasks(runs, tasks=tasks)
+    x = np.array([[task_value(r, p)[0] for p in plans] for r in runs], dtype=np.float64)
+    return Population(
+        models=tuple(r.model_name for r in runs), tasks=tuple(p.label for p in plans), scores=x,
+        source=f"{len(runs)} lm-eval runs", sha256="", notes="raw metric values (first metric of each task)",
+    )
+
+
 def _population(
     panel: Population | str | Path, id_column: str | None, tasks: Sequence[str] | None, suite: str | None
 ) -> Population:
@@ -245,13 +260,16 @@ def _population(
         from lm_eval_mtl.scoring.population import population_from_runs
         from lm_eval_mtl.suites import load_suite
 
+        folders = find_runs(path)
         if suite is None:
-            raise MTLError("correlating lm-eval output folders needs `suite` (which tasks and metrics to read).")
-        pop = population_from_runs(find_runs(path), load_suite(suite))
+            return _population_from_common_tasks(folders, tasks)
+        pop = population_from_runs(folders, load_suite(suite))
         return pop.select(tasks) if tasks else pop
     if id_column is None:
-        with path.open(encoding="utf-8") as fh:
-            header = fh.readline().strip().split(",")
+        import csv
+
+        with path.open(encoding="utf-8-sig") as fh:
+            header = [h.strip() for h in next(csv.reader(fh), [])]
         id_column = "Model" if "Model" in header else header[0]
     return load_panel_csv(path, id_column=id_column, tasks=list(tasks) if tasks else None, duplicates="first")
 
@@ -271,10 +289,11 @@ def correlate_tasks(
 
     Args:
         panel: A :class:`Population`, a CSV panel (one row per model), or a folder of
-            lm-eval run folders (then ``suite`` says which metrics to read).
+            lm-eval run folders (with ``suite``: its members, normalized; without: the
+            tasks every run reports, first metric of each, raw values).
         tasks: Columns / tasks to use (default: every numeric column).
         id_column: The CSV's model-id column (default ``Model`` if present, else the first).
-        suite: Suite for lm-eval folders.
+        suite: Suite for lm-eval folders (optional).
         impute: ``pca`` fills missing cells by iterative PCA; ``none`` leaves them to ``missing``.
         missing: With gaps and no imputation: ``raise`` or ``drop`` the models with gaps.
         n_components: Rank of the PCA imputation (default: Kaiser rule).
@@ -303,11 +322,11 @@ def correlate_tasks(
         if impute == "pca":
             x, imputation = impute_pca(x, n_components)
         elif missing == "drop":
-            keep = ~gaps.any(axis=1)
-            dropped = tuple(m for m, k in zip(models, keep) if not k)
-            x, models = x[keep], [m for m, k in zip(models, keep) if k]
+            keep = [not bool(g) for g in np.asarray(gaps.any(axis=1)).tolist()]
+            dropped = tuple(m for m, k in zip(models, keep, strict=False) if not k)
+            x, models = x[np.array(keep)], [m for m, k in zip(models, keep, strict=False) if k]
         else:
-            per_task = {t: int(c) for t, c in zip(pop.tasks, gaps.sum(axis=0)) if c}
+            per_task = {t: int(c) for t, c in zip(pop.tasks, gaps.sum(axis=0), strict=False) if c}
             raise InsufficientDataError(
                 f"the panel has {int(gaps.sum())} missing cells ({', '.join(f'{t}: {c}' for t, c in per_task.items())}); "
                 "pass impute='pca' (--impute pca) or missing='drop' (--missing drop)."
@@ -322,10 +341,10 @@ def correlate_tasks(
     from lm_eval_mtl.stats.effective import effective_number
     from lm_eval_mtl.stats.shrinkage import ledoit_wolf_correlation
 
-    pearson = np.corrcoef(x, rowvar=False)
+    pearson = np.asarray(np.corrcoef(x, rowvar=False), dtype=np.float64)
     np.fill_diagonal(pearson, 1.0)
     ranks = np.apply_along_axis(sps.rankdata, 0, x)
-    spearman = np.corrcoef(ranks, rowvar=False)
+    spearman = np.asarray(np.corrcoef(ranks, rowvar=False), dtype=np.float64)
     np.fill_diagonal(spearman, 1.0)
     p_lo, p_hi = _fisher_ci(pearson, 1 / math.sqrt(n - 3), level)
     s_lo, s_hi = _fisher_ci(spearman, np.sqrt((1 + spearman**2 / 2) / (n - 3)), level)

@@ -32,6 +32,7 @@ Leaderboard v2).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -289,7 +290,9 @@ def task_config_dir() -> Path:
 def _iter_group_yaml(root: Path) -> Iterator[tuple[str, Mapping[str, Any], Path]]:
     import yaml
 
-    class _Loader(yaml.SafeLoader):
+    base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+    class _Loader(base):  # type: ignore[valid-type,misc]
         """Safe loader that tolerates lm-eval's ``!function`` tags."""
 
     def _ignore(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> None:
@@ -298,6 +301,10 @@ def _iter_group_yaml(root: Path) -> Iterator[tuple[str, Mapping[str, Any], Path]
     _Loader.add_multi_constructor("!", _ignore)
     for path in sorted(root.rglob("*.yaml")):
         with path.open(encoding="utf-8") as fh:
+            head = fh.read(4096)
+            if "group:" not in head and "group :" not in head:
+                continue
+            fh.seek(0)
             data = yaml.load(fh, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
         if isinstance(data, Mapping) and isinstance(data.get("group"), str):
             meta = data.get("metadata")
@@ -305,9 +312,15 @@ def _iter_group_yaml(root: Path) -> Iterator[tuple[str, Mapping[str, Any], Path]
                 yield data["group"], meta, path
 
 
+@functools.lru_cache(maxsize=16)
+def _index(root: Path) -> dict[str, tuple[Mapping[str, Any], Path]]:
+    """Group name -> (metadata, file) for every spec-carrying group under ``root`` (cached)."""
+    return {g: (meta, path) for g, meta, path in _iter_group_yaml(root)}
+
+
 def list_suites(root: Path | None = None) -> tuple[str, ...]:
     """Names of every group under ``root`` (default: the shipped configs) that carries a spec."""
-    return tuple(sorted(name for name, _, _ in _iter_group_yaml(root or task_config_dir())))
+    return tuple(sorted(_index((root or task_config_dir()).resolve())))
 
 
 def load_suite(name: str, root: Path | None = None) -> SuiteSpec:
@@ -323,8 +336,10 @@ def load_suite(name: str, root: Path | None = None) -> SuiteSpec:
     Raises:
         UnknownNameError: No group of that name carries a spec (close matches listed).
         SuiteSpecError: The group's spec is malformed.
+
+    The folder's index is cached per path for the life of the process.
     """
-    found = {g: (meta, path) for g, meta, path in _iter_group_yaml(root or task_config_dir())}
+    found = _index((root or task_config_dir()).resolve())
     if name not in found:
         raise unknown_name("suite", name, tuple(found))
     meta, path = found[name]

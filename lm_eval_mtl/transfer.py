@@ -42,8 +42,12 @@ import numpy.typing as npt
 from scipy import stats as sps
 
 from lm_eval_mtl._paired import adjust_p_values, bootstrap_p_value
-from lm_eval_mtl._plan import aligned_matrix, as_run, check_settings_all, plan_tasks, task_value
+from lm_eval_mtl._plan import aligned_task, as_run, check_settings_all, plan_tasks, task_value
 from lm_eval_mtl._resample import resample_column_means
+from lm_eval_mtl._transfer_cells import Column as _Column
+from lm_eval_mtl._transfer_cells import analytic_column as _analytic_column
+from lm_eval_mtl._transfer_cells import corpus_column as _corpus_column
+from lm_eval_mtl._transfer_cells import paired_column as _paired_column
 from lm_eval_mtl.errors import DegenerateDataWarning, InsufficientDataError
 from lm_eval_mtl.results import RunResult
 from lm_eval_mtl.stats._common import as_generator, check_confidence_level, check_n_resamples
@@ -181,73 +185,6 @@ class TransferMatrix:
         }
 
 
-def _mcnemar_vector(d: FloatArray) -> FloatArray:
-    """Exact two-sided McNemar p per column of 0/1 paired differences (values -1, 0, 1)."""
-    n10 = np.count_nonzero(d == 1, axis=0)
-    n01 = np.count_nonzero(d == -1, axis=0)
-    m = n10 + n01
-    k = np.minimum(n10, n01)
-    p = np.where(m > 0, np.minimum(1.0, 2 * sps.binom.cdf(k, np.maximum(m, 1), 0.5)), 1.0)
-    return np.asarray(p, dtype=np.float64)
-
-
-@dataclass
-class _Column:
-    """Per-target statistics for the S (+1) checkpoint columns (mutable scratch)."""
-
-    delta: FloatArray
-    se: FloatArray
-    lo: FloatArray
-    hi: FloatArray
-    p: FloatArray
-    method: list[str]
-    boot: FloatArray | None  # (B, S+) scaled bootstrap of delta; None when analytic
-    item_diff: FloatArray | None  # (n, S+) raw per-item differences
-    scale: float = 1.0
-    clusters: npt.NDArray[np.int64] | None = None
-
-
-def _paired_column(
-    d: FloatArray, scale: float, clusters: npt.NDArray[np.int64] | None, level: float, nres: int,
-    gen: np.random.Generator,
-) -> _Column:
-    n = d.shape[0]
-    boot = scale * resample_column_means(d, nres, gen, clusters, joint=False)
-    delta = scale * d.mean(axis=0)
-    if n < 2:
-        se = np.full(d.shape[1], np.nan)
-    elif clusters is None:
-        se = scale * d.std(axis=0, ddof=1) / math.sqrt(n)
-    else:
-        _, inv = np.unique(clusters, return_inverse=True)
-        inv = inv.reshape(-1)
-        g = int(inv.max()) + 1
-        sums = np.zeros((g, d.shape[1]))
-        np.add.at(sums, inv, d - d.mean(axis=0))
-        se = scale * np.sqrt(g / (g - 1) * np.sum(sums**2, axis=0)) / n if g > 1 else np.full(d.shape[1], np.nan)
-    alpha = 1 - level
-    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2], axis=0)
-    binary = bool(np.all((d == 0) | (d == 1) | (d == -1)))
-    if binary and clusters is None:
-        p, method = _mcnemar_vector(d), "mcnemar"
-    else:
-        p, method = bootstrap_p_value(boot), "paired-bootstrap"
-    return _Column(delta, se, lo, hi, p, [method] * d.shape[1], boot, d, scale, clusters)
-
-
-def _analytic_column(
-    base: tuple[float, float], others: Sequence[tuple[float, float]], scale: float, level: float
-) -> _Column:
-    x0, s0 = base
-    delta = np.array([scale * (x - x0) for x, _ in others])
-    se = np.array([scale * math.sqrt(s**2 + s0**2) for _, s in others])
-    z = float(sps.norm.ppf(1 - (1 - level) / 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(se > 0, 2 * sps.norm.sf(np.abs(delta) / se), np.where(delta == 0, 1.0, 0.0))
-    p = np.where(np.isnan(se), np.nan, p)
-    return _Column(delta, se, delta - z * se, delta + z * se, p, ["analytic-unpaired"] * len(others), None, None)
-
-
 def _assemble(
     sources: Sequence[str],
     targets: Sequence[str],
@@ -299,7 +236,7 @@ def _assemble(
     comp_se = np.sqrt((se**2) @ (w**2))
     z = float(sps.norm.ppf(1 - fdr / 2))
     if all(c.boot is not None for c in columns):
-        comp_boot = sum(wt * c.boot[:, :s_count] for wt, c in zip(w, columns) if c.boot is not None)
+        comp_boot = sum(wt * c.boot[:, :s_count] for wt, c in zip(w, columns, strict=False) if c.boot is not None)
         comp_boot = np.asarray(comp_boot)
         comp_lo, comp_hi = np.quantile(comp_boot, [fdr / 2, 1 - fdr / 2], axis=0)
         comp_p = bootstrap_p_value(comp_boot)
@@ -313,7 +250,7 @@ def _assemble(
         p_value=p, p_adjusted=p_adj, significant=significant, method=method, relative=relative,
         composite=comp, composite_se=comp_se, composite_ci_low=np.asarray(comp_lo),
         composite_ci_high=np.asarray(comp_hi), composite_p_value=np.asarray(comp_p, dtype=np.float64),
-        weights=dict(zip(targets, w.tolist())), n_items=dict(zip(targets, (int(n) for n in n_items))),
+        weights=dict(zip(targets, w.tolist(), strict=False)), n_items=dict(zip(targets, (int(n) for n in n_items), strict=False)),
         confidence_level=level, fdr=fdr, n_resamples=nres, seed=seed, mtl=mtl, **meta,
     )
 
@@ -338,6 +275,11 @@ def _mtl_gain(
             dd = c.item_diff[:, s_count] - c.item_diff[:, best]
             n = dd.shape[0]
             se = float(c.scale * dd.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+            lo, hi = np.quantile(g_boot, [alpha / 2, 1 - alpha / 2])
+            p = float(bootstrap_p_value(g_boot[:, None])[0])
+        elif c.boot is not None:  # corpus metric: columns share the segment draws
+            g_boot = c.boot[:, s_count] - c.boot[:, best]
+            se = float(np.std(g_boot, ddof=1))
             lo, hi = np.quantile(g_boot, [alpha / 2, 1 - alpha / 2])
             p = float(bootstrap_p_value(g_boot[:, None])[0])
         else:
@@ -401,7 +343,7 @@ def transfer_from_scores(
         )
     w = np.array([float((weights or {}).get(t, 1.0)) for t in targets])
     if np.any(w < 0) or not np.isfinite(w).all() or w.sum() <= 0:
-        raise ValueError(f"`weights` must be non-negative with a positive sum; got {dict(zip(targets, w))}.")
+        raise ValueError(f"`weights` must be non-negative with a positive sum; got {dict(zip(targets, w, strict=False))}.")
     w = w / w.sum()
     columns: list[_Column] = []
     n_items: list[int] = []
@@ -479,21 +421,25 @@ def transfer_matrix(
         runs.append(as_run(mtl))
         names.append("mtl")
     plans, normalization = plan_tasks(runs, suite=suite, tasks=tasks, weights=weights, cluster=cluster)
-    check_settings_all(runs, names, plans)
+    check_settings_all(runs, names, plans, suite)
     columns: list[_Column] = []
     n_items: list[int] = []
     notes: list[str] = []
     for plan in plans:
-        mat = aligned_matrix(plan, runs, names)
+        mat = aligned_task(plan, runs, names)
         if mat is None:
             notes.append(f"target {plan.label}: no per-item samples in every run; analytic (unpaired) cells.")
             vals = [task_value(r, plan) for r in runs]
             columns.append(_analytic_column(vals[0][:2], [v[:2] for v in vals[1:]], plan.scale, level))
             n_items.append(vals[0][2])
             continue
-        values, clusters = mat
-        columns.append(_paired_column(values[:, 1:] - values[:, [0]], plan.scale, clusters, level, nres, gen))
-        n_items.append(values.shape[0])
+        if mat.corpus is not None:
+            columns.append(_corpus_column(mat.corpus, plan.scale, mat.clusters, level, nres, gen))
+        else:
+            assert mat.values is not None  # noqa: S101 - a mean metric
+            values = mat.values
+            columns.append(_paired_column(values[:, 1:] - values[:, [0]], plan.scale, mat.clusters, level, nres, gen))
+        n_items.append(mat.n)
     return _assemble(
         src_names, [p.label for p in plans], columns, [p.weight for p in plans], n_items, mtl is not None,
         level, nres, _seed(rng), gen, base=runs[0].model_name, normalization=normalization, notes=tuple(notes),

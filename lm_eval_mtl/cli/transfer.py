@@ -55,7 +55,7 @@ def register(subparsers: Any) -> None:
 
 
 def _manifest(path: str) -> dict[str, Any]:
-    import yaml
+    import yaml  # type: ignore[import-untyped,unused-ignore]
 
     from lm_eval_mtl.errors import MTLError
 

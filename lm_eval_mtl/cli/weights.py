@@ -32,31 +32,51 @@ def register(subparsers: Any) -> None:
     sub.required = True
 
     fit = sub.add_parser("fit", help="fit a weighting scheme on a population (CSV panel or lm-eval runs)")
-    fit.add_argument("panel", nargs="+", help="a CSV panel (one row per model) or several lm-eval output folders")
-    fit.add_argument("--scheme", required=True, help="redundancy, cluster, factor, equal, family, size, package/name")
+    fit.add_argument(
+        "panel", nargs="+", help="a CSV panel (one row per model) or several lm-eval output folders"
+    )
+    fit.add_argument(
+        "--scheme", required=True, help="redundancy, cluster, factor, equal, family, size, package/name"
+    )
     fit.add_argument("--out", required=True, help="where to write the weights JSON")
     fit.add_argument("--tasks", default=None, help="CSV: columns to use, COL or COL=KEY, comma-separated")
     fit.add_argument("--id-column", default=None, help="CSV: column with the model id")
     fit.add_argument("--suite", default=None, help="suite name (its spec normalizes z and names the file)")
     fit.add_argument("--suite-id", default=None, help="name@version when no shipped suite applies")
     fit.add_argument("--id", dest="weights_id", default=None, help="id of the weights file")
-    fit.add_argument("--threshold", type=float, default=None, help="cluster: cut height on 1-|r| (default 0.2)")
-    fit.add_argument("--uniqueness-floor", type=float, default=None, help="factor: floor on 1-l^2 (default 0.01)")
+    fit.add_argument(
+        "--threshold", type=float, default=None, help="cluster: cut height on 1-|r| (default 0.2)"
+    )
+    fit.add_argument(
+        "--uniqueness-floor", type=float, default=None, help="factor: floor on 1-l^2 (default 0.01)"
+    )
     fit.add_argument("--scale", type=float, default=1.0, help="CSV: multiply cells (0.01 for percent)")
     fit.add_argument("--normalized", action="store_true", help="CSV: cells already hold normalized scores")
     fit.add_argument("--chance", default=None, help="CSV: KEY=c,... chance levels (0-1) overriding the suite")
-    fit.add_argument("--duplicates", choices=("error", "first", "mean"), default="error",
-                     help="CSV: what to do with a model id on several rows")
-    fit.add_argument("--date-column", default=None, help="CSV: submission-date column (population date = latest)")
-    fit.add_argument("--missing", choices=("error", "listwise"), default="error",
-                     help="gaps in the population: refuse, or drop models with gaps")
+    fit.add_argument(
+        "--duplicates",
+        choices=("error", "first", "mean"),
+        default="error",
+        help="CSV: what to do with a model id on several rows",
+    )
+    fit.add_argument(
+        "--date-column", default=None, help="CSV: submission-date column (population date = latest)"
+    )
+    fit.add_argument(
+        "--missing",
+        choices=("error", "listwise"),
+        default="error",
+        help="gaps in the population: refuse, or drop models with gaps",
+    )
     fit.add_argument("--quiet", action="store_true", help="no progress messages")
     fit.set_defaults(func=_fit)
 
     show = sub.add_parser("show", help="show a weights file or shipped id")
     show.add_argument("weights", help="shipped id (see `weights list`) or path")
     show.add_argument("--format", choices=("table", "md", "json"), default="table")
-    show.add_argument("--plot", default=None, metavar="FILE.png", help="also draw weights and correlation (needs [plot])")
+    show.add_argument(
+        "--plot", default=None, metavar="FILE.png", help="also draw weights and correlation (needs [plot])"
+    )
     show.set_defaults(func=_show)
 
     lst = sub.add_parser("list", help="list shipped weights files and weighting schemes")
@@ -133,7 +153,9 @@ def _fit(args: argparse.Namespace) -> int:
             raise FileNotFoundError(f"no such panel file or run folder: {', '.join(missing)}")
         say(f"reading {len(paths)} lm-eval runs")
         pop = population_from_runs(paths, spec)
-    say(f"population: {pop.n_models} models x {pop.n_tasks} tasks from {pop.source} (sha256 {pop.sha256[:12]})")
+    say(
+        f"population: {pop.n_models} models x {pop.n_tasks} tasks from {pop.source} (sha256 {pop.sha256[:12]})"
+    )
     wf = fit_weights(
         pop,
         args.scheme,
@@ -173,13 +195,21 @@ def _render(wf: WeightsFile, fmt: str) -> str:
         ]
     head += [
         ("shrinkage delta", _fmt(wf.delta, 6)),
-        ("effective tasks", f"Nyholt {_fmt(wf.effective_number_nyholt, 3)}, Li-Ji {_fmt(wf.effective_number_li_ji, 3)}"),
+        (
+            "effective tasks",
+            f"Nyholt {_fmt(wf.effective_number_nyholt, 3)}, Li-Ji {_fmt(wf.effective_number_li_ji, 3)}",
+        ),
         ("Kendall tau vs equal", _fmt(wf.kendall_tau)),
-        ("max rank change", f"{wf.max_rank_change} ({wf.max_rank_change_at})" if wf.max_rank_change >= 0 else "n/a"),
+        (
+            "max rank change",
+            f"{wf.max_rank_change} ({wf.max_rank_change_at})" if wf.max_rank_change >= 0 else "n/a",
+        ),
     ]
     if fmt == "md":
         lines = ["| field | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in head]
-        lines += ["", "| task | weight |", "|---|---:|"] + [f"| {k} | {v:.4f} |" for k, v in wf.weights.items()]
+        lines += ["", "| task | weight |", "|---|---:|"] + [
+            f"| {k} | {v:.4f} |" for k, v in wf.weights.items()
+        ]
         return "\n".join(lines)
     width = max(len(k) for k, _ in head)
     lines = [f"{k:<{width}}  {v}" for k, v in head]

@@ -188,7 +188,7 @@ def _render_markdown(table: Table) -> str:
         out.append("| " + " | ".join(_md_escape(c) for c in r) + " |")
     if table.notes:
         out.append("")
-        out.extend(_md_escape(n) for n in table.notes)
+        out.extend(f"- {n}".replace("\n", " ") for n in table.notes)
     return "\n".join(out) + "\n"
 
 

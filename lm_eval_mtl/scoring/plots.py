@@ -39,9 +39,7 @@ def plot_weights(wf: WeightsFile, path: str | Path) -> Path:
         raise MissingExtraError("plots need: pip install 'lm-eval-mtl[plot]'") from None
     keys = list(wf.weights)
     has_corr = bool(wf.correlation)
-    fig, axes = plt.subplots(
-        1, 2 if has_corr else 1, figsize=(11 if has_corr else 6, 4.5), squeeze=False
-    )
+    fig, axes = plt.subplots(1, 2 if has_corr else 1, figsize=(11 if has_corr else 6, 4.5), squeeze=False)
     ax = axes[0][0]
     ax.barh(keys[::-1], [wf.weights[k] for k in keys][::-1], color="#4472c4")
     ax.axvline(1.0 / len(keys), color="grey", linestyle="--", linewidth=1, label="equal")

@@ -152,17 +152,21 @@ def _parse_tasks(tasks: Sequence[str] | Mapping[str, str] | None) -> dict[str, s
     return out
 
 
-def _load_panel_csv_iv(
-    path: Path, id_column: str, scale: float, duplicates: str
-) -> None:
+def _load_panel_csv_iv(path: Path, id_column: str, scale: float, duplicates: str) -> None:
     if not path.is_file():
         raise FileNotFoundError(f"`path`: no such panel file: {path}")
     if not isinstance(id_column, str) or not id_column:
         raise PanelFormatError(f"`id_column` must be a non-empty column name; got {id_column!r}.")
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not (math.isfinite(scale) and scale > 0):
+    if (
+        isinstance(scale, bool)
+        or not isinstance(scale, (int, float))
+        or not (math.isfinite(scale) and scale > 0)
+    ):
         raise PanelFormatError(f"`scale` must be a positive finite number; got {scale!r}.")
     if duplicates not in _DUPLICATE_POLICIES:
-        raise PanelFormatError(f"`duplicates` must be one of {', '.join(_DUPLICATE_POLICIES)}; got {duplicates!r}.")
+        raise PanelFormatError(
+            f"`duplicates` must be one of {', '.join(_DUPLICATE_POLICIES)}; got {duplicates!r}."
+        )
 
 
 def load_panel_csv(
@@ -235,7 +239,9 @@ def load_panel_csv(
     if not mapping:
         mapping = {h: h for h in header if h != id_column and _numeric_column(rows, col_index[h])}
         if not mapping:
-            raise PanelFormatError(f"`tasks`: {p} has no numeric column besides {id_column!r}; name the task columns.")
+            raise PanelFormatError(
+                f"`tasks`: {p} has no numeric column besides {id_column!r}; name the task columns."
+            )
     for col in mapping:
         if col not in col_index:
             raise PanelFormatError(f"`tasks`: {unknown_name('column', col, header)}")
@@ -263,17 +269,23 @@ def load_panel_csv(
                     f"{p}: column {col!r}, row {r + 2} (model {ids[-1]!r}) is not a number: {cell!r}."
                 ) from None
             if not math.isfinite(v):
-                raise PanelFormatError(f"{p}: column {col!r}, row {r + 2} (model {ids[-1]!r}) is not finite: {cell!r}.")
+                raise PanelFormatError(
+                    f"{p}: column {col!r}, row {r + 2} (model {ids[-1]!r}) is not finite: {cell!r}."
+                )
             values[r, j] = v * scale
     if any(not i for i in ids):
         raise PanelFormatError(f"{p}: column {id_column!r} has empty model ids (row {ids.index('') + 2}).")
     models, values, note = _merge_duplicates(ids, values, duplicates, p, id_column)
     date = ""
     if date_column is not None:
-        dates = sorted(row[col_index[date_column]].strip()[:10] for row in rows if row[col_index[date_column]].strip())
+        dates = sorted(
+            row[col_index[date_column]].strip()[:10] for row in rows if row[col_index[date_column]].strip()
+        )
         date = dates[-1] if dates else ""
     c, u = _normalization(keys, None if normalized else spec, chance, ceiling)
-    z = (values - np.array([c[k] for k in keys])) / (np.array([u[k] for k in keys]) - np.array([c[k] for k in keys]))
+    z = (values - np.array([c[k] for k in keys])) / (
+        np.array([u[k] for k in keys]) - np.array([c[k] for k in keys])
+    )
     notes = f"scale={scale:g}; {note}"
     return Population(
         models=models,
@@ -366,10 +378,14 @@ def _normalization(
         if ceiling is not None and k in ceiling:
             u[k] = float(ceiling[k])
         if not (math.isfinite(c[k]) and math.isfinite(u[k]) and u[k] > c[k]):
-            raise PanelFormatError(f"task {k!r}: ceiling must exceed chance; got chance={c[k]}, ceiling={u[k]}.")
+            raise PanelFormatError(
+                f"task {k!r}: ceiling must exceed chance; got chance={c[k]}, ceiling={u[k]}."
+            )
     unknown = [k for k in (chance or {}) if k not in keys] + [k for k in (ceiling or {}) if k not in keys]
     if unknown:
-        raise PanelFormatError(f"`chance`/`ceiling` name task(s) not in the panel: {', '.join(sorted(set(unknown)))}.")
+        raise PanelFormatError(
+            f"`chance`/`ceiling` name task(s) not in the panel: {', '.join(sorted(set(unknown)))}."
+        )
     return c, u
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 
-from lm_eval_mtl.errors import IncompatibleWeightsError, InsufficientDataError
+from lm_eval_mtl.errors import InsufficientDataError
 from lm_eval_mtl.suites import SuiteSpec
 
 __all__ = ["STRUCTURAL_SCHEMES", "resolve_weights", "structural_weights"]
@@ -75,12 +75,4 @@ def resolve_weights(
         return structural_weights(spec, name, sizes)
     from lm_eval_mtl.scoring.weights_file import load_weights
 
-    wf = load_weights(name)
-    missing = [label for label in spec.labels if label not in wf.weights]
-    if missing:
-        raise IncompatibleWeightsError(
-            f"weights {name!r} have no weight for {', '.join(missing)} of suite {spec.name!r}."
-        )
-    w = {label: float(wf.weights[label]) for label in spec.labels}
-    total = sum(w.values())
-    return {k: v / total for k, v in w.items()}
+    return load_weights(name).member_weights(spec)

@@ -143,9 +143,7 @@ class SchemeRegistry:
         if name.lower() in REFUSED_SCHEMES:
             raise MTLError(f"{name!r} names a refused scheme and cannot be registered.")
         if not builtin and name.count("/") != 1:
-            raise MTLError(
-                f"third-party weighting schemes are named 'package/name'; got {name!r}."
-            )
+            raise MTLError(f"third-party weighting schemes are named 'package/name'; got {name!r}.")
         if name in self._schemes:
             existing = self._schemes[name].function
             raise MTLError(
@@ -211,9 +209,7 @@ def register_scheme(
     """
 
     def deco(fn: SchemeFunction) -> SchemeFunction:
-        scheme_registry.register(
-            WeightingScheme(name, fn, needs_population, description, tuple(params))
-        )
+        scheme_registry.register(WeightingScheme(name, fn, needs_population, description, tuple(params)))
         return fn
 
     return deco
@@ -237,9 +233,7 @@ def _structural(ctx: SchemeContext, scheme: str) -> FloatArray:
     w = structural_weights(ctx.spec, scheme, sizes)
     missing = [t for t in ctx.tasks if t not in w]
     if missing:
-        raise InsufficientDataError(
-            f"tasks {', '.join(missing)} are not members of suite {ctx.spec.name!r}."
-        )
+        raise InsufficientDataError(f"tasks {', '.join(missing)} are not members of suite {ctx.spec.name!r}.")
     return np.array([w[t] for t in ctx.tasks])
 
 
@@ -292,6 +286,11 @@ def _factor(ctx: SchemeContext) -> FloatArray:
     floor = float(ctx.params.get("uniqueness_floor", DEFAULT_UNIQUENESS_FLOOR))
     vals, vecs = np.linalg.eigh(r)
     lam, v = float(vals[-1]), vecs[:, -1]
+    if len(vals) > 1 and lam - float(vals[-2]) <= 1e-8 * max(lam, 1.0):
+        raise InsufficientDataError(
+            "`factor` weights: the first factor is not identified (the two largest eigenvalues of the "
+            f"shrunk correlation tie at {lam:.6g}; e.g. the correlation shrank to the identity)."
+        )
     loadings = math.sqrt(max(lam, 0.0)) * v
     if loadings.sum() < 0:
         loadings = -loadings
@@ -300,14 +299,18 @@ def _factor(ctx: SchemeContext) -> FloatArray:
     raw = raw / float(loadings @ (loadings / psi))
     clipped: FloatArray = np.clip(raw, 0.0, None)
     if not np.any(clipped > 0):
-        raise InsufficientDataError("`factor` weights: every Bartlett weight is <= 0; the first factor is degenerate.")
+        raise InsufficientDataError(
+            "`factor` weights: every Bartlett weight is <= 0; the first factor is degenerate."
+        )
     return clipped
 
 
 _BUILTINS: tuple[WeightingScheme, ...] = (
     WeightingScheme("equal", _equal, False, "w_t = 1/T"),
     WeightingScheme("family", _family, False, "1/F per family, equal within (needs a suite)"),
-    WeightingScheme("size", _size, False, "w_t proportional to items n_t (lm-eval's micro average)", ("sizes",)),
+    WeightingScheme(
+        "size", _size, False, "w_t proportional to items n_t (lm-eval's micro average)", ("sizes",)
+    ),
     WeightingScheme(
         "redundancy",
         _redundancy,
@@ -369,7 +372,8 @@ class Diagnostics:
     li_ji: float
     """Effective number of tasks, Li and Ji (2005), of the shrunk correlation."""
     kendall_tau: float
-    """Kendall tau-b between the composite under the weights and under equal weights."""
+    """Kendall tau-b between the composite under the weights and under equal weights
+    (equal over the keys: families for a family-level population)."""
     max_rank_change: int
     """Largest change of any model's rank (1 = best, ties share the lowest rank)
     when any single weight is halved or doubled and the weights renormalized."""
@@ -383,7 +387,9 @@ def _ranks(c: FloatArray) -> npt.NDArray[np.int64]:
     return np.asarray(rankdata(-c, method="min", axis=0), dtype=np.int64)
 
 
-def diagnose(z: FloatArray, weights: FloatArray, tasks: Sequence[str], delta: float, r: FloatArray) -> Diagnostics:
+def diagnose(
+    z: FloatArray, weights: FloatArray, tasks: Sequence[str], delta: float, r: FloatArray
+) -> Diagnostics:
     """Diagnostics of ``weights`` on the complete score matrix ``z`` (models x tasks).
 
     The perturbed composites are computed all at once: halving or doubling w_t
@@ -494,7 +500,9 @@ def fit_weights(
     from lm_eval_mtl.stats.shrinkage import ledoit_wolf_correlation
 
     say = progress or (lambda _msg: None)
-    suite_name, suite_version = _fit_weights_iv(population, suite, suite_id, threshold, uniqueness_floor, missing)
+    suite_name, suite_version = _fit_weights_iv(
+        population, suite, suite_id, threshold, uniqueness_floor, missing
+    )
     scheme_registry.get(scheme)  # unknown / refused names fail before any work
     level: Literal["member", "family"] = "member"
     if suite is not None:
@@ -542,9 +550,14 @@ def fit_weights(
     comp = pop.scores @ w
     comp_equal = pop.scores @ np.full(pop.n_tasks, 1.0 / pop.n_tasks)
     q = np.asarray(PERCENTILE_LEVELS) / 100.0
+    # Equal weights over the file's keys are the suite's `equal` scheme for member-level
+    # keys, and its `family` scheme (1/F per family, equal within) for family-level keys.
+    structural = "equal" if level == "member" else "family"
     percentiles = {
         "fitted": PercentileTable(PERCENTILE_LEVELS, tuple(np.quantile(comp, q).tolist()), "fitted"),
-        "equal": PercentileTable(PERCENTILE_LEVELS, tuple(np.quantile(comp_equal, q).tolist()), "equal"),
+        structural: PercentileTable(
+            PERCENTILE_LEVELS, tuple(np.quantile(comp_equal, q).tolist()), structural
+        ),
     }
     provenance = PopulationProvenance(
         source=pop.source,
@@ -555,9 +568,7 @@ def fit_weights(
         columns=pop.columns,
         notes=pop.notes,
     )
-    normalization = {
-        t: Normalization(pop.chance.get(t, 0.0), pop.ceiling.get(t, 1.0)) for t in pop.tasks
-    }
+    normalization = {t: Normalization(pop.chance.get(t, 0.0), pop.ceiling.get(t, 1.0)) for t in pop.tasks}
     return WeightsFile(
         id=weights_id or f"{scheme.replace('/', '_')}-{suite_name}",
         suite=suite_name,

@@ -118,7 +118,7 @@ class PercentileTable:
     values: tuple[float, ...]
     """Quantile of the composite at each level (non-decreasing)."""
     weights: str
-    """Which weights the composite used: ``fitted`` or ``equal``."""
+    """Which weights the composite used: ``fitted``, ``equal`` or ``family``."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form."""
@@ -186,7 +186,9 @@ class WeightsFile:
     normalization: Mapping[str, Normalization] = field(default_factory=dict)
     """Chance/ceiling per key used for z (and so for diagnostics and percentiles)."""
     percentiles: Mapping[str, PercentileTable] = field(default_factory=dict)
-    """Percentile tables of the population composite: ``fitted`` and ``equal``."""
+    """Percentile tables of the population composite, keyed by the weights used:
+    ``fitted`` (these weights) and ``equal`` (member-level file) or ``family``
+    (family-level file: equal per family, i.e. the suite's ``family`` scheme)."""
     created: str = ""
     """UTC time of the fit (ISO 8601); not part of :attr:`sha256`."""
     lm_eval_mtl_version: str = ""
@@ -304,9 +306,7 @@ def check_compatible(wf: WeightsFile, spec: SuiteSpec) -> None:
             parts.append(f"no weight for {what}(s) {', '.join(missing)}")
         if extra:
             parts.append(f"weights for unknown {what}(s) {', '.join(extra)}")
-        raise IncompatibleWeightsError(
-            f"weights {wf.id!r} do not match suite {spec.id}: {'; '.join(parts)}."
-        )
+        raise IncompatibleWeightsError(f"weights {wf.id!r} do not match suite {spec.id}: {'; '.join(parts)}.")
 
 
 # ------------------------------------------------------------------ files
@@ -362,7 +362,12 @@ def load_weights(name_or_path: str | Path) -> WeightsFile:
         shipped = list_shipped_weights()
         if text_name in shipped:
             path = shipped_weights_dir() / f"{text_name}.json"
-        elif isinstance(name_or_path, Path) or text_name.endswith(".json") or "/" in text_name or "\\" in text_name:
+        elif (
+            isinstance(name_or_path, Path)
+            or text_name.endswith(".json")
+            or "/" in text_name
+            or "\\" in text_name
+        ):
             raise unknown_name("weights file or shipped weights id", text_name, shipped)
         else:
             raise unknown_name("weights id", text_name, shipped)
@@ -395,7 +400,9 @@ def _require(d: Mapping[str, Any], key: str, types: type | tuple[type, ...], whe
 
 def _validate(data: Any, where: str) -> None:
     if not isinstance(data, Mapping):
-        raise WeightsFormatError(f"{where}: a weights file must hold a JSON object; got {type(data).__name__}.")
+        raise WeightsFormatError(
+            f"{where}: a weights file must hold a JSON object; got {type(data).__name__}."
+        )
     fv = data.get("format_version")
     if fv != FORMAT_VERSION:
         raise WeightsFormatError(
@@ -421,7 +428,9 @@ def _validate(data: Any, where: str) -> None:
             raise WeightsFormatError(f"{where}: weights must be non-negative; {k!r} has {v!r}.")
     total = math.fsum(float(v) for v in weights.values())
     if abs(total - 1.0) > _SUM_TOLERANCE:
-        raise WeightsFormatError(f"{where}: weights must sum to 1 (within {_SUM_TOLERANCE:g}); they sum to {total!r}.")
+        raise WeightsFormatError(
+            f"{where}: weights must sum to 1 (within {_SUM_TOLERANCE:g}); they sum to {total!r}."
+        )
 
 
 def _from_dict(data: Any, where: str) -> WeightsFile:
@@ -458,7 +467,9 @@ def _from_dict(data: Any, where: str) -> WeightsFile:
         and (
             len(corr_raw) != n_keys
             or not all(isinstance(row, list) and len(row) == n_keys for row in corr_raw)
-            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for row in corr_raw for x in row)
+            or not all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for row in corr_raw for x in row
+            )
         )
     ):
         raise WeightsFormatError(
@@ -474,7 +485,9 @@ def _from_dict(data: Any, where: str) -> WeightsFile:
     normalization = {
         str(k): Normalization(
             chance=_none_to_nan(_require(v, "chance", (int, float), f"{where}: normalization[{k!r}]"), where),
-            ceiling=_none_to_nan(_require(v, "ceiling", (int, float), f"{where}: normalization[{k!r}]"), where),
+            ceiling=_none_to_nan(
+                _require(v, "ceiling", (int, float), f"{where}: normalization[{k!r}]"), where
+            ),
         )
         for k, v in norm_raw.items()
         if _is_mapping(v, f"{where}: normalization[{k!r}]")
@@ -529,14 +542,20 @@ def _table(v: Any, where: str) -> PercentileTable:
         or len(levels) < 2
         or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in [*levels, *values])
     ):
-        raise WeightsFormatError(f"{where} needs `levels` and `values`: equal-length lists (>= 2) of numbers.")
+        raise WeightsFormatError(
+            f"{where} needs `levels` and `values`: equal-length lists (>= 2) of numbers."
+        )
     lv = [float(x) for x in levels]
     vv = [float(x) for x in values]
-    if any(b < a for a, b in zip(lv[:-1], lv[1:], strict=True)) or any(b < a for a, b in zip(vv[:-1], vv[1:], strict=True)):
+    if any(b < a for a, b in zip(lv[:-1], lv[1:], strict=True)) or any(
+        b < a for a, b in zip(vv[:-1], vv[1:], strict=True)
+    ):
         raise WeightsFormatError(f"{where}: `levels` and `values` must be non-decreasing.")
     if lv[0] != 0.0 or lv[-1] != 100.0:
         raise WeightsFormatError(f"{where}: `levels` must run from 0 to 100; got {lv[0]} .. {lv[-1]}.")
-    return PercentileTable(levels=tuple(lv), values=tuple(vv), weights=str(v.get("weights", _table_name(where))))
+    return PercentileTable(
+        levels=tuple(lv), values=tuple(vv), weights=str(v.get("weights", _table_name(where)))
+    )
 
 
 def _table_name(where: str) -> str:

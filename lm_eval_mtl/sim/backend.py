@@ -190,6 +190,13 @@ class SimulatedLM(LM):
         self._fallback_tasks: dict[str, Any] = {}
         self._gold_cache: dict[tuple[str, int, str], _Gold] = {}
 
+    def use_tasks(self, tasks: Mapping[str, Any]) -> None:
+        """Give the task objects (name -> lm-eval Task) explicitly, for callers outside ``evaluate``.
+
+        They are used before the evaluation's own tasks and the ``TaskManager`` fallback.
+        """
+        self._explicit_tasks = dict(tasks)
+
     # ------------------------------------------------------------------ lm-eval API
 
     @property
@@ -273,6 +280,27 @@ class SimulatedLM(LM):
         self._flush()
         return out
 
+    def generation_answers(self, task: Any, doc: Any, doc_id: int = 0) -> tuple[str, str]:
+        """The answers this checkpoint gives to a generation item when right and when wrong.
+
+        Args:
+            task: The lm-eval task object (``generate_until``).
+            doc: One of its documents.
+            doc_id: The document's id (only recorded, never used for the answer).
+
+        Returns:
+            ``(right, wrong)``: the formatted gold target, and the deterministic wrong answer.
+        """
+        from lm_eval.api.instance import Instance
+
+        name = str(getattr(task, "task_name", None) or task.config.task)
+        req = Instance(
+            request_type="generate_until", doc=doc, arguments=("", {}), idx=0, metadata=(name, doc_id, 1)
+        )
+        gold = self._gold({name: task}, req)
+        fmt = self.truth.profile.task(name).answer_format
+        return fmt.format(target=gold.target), self._wrong_text(req, gold)
+
     # ------------------------------------------------------------------ truth bookkeeping
 
     def _record(self, req: Instance, n_choices: int | None) -> ItemTruth:
@@ -337,6 +365,9 @@ class SimulatedLM(LM):
 
     def _tasks_for(self, requests: Sequence[Instance]) -> Mapping[str, Any]:
         """Task objects of the running evaluation, by name (empty when not found)."""
+        explicit: Mapping[str, Any] | None = getattr(self, "_explicit_tasks", None)
+        if explicit:
+            return explicit
         frame: FrameType | None = sys._getframe(1)
         depth = 0
         while frame is not None and depth < 30:
@@ -354,8 +385,14 @@ class SimulatedLM(LM):
             from lm_eval.tasks import TaskManager
 
             try:
-                manager = TaskManager(include_path=self._include_path)
-                loaded = manager.load(name)["tasks"]
+                loaded = {}
+                if self._include_path is not None:  # fast path: only the given folder
+                    try:
+                        loaded = TaskManager(include_path=self._include_path, include_defaults=False).load(name)["tasks"]
+                    except Exception:  # noqa: BLE001 - not there; try with lm-eval's own tasks below
+                        loaded = {}
+                if name not in loaded:
+                    loaded = TaskManager(include_path=self._include_path).load(name)["tasks"]
             except Exception as exc:  # lm-eval raises several types for unknown tasks
                 raise SimProfileError(
                     f"mtl-sim cannot find task {name!r} to read its gold answers: it is not in the running "
@@ -373,7 +410,19 @@ class SimulatedLM(LM):
         if hit is not None:
             return hit
         task = self._task_object(tasks, name)
-        gold = _gold_of(task, req.doc, name)
+        # Gold depends only on the task and the document: cache it on the task object, so
+        # that many simulated models scoring one loaded task render its templates once.
+        shared: dict[str, _Gold] | None = getattr(task, "_mtl_sim_gold", None)
+        if shared is None:
+            shared = {}
+            try:
+                task._mtl_sim_gold = shared
+            except AttributeError:  # a task type that refuses new attributes
+                pass
+        gold = shared.get(cache_key[2])
+        if gold is None:
+            gold = _gold_of(task, req.doc, name)
+            shared[cache_key[2]] = gold
         self._gold_cache[cache_key] = gold
         return gold
 

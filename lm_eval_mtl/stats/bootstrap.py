@@ -9,7 +9,9 @@ the cheapest exact way to draw the bootstrap distribution of its mean is chosen:
   difference takes -1, 0, 1; a 5-point rubric). The resampled value counts are
   Multinomial(n, frequencies); the mean is counts @ values / n: O(k) per resample.
 - ``cluster``: cluster labels are given. Clusters are resampled with replacement and the
-  mean is the ratio sum(cluster sums) / sum(cluster sizes): O(C) per resample.
+  mean is the ratio sum(cluster sums) / sum(cluster sizes): O(C) per resample, or, when
+  few distinct (cluster sum, cluster size) pairs exist (0/1 items in equal-size clusters),
+  a multinomial over those pairs: O(k) per resample.
 - ``gather``: anything else; an index gather over items in memory-bounded chunks.
 - ``corpus``: a task given as sufficient statistics (:class:`SufficientStatistics`, e.g.
   :class:`lm_eval_mtl.stats.corpus.CorpusStats`): segment multiplicities times the
@@ -82,11 +84,12 @@ class SufficientStatistics(Protocol):
         ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ItemScores:
     """Per-item metric values of one task, with optional cluster labels.
 
-    Values are converted to float64/int64 arrays and validated on construction.
+    Values are converted to read-only float64/int64 arrays and validated on construction.
+    Instances compare and hash by identity (they hold arrays).
     """
 
     scores: FloatArray
@@ -201,6 +204,12 @@ def _cluster_sums(task: ItemScores) -> tuple[FloatArray, FloatArray]:
 def _cluster_means(task: ItemScores, n_resamples: int, rng: np.random.Generator) -> FloatArray:
     sums, sizes = _cluster_sums(task)
     n_c = sums.size
+    # Clusters with the same (sum, size) are exchangeable: when few distinct pairs exist
+    # (0/1 items in clusters of similar size), draw their multiplicities from a multinomial.
+    pairs, freq = np.unique(np.stack([sums, sizes], axis=1), axis=0, return_counts=True)
+    if pairs.shape[0] <= max(MAX_DISTINCT_VALUES, n_c // 8):
+        draws = rng.multinomial(n_c, freq / n_c, size=n_resamples).astype(np.float64)
+        return np.asarray((draws @ pairs[:, 0]) / (draws @ pairs[:, 1]), dtype=np.float64)
     out = np.empty(n_resamples, dtype=np.float64)
     start = 0
     for b in _chunks(n_resamples, 2 * n_c):
@@ -359,7 +368,7 @@ def _task_generators(tasks: Sequence[Task], gen: np.random.Generator) -> list[np
     return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BootstrapResult:
     """A bootstrap estimate: observed statistic, standard error, interval and distribution."""
 

@@ -168,7 +168,7 @@ def _ter_scores(totals: FloatArray) -> FloatArray:
 # --------------------------------------------------------------------------- statistics objects
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CorpusStats:
     """Additive per-segment sufficient statistics of a corpus metric.
 
@@ -229,7 +229,7 @@ class CorpusStats:
         return CorpusStats(self.metric, self.stats[np.asarray(indices, dtype=np.intp)], dict(self.options))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CorpusDifference:
     """Paired difference ``score(a) - score(b)`` of two systems on the same segments.
 

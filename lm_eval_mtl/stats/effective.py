@@ -32,7 +32,9 @@ def _eigenvalues_iv(r: npt.ArrayLike) -> npt.NDArray[np.float64]:
     if not np.allclose(a, a.T, atol=1e-10):
         raise InsufficientDataError("`r` must be symmetric.")
     if not np.allclose(np.diag(a), 1.0, atol=1e-8):
-        raise InsufficientDataError(f"`r` must be a correlation matrix (unit diagonal); got diagonal {np.diag(a).tolist()}.")
+        raise InsufficientDataError(
+            f"`r` must be a correlation matrix (unit diagonal); got diagonal {np.diag(a).tolist()}."
+        )
     vals = np.asarray(np.linalg.eigvalsh(a), dtype=np.float64)
     return vals
 

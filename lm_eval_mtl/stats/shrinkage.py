@@ -61,7 +61,9 @@ def standardize(x: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """
     a = np.asarray(x, dtype=np.float64)
     if a.ndim != 2 or a.shape[0] < 2 or a.shape[1] < 1:
-        raise InsufficientDataError(f"`x` must be 2-D with at least 2 rows and 1 column; got shape {a.shape}.")
+        raise InsufficientDataError(
+            f"`x` must be 2-D with at least 2 rows and 1 column; got shape {a.shape}."
+        )
     if not np.all(np.isfinite(a)):
         raise InsufficientDataError(
             f"`x` must be finite; it has {int(np.sum(~np.isfinite(a)))} NaN/inf cell(s)."

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from lm_eval_mtl.errors import InsufficientDataError
 from lm_eval_mtl.scoring.population import Population
 from lm_eval_mtl.scoring.weighting import fit_weights
+from lm_eval_mtl.scoring.weights_file import WeightsFile
 
 SCHEMES = ("equal", "redundancy", "cluster", "factor")
+
+
+def _fit(pop: Population, scheme: str) -> WeightsFile:
+    """Fit; reject examples where the factor scheme is (correctly) refused as unidentified."""
+    try:
+        return fit_weights(pop, scheme, suite_id="s@1")
+    except InsufficientDataError as err:
+        assume(scheme != "factor" or "not identified" not in str(err))
+        raise
 
 
 def _pop(x: np.ndarray) -> Population:
@@ -36,7 +47,7 @@ def populations(draw: st.DrawFn, min_tasks: int = 2, max_tasks: int = 7) -> np.n
 
 @given(x=populations(), scheme=st.sampled_from(SCHEMES))
 def test_weights_non_negative_and_sum_to_one(x: np.ndarray, scheme: str) -> None:
-    w = np.array(list(fit_weights(_pop(x), scheme, suite_id="s@1").weights.values()))
+    w = np.array(list(_fit(_pop(x), scheme).weights.values()))
     assert np.all(w >= 0)
     assert abs(w.sum() - 1.0) < 1e-12
 
@@ -45,9 +56,11 @@ def test_weights_non_negative_and_sum_to_one(x: np.ndarray, scheme: str) -> None
 def test_permuting_tasks_permutes_weights(x: np.ndarray, scheme: str, seed: int) -> None:
     perm = np.random.default_rng(seed).permutation(x.shape[1])
     pop = _pop(x)
-    base = fit_weights(pop, scheme, suite_id="s@1")
-    permuted_pop = Population(pop.models, tuple(pop.tasks[i] for i in perm), x[:, perm], "synthetic", "0" * 64)
-    permuted = fit_weights(permuted_pop, scheme, suite_id="s@1")
+    base = _fit(pop, scheme)
+    permuted_pop = Population(
+        pop.models, tuple(pop.tasks[i] for i in perm), x[:, perm], "synthetic", "0" * 64
+    )
+    permuted = _fit(permuted_pop, scheme)
     for task in pop.tasks:
         assert abs(permuted.weights[task] - base.weights[task]) < 1e-9
     assert abs(permuted.kendall_tau - base.kendall_tau) < 1e-9
@@ -55,7 +68,9 @@ def test_permuting_tasks_permutes_weights(x: np.ndarray, scheme: str, seed: int)
 
 
 @given(seed=st.integers(0, 2**32 - 1), t=st.integers(2, 6), dup=st.integers(0, 5))
-def test_duplicated_task_pair_keeps_about_the_single_weight_under_redundancy(seed: int, t: int, dup: int) -> None:
+def test_duplicated_task_pair_keeps_about_the_single_weight_under_redundancy(
+    seed: int, t: int, dup: int
+) -> None:
     # Weakly correlated tasks (independent columns, n = 400): duplicating one column
     # must not double its weight; the pair gets about what the single task had.
     rng = np.random.default_rng(seed)

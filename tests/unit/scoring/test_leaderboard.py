@@ -19,7 +19,9 @@ from lm_eval_mtl.suites import MemberSpec, SuiteSpec
 
 
 def _m(task: str, family: str, chance: float, metric: str = "acc_norm", label: str = "") -> MemberSpec:
-    return MemberSpec(task=task, metric=metric, filter="none", chance=chance, ceiling=1.0, family=family, label=label)
+    return MemberSpec(
+        task=task, metric=metric, filter="none", chance=chance, ceiling=1.0, family=family, label=label
+    )
 
 
 # lm-eval-shaped miniature of mtl_openllm_v2: real leaderboard task names, fewer subtasks.
@@ -67,7 +69,9 @@ SIZES = {
 IFEVAL = (60.0 + 50.0) / 2  # mean of inst and prompt strict acc, x100 = 55
 BBH = ((0.62 - 0.5) / 0.5 * 100 + 0.0) / 2  # navigate 24; disambiguation 0.30 < 1/3 -> clipped 0; = 12
 MATH = (0.20 * 300 + 0.05 * 100) / 400 * 100  # size-weighted exact match = 0.1625 -> 16.25
-GPQA = ((0.30 * 400 + 0.20 * 200) / 600 - 0.25) / 0.75 * 100  # pooled 0.26667 -> (1/60)/(3/4) = 1/45 -> 2.2222
+GPQA = (
+    ((0.30 * 400 + 0.20 * 200) / 600 - 0.25) / 0.75 * 100
+)  # pooled 0.26667 -> (1/60)/(3/4) = 1/45 -> 2.2222
 MUSR = (10.0 + 30.0 + 25.0) / 3  # (.55-.5)/.5=.1; (.44-.2)/.8=.3; (.5-1/3)/(2/3)=.25 -> 21.667
 MMLU_PRO = (0.37 - 0.1) / 0.9 * 100  # 30
 AVERAGE = (IFEVAL + BBH + MATH + GPQA + MUSR + MMLU_PRO) / 6
@@ -108,7 +112,9 @@ def test_pooled_family_without_sizes_raises() -> None:
         openllm_v2_average(SPEC, VALUES)
 
 
-@pytest.mark.parametrize("bad, match", [(62.0, "Pass raw metrics"), (math.nan, "finite number"), (-0.1, r"\[0, 1\]")])
+@pytest.mark.parametrize(
+    "bad, match", [(62.0, "Pass raw metrics"), (math.nan, "finite number"), (-0.1, r"\[0, 1\]")]
+)
 def test_bad_value_raises(bad: float, match: str) -> None:
     with pytest.raises(MTLError, match=match):
         openllm_v2_average(SPEC, {**VALUES, "leaderboard_mmlu_pro": bad}, SIZES)
@@ -144,10 +150,19 @@ def test_v2_published_average_is_plain_mean_of_six(shared_data: Path) -> None:
     path = shared_data / "panels" / "openllm_v2" / "open-llm-leaderboard-v2_normalized.csv"
     if not path.is_file():
         pytest.skip(f"{path} not available")
-    cols = {"IFEval": "ifeval", "BBH": "bbh", "MATH Lvl 5": "math", "GPQA": "gpqa", "MUSR": "musr", "MMLU-PRO": "mmlu_pro"}
+    cols = {
+        "IFEval": "ifeval",
+        "BBH": "bbh",
+        "MATH Lvl 5": "math",
+        "GPQA": "gpqa",
+        "MUSR": "musr",
+        "MMLU-PRO": "mmlu_pro",
+    }
     # the panel holds normalized benchmark scores: one member per benchmark, chance 0
     spec = SuiteSpec(
-        name="v2_normalized", version="1", kind="suite",
+        name="v2_normalized",
+        version="1",
+        kind="suite",
         members=tuple(_m(f"col_{k}", k, 0.0, label=k) for k in cols.values()),
     )
     rows = _rows(path)

@@ -41,7 +41,12 @@ m3,100,100,100,2023-12-31
 def test_reads_renames_scales_and_normalizes_with_spec(tmp_path: Path) -> None:
     path = _csv(tmp_path, PANEL)
     pop = load_panel_csv(
-        path, id_column="Model", tasks=["ARC=arc", "Wino=wino", "GSM=gsm"], scale=0.01, spec=SPEC, date_column="date"
+        path,
+        id_column="Model",
+        tasks=["ARC=arc", "Wino=wino", "GSM=gsm"],
+        scale=0.01,
+        spec=SPEC,
+        date_column="date",
     )
     assert pop.models == ("m1", "m2", "m3")
     assert pop.tasks == ("arc", "wino", "gsm")
@@ -58,7 +63,15 @@ def test_reads_renames_scales_and_normalizes_with_spec(tmp_path: Path) -> None:
 
 def test_family_keys_use_the_family_chance_and_normalized_skips_it(tmp_path: Path) -> None:
     path = _csv(tmp_path, "Model,M\nm1,50\nm2,70\n")
-    spec = SuiteSpec("s", "1", "suite", (MemberSpec("x1", "acc", "none", 0.25, 1.0, "fam"), MemberSpec("x2", "acc", "none", 0.25, 1.0, "fam")))
+    spec = SuiteSpec(
+        "s",
+        "1",
+        "suite",
+        (
+            MemberSpec("x1", "acc", "none", 0.25, 1.0, "fam"),
+            MemberSpec("x2", "acc", "none", 0.25, 1.0, "fam"),
+        ),
+    )
     pop = load_panel_csv(path, id_column="Model", tasks={"M": "fam"}, scale=0.01, spec=spec)
     np.testing.assert_allclose(pop.scores[:, 0], [(0.5 - 0.25) / 0.75, (0.7 - 0.25) / 0.75])
     pop = load_panel_csv(path, id_column="Model", tasks={"M": "fam"}, scale=0.01, spec=spec, normalized=True)

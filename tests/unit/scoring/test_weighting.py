@@ -61,7 +61,9 @@ def test_cluster_by_hand() -> None:
 def test_cluster_threshold_recorded_and_changes_grouping() -> None:
     rng = np.random.default_rng(0)
     f = rng.normal(size=500)
-    x = np.column_stack([f + 0.3 * rng.normal(size=500), f + 0.3 * rng.normal(size=500), rng.normal(size=500)])
+    x = np.column_stack(
+        [f + 0.3 * rng.normal(size=500), f + 0.3 * rng.normal(size=500), rng.normal(size=500)]
+    )
     tight = fit_weights(_pop(x), "cluster", suite_id="s@1", threshold=0.01)
     loose = fit_weights(_pop(x), "cluster", suite_id="s@1", threshold=0.3)
     assert tight.weights == pytest.approx({"t0": 1 / 3, "t1": 1 / 3, "t2": 1 / 3})
@@ -72,13 +74,17 @@ def test_factor_symmetric_loadings_give_equal_weights_and_noise_gets_none() -> N
     # compound symmetry: every task loads equally -> Bartlett weights equal by symmetry
     n = 1200
     f = np.repeat([-1.0, 1.0], n // 2)
-    e = np.column_stack([np.tile(p, n // len(p)) for p in ([1.0, -1.0], [1.0, 1.0, -1.0, -1.0], [1.0, -1.0, -1.0, 1.0])])
+    e = np.column_stack(
+        [np.tile(p, n // len(p)) for p in ([1.0, -1.0], [1.0, 1.0, -1.0, -1.0], [1.0, -1.0, -1.0, 1.0])]
+    )
     x = f[:, None] + 0.5 * e
     wf = fit_weights(_pop(x), "factor", suite_id="s@1")
     assert list(wf.weights.values()) == pytest.approx([1 / 3] * 3)
     rng = np.random.default_rng(1)
     g = rng.normal(size=3000)
-    y = np.column_stack([g + 0.5 * rng.normal(size=3000), g + 0.5 * rng.normal(size=3000), rng.normal(size=3000)])
+    y = np.column_stack(
+        [g + 0.5 * rng.normal(size=3000), g + 0.5 * rng.normal(size=3000), rng.normal(size=3000)]
+    )
     wf = fit_weights(_pop(y), "factor", suite_id="s@1")
     assert wf.weights["t2"] < 0.02
 
@@ -100,13 +106,22 @@ def test_factor_matches_bartlett_formula_on_known_loadings() -> None:
 
 def test_equal_family_size_delegate_to_structural() -> None:
     spec = SuiteSpec(
-        "s", "1", "suite",
-        (MemberSpec("t0", "acc", "none", 0.0, 1.0, "f"), MemberSpec("t1", "acc", "none", 0.0, 1.0, "f"),
-         MemberSpec("t2", "acc", "none", 0.0, 1.0, "g")),
+        "s",
+        "1",
+        "suite",
+        (
+            MemberSpec("t0", "acc", "none", 0.0, 1.0, "f"),
+            MemberSpec("t1", "acc", "none", 0.0, 1.0, "f"),
+            MemberSpec("t2", "acc", "none", 0.0, 1.0, "g"),
+        ),
     )
     x = np.random.default_rng(0).normal(size=(50, 3))
-    assert fit_weights(_pop(x), "equal", suite=spec).weights == pytest.approx({"t0": 1 / 3, "t1": 1 / 3, "t2": 1 / 3})
-    assert fit_weights(_pop(x), "family", suite=spec).weights == pytest.approx({"t0": 0.25, "t1": 0.25, "t2": 0.5})
+    assert fit_weights(_pop(x), "equal", suite=spec).weights == pytest.approx(
+        {"t0": 1 / 3, "t1": 1 / 3, "t2": 1 / 3}
+    )
+    assert fit_weights(_pop(x), "family", suite=spec).weights == pytest.approx(
+        {"t0": 0.25, "t1": 0.25, "t2": 0.5}
+    )
     sized = fit_weights(_pop(x), "size", suite=spec, sizes={"t0": 100, "t1": 300, "t2": 600})
     assert sized.weights == pytest.approx({"t0": 0.1, "t1": 0.3, "t2": 0.6})
     with pytest.raises(InsufficientDataError, match="need a suite spec"):
@@ -163,7 +178,9 @@ def test_gls_refused_with_reason(name: str) -> None:
 
 def test_unknown_scheme_suggests_close_match() -> None:
     x = np.random.default_rng(0).normal(size=(20, 3))
-    with pytest.raises(UnknownNameError, match="Unknown weighting scheme 'redundncy'. Did you mean: redundancy"):
+    with pytest.raises(
+        UnknownNameError, match="Unknown weighting scheme 'redundncy'. Did you mean: redundancy"
+    ):
         fit_weights(_pop(x), "redundncy", suite_id="s@1")
 
 
@@ -246,3 +263,14 @@ def test_scheme_returning_negative_weights_is_caught() -> None:
             fit_weights(_pop(np.random.default_rng(0).normal(size=(20, 3))), "mypkg/negative", suite_id="s@1")
     finally:
         scheme_registry.unregister("mypkg/negative")
+
+
+def test_factor_refused_when_first_factor_not_identified() -> None:
+    # orthogonal +-1 columns: sample correlation I, every eigenvalue 1
+    a = np.tile([1.0, -1.0], 50)
+    b = np.tile([1.0, 1.0, -1.0, -1.0], 25)
+    with (
+        pytest.warns(Warning, match="identity"),
+        pytest.raises(InsufficientDataError, match="not identified"),
+    ):
+        fit_weights(_pop(np.column_stack([a, b])), "factor", suite_id="s@1")

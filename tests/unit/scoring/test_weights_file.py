@@ -172,7 +172,9 @@ def test_other_suite_or_version_incompatible_and_message_names_both() -> None:
 
 def test_member_keys_must_match() -> None:
     wf = _wf(weights={"a1": 0.5, "c": 0.5})
-    with pytest.raises(IncompatibleWeightsError, match="no weight for member.* a2, b; weights for unknown member.* c"):
+    with pytest.raises(
+        IncompatibleWeightsError, match="no weight for member.* a2, b; weights for unknown member.* c"
+    ):
         check_compatible(wf, _spec())
 
 
@@ -244,4 +246,11 @@ def test_shipped_weights_rederive_from_shared_data(shared_data: Path, ident: str
     assert refit.delta == pytest.approx(shipped.delta, rel=1e-9)
     assert refit.kendall_tau == pytest.approx(shipped.kendall_tau, rel=1e-9)
     assert refit.max_rank_change == shipped.max_rank_change
-    np.testing.assert_allclose(refit.percentiles["fitted"].values, shipped.percentiles["fitted"].values, rtol=1e-9)
+    np.testing.assert_allclose(
+        refit.percentiles["fitted"].values, shipped.percentiles["fitted"].values, rtol=1e-9
+    )
+    # family-level file: the equal-weights table is the suite's `family` scheme
+    assert set(shipped.percentiles) == {"fitted", "family"}
+    np.testing.assert_allclose(
+        refit.percentiles["family"].values, shipped.percentiles["family"].values, rtol=1e-9
+    )

@@ -122,6 +122,29 @@ def test_cluster_bootstrap_se_matches_clustered_se() -> None:
     assert dist.std() > 1.25 * naive  # design effect 1 + (m - 1) ICC ~ 1.8 here
 
 
+def _cluster_reference(x: np.ndarray, clusters: np.ndarray, b: int, seed: int) -> np.ndarray:
+    """Cluster bootstrap from the definition: draw clusters, pool their items, take the mean."""
+    rng = np.random.default_rng(seed)
+    groups = [x[clusters == c] for c in np.unique(clusters)]
+    out = np.empty(b)
+    for k in range(b):
+        pick = rng.integers(0, len(groups), size=len(groups))
+        out[k] = np.concatenate([groups[i] for i in pick]).mean()
+    return out
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_cluster_paths_have_the_cluster_bootstrap_distribution(binary: bool) -> None:
+    # binary items in ragged clusters -> multinomial over (sum, size) pairs; continuous -> gather
+    rng = np.random.default_rng(21)
+    clusters = np.repeat(np.arange(60), rng.integers(1, 5, size=60))
+    x = (rng.random(clusters.size) < 0.5).astype(float) if binary else rng.normal(size=clusters.size)
+    fast = bootstrap_task_means([ItemScores(x, clusters)], n_resamples=4000, rng=22)[:, 0]
+    ref = _cluster_reference(x, clusters, 4000, seed=23)
+    assert stats.ks_2samp(fast, ref).pvalue > 1e-3
+    assert fast.std() == pytest.approx(ref.std(), rel=0.06)
+
+
 def test_bootstrap_task_means_is_deterministic_given_seed() -> None:
     tasks = [ItemScores(np.random.default_rng(1).random(50)), ItemScores(np.array([0.0, 1.0, 1.0]))]
     a = bootstrap_task_means(tasks, n_resamples=300, rng=7)

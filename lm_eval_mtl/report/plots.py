@@ -1,0 +1,238 @@
+"""Figures (the ``plot`` extra): per-task forest plot, weights bar chart, a generic heatmap.
+
+matplotlib is imported lazily with the non-interactive Agg backend; without it every
+function raises :class:`~lm_eval_mtl.errors.MissingExtraError`. The file format
+follows the extension of ``path`` (``.png``, ``.svg``, ``.pdf``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from lm_eval_mtl.errors import MissingExtraError
+
+if TYPE_CHECKING:
+    from lm_eval_mtl.scoring.composite import CompositeScore
+
+__all__ = ["PLOT_SUFFIXES", "forest_plot", "heatmap", "weights_plot", "write_composite_plots"]
+
+PLOT_SUFFIXES: tuple[str, ...] = (".png", ".svg", ".pdf")
+_MISSING = "plots need: pip install 'lm-eval-mtl[plot]'"
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        raise MissingExtraError(_MISSING) from None
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _check_path(path: str | Path) -> Path:
+    p = Path(path)
+    if p.suffix.lower() not in PLOT_SUFFIXES:
+        raise ValueError(f"`path` must end with one of {', '.join(PLOT_SUFFIXES)}; got {str(p)!r}.")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def _save(fig: Any, path: Path) -> Path:
+    plt = _pyplot()
+    fig.savefig(path, dpi=150, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def forest_plot(score: CompositeScore, path: str | Path, *, title: str | None = None) -> Path:
+    """Per-task normalized scores with their intervals, and the composite below them.
+
+    Args:
+        score: A composite score.
+        path: Output file (``.png``, ``.svg`` or ``.pdf``).
+        title: Figure title (default: suite and model).
+
+    Returns:
+        The path written.
+
+    Raises:
+        MissingExtraError: matplotlib is not installed.
+        ValueError: Unsupported extension.
+    """
+    p = _check_path(path)
+    plt = _pyplot()
+    tasks = list(score.tasks)
+    labels = [t.label for t in tasks] + ["composite"]
+    values = [t.normalized for t in tasks] + [score.value]
+    cis = [t.confidence_interval(score.confidence_level) for t in tasks] + [score.ci]
+    n = len(labels)
+    fig, ax = plt.subplots(figsize=(7.0, 1.2 + 0.32 * n))
+    y = np.arange(n)[::-1].astype(float)
+    y[-1] -= 0.6  # gap before the composite row
+    for yi, v, ci, is_comp in zip(y, values, cis, [False] * len(tasks) + [True], strict=True):
+        color = "#b2182b" if is_comp else "#2166ac"
+        if math.isfinite(ci.low) and math.isfinite(ci.high):
+            ax.plot(
+                [ci.low, ci.high], [yi, yi], color=color, lw=2.2 if is_comp else 1.5, solid_capstyle="butt"
+            )
+        ax.plot([v], [yi], marker="D" if is_comp else "o", color=color, ms=7 if is_comp else 5, zorder=3)
+    ax.axvline(0.0, color="0.5", lw=0.8, ls="--")
+    ax.axvline(1.0, color="0.8", lw=0.8, ls=":")
+    ax.set_yticks(y)
+    ax.set_yticklabels(labels)
+    ax.set_xlabel(
+        f"normalized score z = (x - chance)/(ceiling - chance), {score.confidence_level * 100:g}% intervals"
+    )
+    ax.set_title(title or f"{score.suite}@{score.suite_version}: {score.model_name}", fontsize=10)
+    ax.grid(axis="x", color="0.92")
+    ax.set_axisbelow(True)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _save(fig, p)
+
+
+def weights_plot(score: CompositeScore, path: str | Path, *, title: str | None = None) -> Path:
+    """Bar chart of the members' weights, colored by family.
+
+    Raises:
+        MissingExtraError: matplotlib is not installed.
+        ValueError: Unsupported extension.
+    """
+    p = _check_path(path)
+    plt = _pyplot()
+    tasks = list(score.tasks)
+    families = list(dict.fromkeys(t.family for t in tasks))
+    cmap = plt.get_cmap("tab10")
+    colors = [cmap(families.index(t.family) % 10) for t in tasks]
+    fig, ax = plt.subplots(figsize=(7.0, 1.0 + 0.3 * len(tasks)))
+    y = np.arange(len(tasks))[::-1]
+    ax.barh(y, [t.weight for t in tasks], color=colors)
+    ax.set_yticks(y)
+    ax.set_yticklabels([t.label for t in tasks])
+    ax.set_xlabel("weight")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(i % 10)) for i in range(len(families))]
+    ax.legend(
+        handles,
+        families,
+        title="family",
+        fontsize=8,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        frameon=False,
+    )
+    top = max((t.weight for t in tasks), default=1.0)
+    for yi, t in zip(y, tasks, strict=True):
+        ax.text(t.weight + 0.01 * top, yi, f"{t.weight:.3f}", va="center", fontsize=8)
+    ax.set_xlim(0, top * 1.15)
+    ax.set_title(title or f"weights: {score.weights.id} (sha256 {score.weights.short_hash})", fontsize=10)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _save(fig, p)
+
+
+def heatmap(
+    matrix: npt.ArrayLike,
+    rows: Sequence[str],
+    cols: Sequence[str],
+    *,
+    path: str | Path,
+    mask: npt.ArrayLike | None = None,
+    title: str = "",
+    center: float | None = 0.0,
+    annotate: bool = True,
+    fmt: str = ".2f",
+    colorbar_label: str = "",
+) -> Path:
+    """Draw a labeled heatmap (e.g. a transfer matrix), with masked cells greyed out.
+
+    Args:
+        matrix: 2-D values, shape (len(rows), len(cols)); NaN cells are left blank.
+        rows: Row labels.
+        cols: Column labels.
+        path: Output file (``.png``, ``.svg`` or ``.pdf``).
+        mask: Boolean array of the same shape; True cells are shown greyed (e.g. not
+            significant after FDR control) with their value still annotated.
+        title: Figure title.
+        center: Value at the middle of a diverging colormap (None: sequential viridis).
+        annotate: Write each value in its cell.
+        fmt: Format spec of annotations.
+        colorbar_label: Label of the color bar.
+
+    Returns:
+        The path written.
+
+    Raises:
+        MissingExtraError: matplotlib is not installed.
+        ValueError: Shapes do not match, or unsupported extension.
+    """
+    m = np.asarray(matrix, dtype=np.float64)
+    if m.ndim != 2 or m.shape != (len(rows), len(cols)):
+        raise ValueError(
+            f"`matrix` must have shape (len(rows), len(cols)) = ({len(rows)}, {len(cols)}); got {m.shape}."
+        )
+    mk = None
+    if mask is not None:
+        mk = np.asarray(mask, dtype=bool)
+        if mk.shape != m.shape:
+            raise ValueError(f"`mask` must have the shape of `matrix` {m.shape}; got {mk.shape}.")
+    p = _check_path(path)
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(1.2 + 0.7 * len(cols), 1.0 + 0.5 * len(rows)))
+    finite = m[np.isfinite(m)]
+    if center is not None:
+        span = float(np.max(np.abs(finite - center))) if finite.size else 1.0
+        span = span or 1.0
+        im = ax.imshow(np.ma.masked_invalid(m), cmap="RdBu_r", vmin=center - span, vmax=center + span)
+    else:
+        im = ax.imshow(np.ma.masked_invalid(m), cmap="viridis")
+    if mk is not None:
+        overlay = np.where(mk, 1.0, np.nan)
+        ax.imshow(np.ma.masked_invalid(overlay), cmap="Greys", vmin=0, vmax=1.6, alpha=0.75)
+    if annotate:
+        for i in range(m.shape[0]):
+            for j in range(m.shape[1]):
+                if math.isfinite(m[i, j]):
+                    muted = mk is not None and bool(mk[i, j])
+                    ax.text(
+                        j,
+                        i,
+                        format(m[i, j], fmt),
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color="0.35" if muted else "black",
+                    )
+    ax.set_xticks(range(len(cols)))
+    ax.set_xticklabels(list(cols), rotation=45, ha="right")
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels(list(rows))
+    if title:
+        ax.set_title(title, fontsize=10)
+    cb = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    if colorbar_label:
+        cb.set_label(colorbar_label)
+    return _save(fig, p)
+
+
+def write_composite_plots(
+    score: CompositeScore, folder: str | Path, *, suffix: str = ".png"
+) -> tuple[Path, ...]:
+    """Write the forest plot and the weights chart into ``folder``; returns the paths.
+
+    Raises:
+        MissingExtraError: matplotlib is not installed.
+        ValueError: Unsupported ``suffix``.
+    """
+    if suffix not in PLOT_SUFFIXES:
+        raise ValueError(f"`suffix` must be one of {', '.join(PLOT_SUFFIXES)}; got {suffix!r}.")
+    d = Path(folder)
+    return (
+        forest_plot(score, d / f"composite_tasks{suffix}"),
+        weights_plot(score, d / f"composite_weights{suffix}"),
+    )

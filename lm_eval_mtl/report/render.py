@@ -1,0 +1,127 @@
+"""Render a :class:`~lm_eval_mtl.scoring.composite.CompositeScore` as text.
+
+Formats: ``table`` (terminal), ``md`` (GitHub Markdown), ``latex`` (booktabs),
+``csv`` (one row per member plus the composite, full precision) and ``json``
+(:meth:`CompositeScore.to_dict`, full precision). Rounding happens only in
+:mod:`lm_eval_mtl.report.tables`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Literal
+
+from lm_eval_mtl.report.tables import Cell, Table, render_table
+
+if TYPE_CHECKING:
+    from lm_eval_mtl.scoring.composite import CompositeScore
+
+__all__ = ["REPORT_FORMATS", "ReportFormat", "composite_table", "render_composite"]
+
+ReportFormat = Literal["table", "md", "latex", "json", "csv"]
+REPORT_FORMATS: tuple[str, ...] = ("table", "md", "latex", "json", "csv")
+
+_COLUMNS = ("task", "family", "metric", "n", "raw", "chance", "z", "se(z)", "CI(z)", "weight")
+
+
+def _method_text(score: CompositeScore) -> str:
+    if score.method == "analytic":
+        return "analytic (normal, from stderrs)"
+    seed = f", seed {score.seed}" if score.seed is not None else ""
+    return f"bootstrap {score.method} over items, B={score.n_resamples}{seed}"
+
+
+def headline(score: CompositeScore, precision: int = 3) -> str:
+    """Return the one-line summary: value, interval, level and method."""
+    lvl = f"{score.confidence_level * 100:g}%"
+    lo, hi = score.ci
+    return (
+        f"composite {score.value:.{precision}f} "
+        f"({lvl} CI {lo:.{precision}f} to {hi:.{precision}f}; se {score.se:.{precision}f}; {_method_text(score)})"
+    )
+
+
+def composite_table(score: CompositeScore) -> Table:
+    """Build the per-member table with a final composite row, and notes with the provenance."""
+    rows: list[tuple[Cell, ...]] = []
+    for t in score.tasks:
+        metric = t.metric if t.filter == "none" else f"{t.metric} ({t.filter})"
+        rows.append(
+            (
+                t.label,
+                t.family,
+                metric,
+                t.n,
+                t.raw,
+                t.chance,
+                t.normalized,
+                t.se,
+                t.confidence_interval(score.confidence_level),
+                t.weight,
+            )
+        )
+    total_n = (
+        sum(t.n for t in score.tasks if t.n is not None)
+        if all(t.n is not None for t in score.tasks)
+        else None
+    )
+    rows.append(
+        (
+            "composite",
+            None,
+            None,
+            total_n,
+            None,
+            None,
+            score.value,
+            score.se,
+            score.ci,
+            sum(t.weight for t in score.tasks),
+        )
+    )
+    notes = [
+        headline(score),
+        f"weights: {score.weights.id} (scheme {score.weights.scheme}, sha256 {score.weights.short_hash})",
+        "z = (raw - chance) / (ceiling - chance); task intervals are normal intervals from se(z).",
+    ]
+    if score.percentile is not None:
+        notes.append(f"percentile: {score.percentile:.1f} in the {score.percentile_reference}")
+    if score.tasks_dropped:
+        reasons = "; ".join(f"{k}: {v}" for k, v in score.drop_reasons.items())
+        notes.append(f"DROPPED {len(score.tasks_dropped)} member(s), weights renormalized: {reasons}")
+    notes.extend(f"note: {n}" for n in score.notes)
+    if score.other_runs:
+        notes.append(
+            f"run used: {score.run_path} (other runs in the folder: {len(score.other_runs)}; pick one with --run)"
+        )
+    notes.append(f"signature: {score.signature}")
+    title = f"{score.suite}@{score.suite_version}: {score.model_name}"
+    return Table(
+        title=title,
+        columns=_COLUMNS,
+        rows=tuple(rows),
+        formats={"raw": ".3f", "chance": ".3f", "z": ".3f", "se(z)": ".3f", "CI(z)": ".3f", "weight": ".3f"},
+        notes=tuple(notes),
+        caption=f"{title}. {headline(score)}.",
+        separators=(len(rows) - 1,),
+    )
+
+
+def render_composite(score: CompositeScore, fmt: ReportFormat = "table") -> str:
+    """Render a composite score.
+
+    Args:
+        score: The composite.
+        fmt: ``table``, ``md``, ``latex``, ``csv`` or ``json``.
+
+    Returns:
+        The text, ending with a newline.
+
+    Raises:
+        ValueError: Unknown ``fmt``.
+    """
+    if fmt == "json":
+        return json.dumps(score.to_dict(), indent=2, allow_nan=False) + "\n"
+    if fmt not in REPORT_FORMATS:
+        raise ValueError(f"`fmt` must be one of {', '.join(REPORT_FORMATS)}; got {fmt!r}.")
+    return render_table(composite_table(score), fmt)

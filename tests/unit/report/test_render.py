@@ -1,0 +1,134 @@
+"""lm_eval_mtl.report.render and report.plots on a composite from a hand-written run."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from lm_eval_mtl.errors import MissingExtraError
+from lm_eval_mtl.report.render import composite_table, render_composite
+from lm_eval_mtl.results import load_run
+from lm_eval_mtl.scoring.composite import CompositeScore, score_run
+from lm_eval_mtl.suites import MemberSpec, SuiteSpec
+
+
+def _fixtures() -> Any:
+    if "fixture_runs" not in sys.modules:
+        path = Path(__file__).resolve().parents[2] / "data" / "fixture_runs.py"
+        spec = importlib.util.spec_from_file_location("fixture_runs", path)
+        assert spec and spec.loader
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules["fixture_runs"] = mod
+        spec.loader.exec_module(mod)
+    return sys.modules["fixture_runs"]
+
+
+fx = _fixtures()
+
+
+@pytest.fixture()
+def score(tmp_path: Path) -> CompositeScore:
+    rng = np.random.default_rng(0)
+    folder = fx.write_run(
+        tmp_path,
+        {
+            "sst_2": fx.mc_task((rng.random(100) < 0.8).astype(int), 2),
+            "gsm": fx.gen_task((rng.random(80) < 0.3).astype(int)),
+        },
+    )
+    suite = SuiteSpec(
+        name="mtl_x",
+        version="2.0",
+        kind="suite",
+        members=(
+            MemberSpec("sst_2", "acc", "none", 0.5, 1.0, "cls"),
+            MemberSpec("gsm", "exact_match", "strict-match", 0.0, 1.0, "math", output_type="generate_until"),
+        ),
+        weights="equal",
+    )
+    return score_run(load_run(folder), suite, rng=1, n_resamples=500)
+
+
+def test_table_has_a_row_per_member_and_a_composite_row(score: CompositeScore) -> None:
+    t = composite_table(score)
+    assert [r[0] for r in t.rows] == ["sst_2", "gsm", "composite"]
+    assert t.rows[-1][6] == score.value
+    assert t.separators == (2,)
+    assert any(n.startswith("signature: mtl_x@2.0|") for n in t.notes)
+
+
+def test_every_text_format_shows_value_and_signature(score: CompositeScore) -> None:
+    for fmt in ("table", "md", "latex"):
+        text = render_composite(score, fmt)  # type: ignore[arg-type]
+        assert f"{score.value:.3f}" in text
+        assert "norm=chance" in text
+    assert "sst\\_2" in render_composite(score, "latex")
+
+
+def test_csv_and_json_keep_full_precision(score: CompositeScore) -> None:
+    rows = list(csv.reader(io.StringIO(render_composite(score, "csv"))))
+    assert rows[0][:3] == ["task", "family", "metric"]
+    comp = rows[-1]
+    assert comp[0] == "composite"
+    assert float(comp[rows[0].index("z")]) == score.value
+    d = json.loads(render_composite(score, "json"))
+    assert d["composite"]["value"] == score.value
+    assert d["composite"]["ci"] == [score.ci.low, score.ci.high]
+
+
+def test_unknown_format_is_refused(score: CompositeScore) -> None:
+    with pytest.raises(ValueError, match=r"`fmt` must be one of table, md, latex, json, csv; got 'xml'"):
+        render_composite(score, "xml")  # type: ignore[arg-type]
+
+
+def test_plots_are_written_in_the_format_of_the_extension(score: CompositeScore, tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from lm_eval_mtl.report.plots import forest_plot, heatmap, weights_plot, write_composite_plots
+
+    png = forest_plot(score, tmp_path / "f.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = weights_plot(score, tmp_path / "w.svg")
+    assert b"<svg" in svg.read_bytes()[:2000]
+    pdf = heatmap(
+        [[0.1, -0.2], [np.nan, 0.3]],
+        ["a", "b"],
+        ["x", "y"],
+        mask=[[False, True], [False, False]],
+        path=tmp_path / "h.pdf",
+    )
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    paths = write_composite_plots(score, tmp_path / "plots")
+    assert [p.name for p in paths] == ["composite_tasks.png", "composite_weights.png"]
+    with pytest.raises(ValueError, match=r"`path` must end with one of .png, .svg, .pdf; got .*f.gif"):
+        forest_plot(score, tmp_path / "f.gif")
+    with pytest.raises(
+        ValueError, match=r"`matrix` must have shape \(len\(rows\), len\(cols\)\) = \(1, 2\); got \(2, 2\)"
+    ):
+        heatmap(np.zeros((2, 2)), ["a"], ["x", "y"], path=tmp_path / "h.png")
+
+
+def test_plots_without_matplotlib_name_the_extra(
+    score: CompositeScore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    real_import = builtins.__import__
+
+    def fake_import(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "matplotlib" or name.startswith("matplotlib."):
+            raise ImportError("no matplotlib")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", fake_import)
+    from lm_eval_mtl.report.plots import forest_plot
+
+    with pytest.raises(MissingExtraError, match=r"plots need: pip install 'lm-eval-mtl\[plot\]'"):
+        forest_plot(score, tmp_path / "f.png")
