@@ -125,7 +125,7 @@ def _member_scores(scores, spec):
         it = scores[m.task][m.filter]
         if m.metric == "chrf":
             refs, preds = it.pairs["chrf"]
-            out[m.label] = np.array([sentence_chrf(p, [r]).score for r, p in zip(refs, preds)])
+            out[m.label] = np.array([sentence_chrf(p, [r]).score for r, p in zip(refs, preds, strict=True)])
         else:
             out[m.label] = it.scores[m.metric]
         scale[m.label] = 1.0 / (m.ceiling - m.chance)
@@ -195,7 +195,7 @@ def null_comparisons(n_reps: int, task_dict, n_resamples: int) -> dict:
     return {
         "n_reps": n_reps,
         "composite_rate_p_lt_05": float(np.mean(comp < 0.05)),
-        "per_task_rate_p_lt_05": dict(zip(spec.labels, np.mean(tp < 0.05, axis=0).tolist())),
+        "per_task_rate_p_lt_05": dict(zip(spec.labels, np.mean(tp < 0.05, axis=0).tolist(), strict=True)),
         "any_task_raw_rate": float(np.mean((tp < 0.05).any(axis=1))),
     }
 

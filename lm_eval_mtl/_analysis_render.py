@@ -36,31 +36,77 @@ def comparison_tables(c: ModelComparison) -> list[Table]:
     for pair in c.pairs:
         rows: list[tuple[Cell, ...]] = []
         for t in pair.tasks:
-            rows.append((t.task, t.mean_a, t.mean_b, t.diff, t.se, t.ci, t.p_value, t.p_adjusted, t.mde, t.n, t.method))
+            rows.append(
+                (
+                    t.task,
+                    t.mean_a,
+                    t.mean_b,
+                    t.diff,
+                    t.se,
+                    t.ci,
+                    t.p_value,
+                    t.p_adjusted,
+                    t.mde,
+                    t.n,
+                    t.method,
+                )
+            )
         comp = pair.composite
-        rows.append(("composite", None, None, comp.diff, comp.se, comp.ci, comp.p_value, comp.p_adjusted, comp.mde,
-                     None, comp.method))
-        notes = [f"diff = A - B in {c.normalization}; CI {level}; p adjusted across tasks: {c.correction}",
-                 "mcnemar: exact McNemar p, paired-bootstrap CI; analytic-unpaired: results JSON only (no samples)"]
+        rows.append(
+            (
+                "composite",
+                None,
+                None,
+                comp.diff,
+                comp.se,
+                comp.ci,
+                comp.p_value,
+                comp.p_adjusted,
+                comp.mde,
+                None,
+                comp.method,
+            )
+        )
+        notes = [
+            f"diff = A - B in {c.normalization}; CI {level}; p adjusted across tasks: {c.correction}",
+            "mcnemar: exact McNemar p, paired-bootstrap CI; analytic-unpaired: results JSON only (no samples)",
+        ]
         notes.extend(c.notes)
-        tables.append(Table(
-            title=f"A = {pair.a}  vs  B = {pair.b}",
-            columns=("task", "A", "B", "diff", "se", f"CI {level}", "p", "p_adj", "mde", "n", "method"),
-            rows=tuple(rows),
-            formats={"A": ".4f", "B": ".4f", "diff": "+.4f", "se": ".4f", f"CI {level}": "+.4f", "p": ".3g",
-                     "p_adj": ".3g", "mde": ".4f"},
-            notes=tuple(notes),
-            separators=(len(rows) - 1,),
-        ))
+        tables.append(
+            Table(
+                title=f"A = {pair.a}  vs  B = {pair.b}",
+                columns=("task", "A", "B", "diff", "se", f"CI {level}", "p", "p_adj", "mde", "n", "method"),
+                rows=tuple(rows),
+                formats={
+                    "A": ".4f",
+                    "B": ".4f",
+                    "diff": "+.4f",
+                    "se": ".4f",
+                    f"CI {level}": "+.4f",
+                    "p": ".3g",
+                    "p_adj": ".3g",
+                    "mde": ".4f",
+                },
+                notes=tuple(notes),
+                separators=(len(rows) - 1,),
+            )
+        )
     if len(c.runs) > 2:
         tie = c.tie_matrix()
-        rows2 = tuple((r, *("=" if tie[i, j] else "" for j in range(len(c.runs)))) for i, r in enumerate(c.runs))
-        tables.append(Table(
-            title="Statistically tied models (composite; '=' = no significant difference)",
-            columns=("model", *c.runs), rows=rows2,
-            notes=(f"composite p-values adjusted across {len(c.pairs)} pairs ({c.correction}); "
-                   f"tied where adjusted p >= {1 - c.confidence_level:.2g}",),
-        ))
+        rows2 = tuple(
+            (r, *("=" if tie[i, j] else "" for j in range(len(c.runs)))) for i, r in enumerate(c.runs)
+        )
+        tables.append(
+            Table(
+                title="Statistically tied models (composite; '=' = no significant difference)",
+                columns=("model", *c.runs),
+                rows=rows2,
+                notes=(
+                    f"composite p-values adjusted across {len(c.pairs)} pairs ({c.correction}); "
+                    f"tied where adjusted p >= {1 - c.confidence_level:.2g}",
+                ),
+            )
+        )
     return tables
 
 
@@ -77,7 +123,9 @@ def transfer_tables(tm: TransferMatrix) -> list[Table]:
     for s, src in enumerate(tm.sources):
         cells: list[Cell] = [src]
         for t in range(len(targets)):
-            cells.append(f"{tm.delta[s, t]:+.4f}{_mark(float(tm.p_adjusted[s, t]), bool(tm.significant[s, t]))}")
+            cells.append(
+                f"{tm.delta[s, t]:+.4f}{_mark(float(tm.p_adjusted[s, t]), bool(tm.significant[s, t]))}"
+            )
         cells.append(float(tm.composite[s]))
         rows.append(tuple(cells))
     kind = "analytic (unpaired, results JSON only)" if tm.is_analytic else "paired per item"
@@ -86,52 +134,115 @@ def transfer_tables(tm: TransferMatrix) -> list[Table]:
         f"* / ** / ***: significant at FDR {tm.fdr:.2g} (Benjamini-Hochberg over all cells), adjusted p < 0.05 / 0.01 / 0.001",
         *tm.notes,
     )
-    tables = [Table(title="Transfer matrix T[source, target]", columns=("source", *targets, "composite"),
-                    rows=tuple(rows), formats={"composite": "+.4f"}, notes=notes)]
+    tables = [
+        Table(
+            title="Transfer matrix T[source, target]",
+            columns=("source", *targets, "composite"),
+            rows=tuple(rows),
+            formats={"composite": "+.4f"},
+            notes=notes,
+        )
+    ]
     ci_rows: list[tuple[Cell, ...]] = []
     for s, src in enumerate(tm.sources):
         for t, tgt in enumerate(targets):
-            ci_rows.append((src, tgt, float(tm.delta[s, t]), float(tm.se[s, t]),
-                            ConfidenceInterval(float(tm.ci_low[s, t]), float(tm.ci_high[s, t])),
-                            float(tm.p_value[s, t]), float(tm.p_adjusted[s, t]), bool(tm.significant[s, t]),
-                            float(tm.relative[s, t]), tm.method[s][t]))
-        ci_rows.append((src, "composite", float(tm.composite[s]), float(tm.composite_se[s]),
-                        ConfidenceInterval(float(tm.composite_ci_low[s]), float(tm.composite_ci_high[s])),
-                        float(tm.composite_p_value[s]), None, None, None, ""))
+            ci_rows.append(
+                (
+                    src,
+                    tgt,
+                    float(tm.delta[s, t]),
+                    float(tm.se[s, t]),
+                    ConfidenceInterval(float(tm.ci_low[s, t]), float(tm.ci_high[s, t])),
+                    float(tm.p_value[s, t]),
+                    float(tm.p_adjusted[s, t]),
+                    bool(tm.significant[s, t]),
+                    float(tm.relative[s, t]),
+                    tm.method[s][t],
+                )
+            )
+        ci_rows.append(
+            (
+                src,
+                "composite",
+                float(tm.composite[s]),
+                float(tm.composite_se[s]),
+                ConfidenceInterval(float(tm.composite_ci_low[s]), float(tm.composite_ci_high[s])),
+                float(tm.composite_p_value[s]),
+                None,
+                None,
+                None,
+                "",
+            )
+        )
     level = f"{tm.confidence_level:.0%}"
-    tables.append(Table(
-        title="Transfer cells with intervals",
-        columns=("source", "target", "delta", "se", f"CI {level}", "p", "p_adj", "significant", "relative", "method"),
-        rows=tuple(ci_rows),
-        formats={"delta": "+.4f", "se": ".4f", f"CI {level}": "+.4f", "p": ".3g", "p_adj": ".3g", "relative": "+.2f"},
-        notes=("relative = T[s,t] / |T[t,t]|: NaN where no checkpoint was trained on t or T[t,t] = 0",),
-    ))
+    tables.append(
+        Table(
+            title="Transfer cells with intervals",
+            columns=(
+                "source",
+                "target",
+                "delta",
+                "se",
+                f"CI {level}",
+                "p",
+                "p_adj",
+                "significant",
+                "relative",
+                "method",
+            ),
+            rows=tuple(ci_rows),
+            formats={
+                "delta": "+.4f",
+                "se": ".4f",
+                f"CI {level}": "+.4f",
+                "p": ".3g",
+                "p_adj": ".3g",
+                "relative": "+.2f",
+            },
+            notes=("relative = T[s,t] / |T[t,t]|: NaN where no checkpoint was trained on t or T[t,t] = 0",),
+        )
+    )
     if tm.mtl is not None:
         g = tm.mtl
         g_rows = tuple(
-            (tgt, float(g.delta[t]), g.best_source[t], float(g.gain[t]), float(g.se[t]),
-             ConfidenceInterval(float(g.ci_low[t]), float(g.ci_high[t])), float(g.p_value[t]))
+            (
+                tgt,
+                float(g.delta[t]),
+                g.best_source[t],
+                float(g.gain[t]),
+                float(g.se[t]),
+                ConfidenceInterval(float(g.ci_low[t]), float(g.ci_high[t])),
+                float(g.p_value[t]),
+            )
             for t, tgt in enumerate(targets)
         )
-        tables.append(Table(
-            title="Multi-task checkpoint: gain over the best single-source checkpoint",
-            columns=("target", "T[mtl,t]", "best source", "gain", "se", f"CI {level}", "p"), rows=g_rows,
-            formats={"T[mtl,t]": "+.4f", "gain": "+.4f", "se": ".4f", f"CI {level}": "+.4f", "p": ".3g"},
-            notes=("best source chosen by point estimate; the interval ignores that selection",),
-        ))
+        tables.append(
+            Table(
+                title="Multi-task checkpoint: gain over the best single-source checkpoint",
+                columns=("target", "T[mtl,t]", "best source", "gain", "se", f"CI {level}", "p"),
+                rows=g_rows,
+                formats={"T[mtl,t]": "+.4f", "gain": "+.4f", "se": ".4f", f"CI {level}": "+.4f", "p": ".3g"},
+                notes=("best source chosen by point estimate; the interval ignores that selection",),
+            )
+        )
     return tables
 
 
-def _matrix_table(title: str, names: tuple[str, ...], m: npt.NDArray[np.float64], fmt: str, notes: tuple[str, ...] = ()) -> Table:
+def _matrix_table(
+    title: str, names: tuple[str, ...], m: npt.NDArray[np.float64], fmt: str, notes: tuple[str, ...] = ()
+) -> Table:
     rows: tuple[tuple[Cell, ...], ...] = tuple((n, *(float(v) for v in m[i])) for i, n in enumerate(names))
-    return Table(title=title, columns=("task", *names), rows=rows, formats={n: fmt for n in names}, notes=notes)
+    return Table(
+        title=title, columns=("task", *names), rows=rows, formats={n: fmt for n in names}, notes=notes
+    )
 
 
 def correlation_tables(st: CorrelationStudy) -> list[Table]:
     """Pearson, shrunk, Spearman, predictive R^2 matrices and a summary."""
     names = st.tasks
     summary_rows: list[tuple[Cell, ...]] = [
-        ("models", st.n_models), ("tasks", len(names)),
+        ("models", st.n_models),
+        ("tasks", len(names)),
         ("Ledoit-Wolf shrinkage delta", st.shrinkage),
         ("effective number of tasks (Nyholt)", st.effective_nyholt),
         ("effective number of tasks (Li-Ji)", st.effective_li_ji),
@@ -140,27 +251,47 @@ def correlation_tables(st: CorrelationStudy) -> list[Table]:
         summary_rows.append((f"PC{k + 1} explained variance ratio", float(v)))
     if st.imputation is not None:
         imp = st.imputation
-        summary_rows.append(("imputed cells (iterative PCA)",
-                             f"{imp.n_imputed} (rank {imp.n_components}, {imp.iterations} iterations, "
-                             f"{'converged' if imp.converged else 'NOT converged'})"))
+        summary_rows.append(
+            (
+                "imputed cells (iterative PCA)",
+                f"{imp.n_imputed} (rank {imp.n_components}, {imp.iterations} iterations, "
+                f"{'converged' if imp.converged else 'NOT converged'})",
+            )
+        )
     if st.dropped:
         summary_rows.append(("models dropped for gaps", len(st.dropped)))
     for task, pred, r2 in st.redundant:
         summary_rows.append((f"redundant: {task}", f"predicted by {pred} at R^2 = {r2:.3f}"))
     tables = [
-        Table(title=f"Task correlation study ({st.source})", columns=("statistic", "value"),
-              rows=tuple(summary_rows), precision=4),
-        _matrix_table("Pearson correlation across models", names, st.pearson, ".3f",
-                      (f"{st.confidence_level:.0%} Fisher-z intervals in the JSON output",)),
+        Table(
+            title=f"Task correlation study ({st.source})",
+            columns=("statistic", "value"),
+            rows=tuple(summary_rows),
+            precision=4,
+        ),
+        _matrix_table(
+            "Pearson correlation across models",
+            names,
+            st.pearson,
+            ".3f",
+            (f"{st.confidence_level:.0%} Fisher-z intervals in the JSON output",),
+        ),
         _matrix_table("Ledoit-Wolf shrunk correlation", names, st.shrunk, ".3f"),
         _matrix_table("Spearman correlation across models", names, st.spearman, ".3f"),
-        _matrix_table("Predictive matrix: leave-one-model-out R^2 of column task from row task", names,
-                      st.predictive_r2, ".3f", (f"{st.label}",)),
+        _matrix_table(
+            "Predictive matrix: leave-one-model-out R^2 of column task from row task",
+            names,
+            st.predictive_r2,
+            ".3f",
+            (f"{st.label}",),
+        ),
     ]
     return tables
 
 
-def plot_transfer(tm: TransferMatrix, directory: str | Path, formats: tuple[str, ...] = ("png",)) -> list[Path]:
+def plot_transfer(
+    tm: TransferMatrix, directory: str | Path, formats: tuple[str, ...] = ("png",)
+) -> list[Path]:
     """Heatmaps of T (with significance marks) and of relative transfer.
 
     Args:
@@ -188,7 +319,10 @@ def plot_transfer(tm: TransferMatrix, directory: str | Path, formats: tuple[str,
     out_dir = Path(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    panels = (("transfer", tm.delta, "T[s,t] (normalized units)"), ("relative_transfer", tm.relative, "T[s,t] / |T[t,t]|"))
+    panels = (
+        ("transfer", tm.delta, "T[s,t] (normalized units)"),
+        ("relative_transfer", tm.relative, "T[s,t] / |T[t,t]|"),
+    )
     for name, mat, label in panels:
         finite = np.abs(mat[np.isfinite(mat)])
         vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
@@ -201,10 +335,16 @@ def plot_transfer(tm: TransferMatrix, directory: str | Path, formats: tuple[str,
         for s in range(len(tm.sources)):
             for t in range(len(tm.targets)):
                 v = mat[s, t]
-                text = "nan" if not math.isfinite(v) else f"{v:+.2f}" + _mark(float(tm.p_adjusted[s, t]), bool(tm.significant[s, t]))
+                text = (
+                    "nan"
+                    if not math.isfinite(v)
+                    else f"{v:+.2f}" + _mark(float(tm.p_adjusted[s, t]), bool(tm.significant[s, t]))
+                )
                 ax.text(t, s, text, ha="center", va="center", fontsize=7)
         fig.colorbar(im, ax=ax, label=label)
-        ax.set_title(f"{label}; * = significant at FDR {tm.fdr:.2g}" + (" (analytic)" if tm.is_analytic else ""))
+        ax.set_title(
+            f"{label}; * = significant at FDR {tm.fdr:.2g}" + (" (analytic)" if tm.is_analytic else "")
+        )
         fig.tight_layout()
         for fmt in formats:
             path = out_dir / f"{name}.{fmt}"

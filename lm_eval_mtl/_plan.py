@@ -126,14 +126,23 @@ def plan_tasks(
         common = [t for t in common if t in tasks]
     if not common:
         raise MissingTaskError(
-            "the runs have no task in common: " + "; ".join(f"{r.model_name}: {', '.join(r.tasks)}" for r in runs)
+            "the runs have no task in common: "
+            + "; ".join(f"{r.model_name}: {', '.join(r.tasks)}" for r in runs)
         )
     plans_list = []
     for t in common:
         metric, filt = _first_metric(runs[0], t)
         plans_list.append(
-            TaskPlan(label=t, task=t, metric=metric, filter=filt, chance=0.0, ceiling=1.0,
-                     weight=1.0 / len(common), cluster=cluster.get(t))
+            TaskPlan(
+                label=t,
+                task=t,
+                metric=metric,
+                filter=filt,
+                chance=0.0,
+                ceiling=1.0,
+                weight=1.0 / len(common),
+                cluster=cluster.get(t),
+            )
         )
     return tuple(plans_list), "raw metric units (no suite given: chance 0, ceiling 1), equal weights"
 
@@ -159,7 +168,9 @@ def item_scores(run: RunResult, plan: TaskPlan) -> TaskSamples | None:
         samples = run.samples(plan.task, plan.filter)
     except MissingTaskError:
         return None
-    if plan.metric not in samples.scores and not (plan.metric in samples.pairs and plan.metric in CORPUS_METRICS):
+    if plan.metric not in samples.scores and not (
+        plan.metric in samples.pairs and plan.metric in CORPUS_METRICS
+    ):
         held = ", ".join([*samples.scores, *samples.pairs]) or "none"
         raise MTLError(
             f"task {plan.task!r} of run {run.model_name!r}: the samples hold no per-item {plan.metric!r} "
@@ -235,10 +246,14 @@ def aligned_task(plan: TaskPlan, runs: Sequence[RunResult], names: Sequence[str]
         cols = []
         for i, (s, order) in enumerate(zip(present, orders, strict=True)):
             if plan.metric not in s.scores:
-                raise MTLError(f"task {plan.task!r} of run {names[i]}: no per-item {plan.metric!r} in the samples.")
+                raise MTLError(
+                    f"task {plan.task!r} of run {names[i]}: no per-item {plan.metric!r} in the samples."
+                )
             vals = np.asarray(s.scores[plan.metric], dtype=np.float64)[order]
             if not np.all(np.isfinite(vals)):
-                raise IncompatibleRunsError(f"task {plan.task!r} of run {names[i]}: non-finite per-item scores.")
+                raise IncompatibleRunsError(
+                    f"task {plan.task!r} of run {names[i]}: non-finite per-item scores."
+                )
             cols.append(vals)
         return AlignedTask(np.column_stack(cols), None, clusters)
     from lm_eval_mtl.stats.corpus import segment_stats
@@ -246,7 +261,9 @@ def aligned_task(plan: TaskPlan, runs: Sequence[RunResult], names: Sequence[str]
     stats = []
     for i, (s, order) in enumerate(zip(present, orders, strict=True)):
         if plan.metric not in s.pairs:
-            raise MTLError(f"task {plan.task!r} of run {names[i]}: no (reference, prediction) pairs for {plan.metric!r}.")
+            raise MTLError(
+                f"task {plan.task!r} of run {names[i]}: no (reference, prediction) pairs for {plan.metric!r}."
+            )
         refs, preds = s.pairs[plan.metric]
         idx = order.tolist()
         stats.append(segment_stats(plan.metric, [refs[k] for k in idx], [preds[k] for k in idx]))  # type: ignore[arg-type]

@@ -51,7 +51,11 @@ class Column:
 
 
 def paired_column(
-    d: FloatArray, scale: float, clusters: npt.NDArray[np.int64] | None, level: float, nres: int,
+    d: FloatArray,
+    scale: float,
+    clusters: npt.NDArray[np.int64] | None,
+    level: float,
+    nres: int,
     gen: np.random.Generator,
 ) -> Column:
     n = d.shape[0]
@@ -67,7 +71,11 @@ def paired_column(
         g = int(inv.max()) + 1
         sums = np.zeros((g, d.shape[1]))
         np.add.at(sums, inv, d - d.mean(axis=0))
-        se = scale * np.sqrt(g / (g - 1) * np.sum(sums**2, axis=0)) / n if g > 1 else np.full(d.shape[1], np.nan)
+        se = (
+            scale * np.sqrt(g / (g - 1) * np.sum(sums**2, axis=0)) / n
+            if g > 1
+            else np.full(d.shape[1], np.nan)
+        )
     alpha = 1 - level
     lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2], axis=0)
     binary = bool(np.all((d == 0) | (d == 1) | (d == -1)))
@@ -79,7 +87,11 @@ def paired_column(
 
 
 def corpus_column(
-    corpus: Sequence[CorpusStats], scale: float, clusters: npt.NDArray[np.int64] | None, level: float, nres: int,
+    corpus: Sequence[CorpusStats],
+    scale: float,
+    clusters: npt.NDArray[np.int64] | None,
+    level: float,
+    nres: int,
     gen: np.random.Generator,
 ) -> Column:
     """Corpus metric: paired bootstrap of score(M_s) - score(M0) from resampled segment totals."""
@@ -89,12 +101,24 @@ def corpus_column(
     s0 = float(corpus_score(corpus[0]))
     b0 = corpus[0].score_totals(totals[0])
     delta = np.array([scale * (float(corpus_score(c)) - s0) for c in corpus[1:]])
-    boot = np.column_stack([scale * (c.score_totals(t) - b0) for c, t in zip(corpus[1:], totals[1:], strict=True)])
+    boot = np.column_stack(
+        [scale * (c.score_totals(t) - b0) for c, t in zip(corpus[1:], totals[1:], strict=True)]
+    )
     se = boot.std(axis=0, ddof=1) if nres > 1 else np.full(delta.shape, np.nan)
     alpha = 1 - level
     lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2], axis=0)
-    return Column(delta, se, lo, hi, bootstrap_p_value(boot), ["paired-bootstrap"] * delta.size, boot, None,
-                   scale, clusters)
+    return Column(
+        delta,
+        se,
+        lo,
+        hi,
+        bootstrap_p_value(boot),
+        ["paired-bootstrap"] * delta.size,
+        boot,
+        None,
+        scale,
+        clusters,
+    )
 
 
 def analytic_column(
@@ -107,4 +131,6 @@ def analytic_column(
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.where(se > 0, 2 * sps.norm.sf(np.abs(delta) / se), np.where(delta == 0, 1.0, 0.0))
     p = np.where(np.isnan(se), np.nan, p)
-    return Column(delta, se, delta - z * se, delta + z * se, p, ["analytic-unpaired"] * len(others), None, None)
+    return Column(
+        delta, se, delta - z * se, delta + z * se, p, ["analytic-unpaired"] * len(others), None, None
+    )

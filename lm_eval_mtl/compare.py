@@ -123,8 +123,12 @@ class PairComparison:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form at full precision."""
-        return {"a": self.a, "b": self.b, "composite": self.composite.to_dict(),
-                "tasks": [t.to_dict() for t in self.tasks]}
+        return {
+            "a": self.a,
+            "b": self.b,
+            "composite": self.composite.to_dict(),
+            "tasks": [t.to_dict() for t in self.tasks],
+        }
 
 
 @dataclass(frozen=True)
@@ -265,7 +269,8 @@ def compare_runs(
         pairs.append(_compare_pair(loaded, names, i, j, plans, matrices, level, nres, gen, correction))
     comp_p = adjust_p_values([p.composite.p_value for p in pairs], correction if len(pairs) > 1 else "none")
     pairs = [
-        PairComparison(p.a, p.b, _with_p_adjusted(p.composite, float(q)), p.tasks) for p, q in zip(pairs, comp_p, strict=False)
+        PairComparison(p.a, p.b, _with_p_adjusted(p.composite, float(q)), p.tasks)
+        for p, q in zip(pairs, comp_p, strict=False)
     ]
     alpha = 1 - level
     tied = tuple((p.a, p.b) for p in pairs if not p.composite.p_adjusted < alpha)
@@ -309,12 +314,15 @@ def _compare_pair(
         if mat is None:
             va, sa, n = task_value(runs[i], plan)
             vb, sb, _ = task_value(runs[j], plan)
-            results.append(unpaired_analytic(plan.label, va, sa, vb, sb, n, scale=plan.scale, confidence_level=level))
+            results.append(
+                unpaired_analytic(plan.label, va, sa, vb, sb, n, scale=plan.scale, confidence_level=level)
+            )
             continue
         if mat.corpus is not None:
             ta, tb = resample_totals([mat.corpus[i].stats, mat.corpus[j].stats], nres, gen, mat.clusters)
-            res, cboot = corpus_from_totals(plan.label, mat.corpus[i], mat.corpus[j], ta, tb,
-                                            scale=plan.scale, confidence_level=level)
+            res, cboot = corpus_from_totals(
+                plan.label, mat.corpus[i], mat.corpus[j], ta, tb, scale=plan.scale, confidence_level=level
+            )
             results.append(res)
             boots.append(plan.weight * cboot)
             continue
@@ -324,7 +332,9 @@ def _compare_pair(
         boot = resample_column_means((a - b)[:, None], nres, gen, clusters)[:, 0]
         boots.append(plan.weight * plan.scale * boot)
         results.append(
-            paired_from_arrays(plan.label, a, b, scale=plan.scale, clusters=clusters, confidence_level=level, boot=boot)
+            paired_from_arrays(
+                plan.label, a, b, scale=plan.scale, clusters=clusters, confidence_level=level, boot=boot
+            )
         )
     adj = adjust_p_values([r.p_value for r in results], correction)
     tasks = tuple(_replace_p_adjusted(r, float(q)) for r, q in zip(results, adj, strict=False))
@@ -337,7 +347,9 @@ def _compare_pair(
         alpha = 1 - level
         lo, hi = np.quantile(comp_boot, [alpha / 2, 1 - alpha / 2])
         p = float(bootstrap_p_value(comp_boot[:, None])[0])
-        composite = CompositeDifference(diff, se, ConfidenceInterval(float(lo), float(hi)), p, mde, "paired-bootstrap", p)
+        composite = CompositeDifference(
+            diff, se, ConfidenceInterval(float(lo), float(hi)), p, mde, "paired-bootstrap", p
+        )
     else:
         if math.isnan(se):
             ci, p = ConfidenceInterval(math.nan, math.nan), math.nan

@@ -140,17 +140,25 @@ class CorrelationStudy:
             "shrunk_correlation": self.shrunk.tolist(),
             "shrinkage": self.shrinkage,
             "effective_number": {"nyholt": self.effective_nyholt, "li_ji": self.effective_li_ji},
-            "pca": {"explained_variance_ratio": self.explained_variance_ratio.tolist(),
-                    "loadings": self.loadings.tolist()},
+            "pca": {
+                "explained_variance_ratio": self.explained_variance_ratio.tolist(),
+                "loadings": self.loadings.tolist(),
+            },
             "predictive_r2": self.predictive_r2.tolist(),
             "predictive_r2_rank": self.predictive_r2_rank.tolist(),
             "predictive_label": self.label,
             "redundant": [{"task": t, "predictor": p, "r2": r} for t, p, r in self.redundant],
             "confidence_level": self.confidence_level,
             "dropped": list(self.dropped),
-            "imputation": None if imp is None else {
-                "method": "iterative-pca", "n_imputed": imp.n_imputed, "n_components": imp.n_components,
-                "iterations": imp.iterations, "converged": imp.converged, "max_change": imp.max_change,
+            "imputation": None
+            if imp is None
+            else {
+                "method": "iterative-pca",
+                "n_imputed": imp.n_imputed,
+                "n_components": imp.n_components,
+                "iterations": imp.iterations,
+                "converged": imp.converged,
+                "max_change": imp.max_change,
             },
         }
 
@@ -174,7 +182,9 @@ def impute_pca(x: npt.ArrayLike, n_components: int | None = None) -> tuple[Float
         raise InsufficientDataError(f"PCA imputation needs at least 3 models and 2 tasks; got {n} x {t}.")
     empty = np.flatnonzero(miss.all(axis=0) | (np.sum(~miss, axis=0) < 2))
     if empty.size:
-        raise InsufficientDataError(f"column(s) {empty.tolist()} have fewer than 2 observed values; cannot impute.")
+        raise InsufficientDataError(
+            f"column(s) {empty.tolist()} have fewer than 2 observed values; cannot impute."
+        )
     col_mean = np.nanmean(a, axis=0)
     a[miss] = np.take(col_mean, np.nonzero(miss)[1])
     if n_components is None:
@@ -196,8 +206,10 @@ def impute_pca(x: npt.ArrayLike, n_components: int | None = None) -> tuple[Float
     converged = change < _TOL or not miss.any()
     if not converged:
         warnings.warn(
-            DegenerateDataWarning(f"iterative PCA imputation did not converge in {_MAX_ITER} iterations "
-                                  f"(last change {change:.2g} SD)."),
+            DegenerateDataWarning(
+                f"iterative PCA imputation did not converge in {_MAX_ITER} iterations "
+                f"(last change {change:.2g} SD)."
+            ),
             stacklevel=2,
         )
     return a, Imputation(int(miss.sum()), n_components, it, converged, 0.0 if not miss.any() else change)
@@ -242,8 +254,12 @@ def _population_from_common_tasks(folders: Sequence[Path], tasks: Sequence[str] 
     plans, _ = plan_tasks(runs, tasks=tasks)
     x = np.array([[task_value(r, p)[0] for p in plans] for r in runs], dtype=np.float64)
     return Population(
-        models=tuple(r.model_name for r in runs), tasks=tuple(p.label for p in plans), scores=x,
-        source=f"{len(runs)} lm-eval runs", sha256="", notes="raw metric values (first metric of each task)",
+        models=tuple(r.model_name for r in runs),
+        tasks=tuple(p.label for p in plans),
+        scores=x,
+        source=f"{len(runs)} lm-eval runs",
+        sha256="",
+        notes="raw metric values (first metric of each task)",
     )
 
 
@@ -254,7 +270,9 @@ def _population(
         return panel.select(tasks) if tasks else panel
     path = Path(panel)
     if not path.exists():
-        raise FileNotFoundError(f"`panel` {str(path)!r} does not exist (a CSV file or a folder of lm-eval runs).")
+        raise FileNotFoundError(
+            f"`panel` {str(path)!r} does not exist (a CSV file or a folder of lm-eval runs)."
+        )
     if path.is_dir():
         from lm_eval_mtl.results import find_runs
         from lm_eval_mtl.scoring.population import population_from_runs
@@ -333,11 +351,15 @@ def correlate_tasks(
             )
     n, t = x.shape
     if n < 4 or t < 2:
-        raise InsufficientDataError(f"correlations need at least 4 models and 2 tasks; got {n} models x {t} tasks.")
+        raise InsufficientDataError(
+            f"correlations need at least 4 models and 2 tasks; got {n} models x {t} tasks."
+        )
     sd = x.std(axis=0)
     if np.any(sd == 0):
         const = [pop.tasks[i] for i in np.flatnonzero(sd == 0)]
-        raise InsufficientDataError(f"task(s) {', '.join(const)} are constant across the models; correlation undefined.")
+        raise InsufficientDataError(
+            f"task(s) {', '.join(const)} are constant across the models; correlation undefined."
+        )
     from lm_eval_mtl.stats.effective import effective_number
     from lm_eval_mtl.stats.shrinkage import ledoit_wolf_correlation
 
@@ -364,10 +386,25 @@ def correlate_tasks(
         if col[i] > REDUNDANCY_THRESHOLD:
             redundant.append((names[j], names[i], float(col[i])))
     return CorrelationStudy(
-        tasks=names, models=tuple(models), pearson=pearson, pearson_ci_low=p_lo, pearson_ci_high=p_hi,
-        spearman=spearman, spearman_ci_low=s_lo, spearman_ci_high=s_hi, shrunk=shrunk.correlation,
-        shrinkage=float(shrunk.delta), effective_nyholt=eff.nyholt, effective_li_ji=eff.li_ji,
-        explained_variance_ratio=evr, loadings=vt, predictive_r2=pr2, predictive_r2_rank=pr2_rank,
-        redundant=tuple(redundant), confidence_level=level, dropped=dropped, imputation=imputation,
+        tasks=names,
+        models=tuple(models),
+        pearson=pearson,
+        pearson_ci_low=p_lo,
+        pearson_ci_high=p_hi,
+        spearman=spearman,
+        spearman_ci_low=s_lo,
+        spearman_ci_high=s_hi,
+        shrunk=shrunk.correlation,
+        shrinkage=float(shrunk.delta),
+        effective_nyholt=eff.nyholt,
+        effective_li_ji=eff.li_ji,
+        explained_variance_ratio=evr,
+        loadings=vt,
+        predictive_r2=pr2,
+        predictive_r2_rank=pr2_rank,
+        redundant=tuple(redundant),
+        confidence_level=level,
+        dropped=dropped,
+        imputation=imputation,
         source=pop.source,
     )

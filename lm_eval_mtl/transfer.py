@@ -227,7 +227,9 @@ def _assemble(
         if zero_diag:
             parts.append(f"zero in-task gain T[t,t] for {', '.join(zero_diag)}")
         warnings.warn(
-            DegenerateDataWarning(f"relative transfer is undefined (NaN) for some targets: {'; '.join(parts)}."),
+            DegenerateDataWarning(
+                f"relative transfer is undefined (NaN) for some targets: {'; '.join(parts)}."
+            ),
             stacklevel=3,
         )
     # composite column
@@ -236,22 +238,44 @@ def _assemble(
     comp_se = np.sqrt((se**2) @ (w**2))
     z = float(sps.norm.ppf(1 - fdr / 2))
     if all(c.boot is not None for c in columns):
-        comp_boot = sum(wt * c.boot[:, :s_count] for wt, c in zip(w, columns, strict=False) if c.boot is not None)
+        comp_boot = sum(
+            wt * c.boot[:, :s_count] for wt, c in zip(w, columns, strict=False) if c.boot is not None
+        )
         comp_boot = np.asarray(comp_boot)
         comp_lo, comp_hi = np.quantile(comp_boot, [fdr / 2, 1 - fdr / 2], axis=0)
         comp_p = bootstrap_p_value(comp_boot)
     else:
         comp_lo, comp_hi = comp - z * comp_se, comp + z * comp_se
         with np.errstate(divide="ignore", invalid="ignore"):
-            comp_p = np.where(comp_se > 0, 2 * sps.norm.sf(np.abs(comp) / comp_se), np.where(comp == 0, 1.0, 0.0))
+            comp_p = np.where(
+                comp_se > 0, 2 * sps.norm.sf(np.abs(comp) / comp_se), np.where(comp == 0, 1.0, 0.0)
+            )
     mtl = _mtl_gain(sources, columns, level, nres, gen) if has_mtl else None
     return TransferMatrix(
-        sources=tuple(sources), targets=tuple(targets), delta=delta, se=se, ci_low=lo, ci_high=hi,
-        p_value=p, p_adjusted=p_adj, significant=significant, method=method, relative=relative,
-        composite=comp, composite_se=comp_se, composite_ci_low=np.asarray(comp_lo),
-        composite_ci_high=np.asarray(comp_hi), composite_p_value=np.asarray(comp_p, dtype=np.float64),
-        weights=dict(zip(targets, w.tolist(), strict=False)), n_items=dict(zip(targets, (int(n) for n in n_items), strict=False)),
-        confidence_level=level, fdr=fdr, n_resamples=nres, seed=seed, mtl=mtl, **meta,
+        sources=tuple(sources),
+        targets=tuple(targets),
+        delta=delta,
+        se=se,
+        ci_low=lo,
+        ci_high=hi,
+        p_value=p,
+        p_adjusted=p_adj,
+        significant=significant,
+        method=method,
+        relative=relative,
+        composite=comp,
+        composite_se=comp_se,
+        composite_ci_low=np.asarray(comp_lo),
+        composite_ci_high=np.asarray(comp_hi),
+        composite_p_value=np.asarray(comp_p, dtype=np.float64),
+        weights=dict(zip(targets, w.tolist(), strict=False)),
+        n_items=dict(zip(targets, (int(n) for n in n_items), strict=False)),
+        confidence_level=level,
+        fdr=fdr,
+        n_resamples=nres,
+        seed=seed,
+        mtl=mtl,
+        **meta,
     )
 
 
@@ -291,8 +315,13 @@ def _mtl_gain(
         out["hi"].append(float(hi))
         out["p"].append(p)
     return MultiTaskGain(
-        delta=np.array(out["delta"]), best_source=tuple(best_names), gain=np.array(out["gain"]),
-        se=np.array(out["se"]), ci_low=np.array(out["lo"]), ci_high=np.array(out["hi"]), p_value=np.array(out["p"]),
+        delta=np.array(out["delta"]),
+        best_source=tuple(best_names),
+        gain=np.array(out["gain"]),
+        se=np.array(out["se"]),
+        ci_low=np.array(out["lo"]),
+        ci_high=np.array(out["hi"]),
+        p_value=np.array(out["p"]),
     )
 
 
@@ -343,7 +372,9 @@ def transfer_from_scores(
         )
     w = np.array([float((weights or {}).get(t, 1.0)) for t in targets])
     if np.any(w < 0) or not np.isfinite(w).all() or w.sum() <= 0:
-        raise ValueError(f"`weights` must be non-negative with a positive sum; got {dict(zip(targets, w, strict=False))}.")
+        raise ValueError(
+            f"`weights` must be non-negative with a positive sum; got {dict(zip(targets, w, strict=False))}."
+        )
     w = w / w.sum()
     columns: list[_Column] = []
     n_items: list[int] = []
@@ -360,7 +391,9 @@ def transfer_from_scores(
             cols.append(np.asarray(mtl[t], dtype=np.float64).reshape(-1))
         mat = np.column_stack(cols)
         if mat.shape[0] != b.shape[0] or b.shape[0] == 0:
-            raise ValueError(f"target {t!r}: every model needs the same non-zero number of items; got {b.shape[0]} for base, {mat.shape[0]} for a checkpoint.")
+            raise ValueError(
+                f"target {t!r}: every model needs the same non-zero number of items; got {b.shape[0]} for base, {mat.shape[0]} for a checkpoint."
+            )
         if not (np.isfinite(mat).all() and np.isfinite(b).all()):
             raise ValueError(f"target {t!r}: scores must be finite.")
         sc = float((scale or {}).get(t, 1.0))
@@ -369,7 +402,9 @@ def transfer_from_scores(
             cl = np.unique(np.asarray(clusters[t]), return_inverse=True)[1].reshape(-1).astype(np.int64)
         columns.append(_paired_column(mat - b[:, None], sc, cl, level, nres, gen))
         n_items.append(b.shape[0])
-    return _assemble(sources, targets, columns, w.tolist(), n_items, mtl is not None, level, nres, _seed(rng), gen)
+    return _assemble(
+        sources, targets, columns, w.tolist(), n_items, mtl is not None, level, nres, _seed(rng), gen
+    )
 
 
 def transfer_matrix(
@@ -438,9 +473,22 @@ def transfer_matrix(
         else:
             assert mat.values is not None  # noqa: S101 - a mean metric
             values = mat.values
-            columns.append(_paired_column(values[:, 1:] - values[:, [0]], plan.scale, mat.clusters, level, nres, gen))
+            columns.append(
+                _paired_column(values[:, 1:] - values[:, [0]], plan.scale, mat.clusters, level, nres, gen)
+            )
         n_items.append(mat.n)
     return _assemble(
-        src_names, [p.label for p in plans], columns, [p.weight for p in plans], n_items, mtl is not None,
-        level, nres, _seed(rng), gen, base=runs[0].model_name, normalization=normalization, notes=tuple(notes),
+        src_names,
+        [p.label for p in plans],
+        columns,
+        [p.weight for p in plans],
+        n_items,
+        mtl is not None,
+        level,
+        nres,
+        _seed(rng),
+        gen,
+        base=runs[0].model_name,
+        normalization=normalization,
+        notes=tuple(notes),
     )

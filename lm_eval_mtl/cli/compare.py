@@ -29,11 +29,20 @@ FORMATS = ("table", "md", "latex", "json", "csv")
 def add_common_options(parser: argparse.ArgumentParser, *, resampling: bool = True) -> None:
     """--format, --output, --confidence-level, and (with ``resampling``) --seed, --n-resamples."""
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
-    parser.add_argument("--output", default=None, metavar="FILE", help="write the output here instead of stdout")
+    parser.add_argument(
+        "--output", default=None, metavar="FILE", help="write the output here instead of stdout"
+    )
     parser.add_argument("--confidence-level", type=float, default=0.95, help="interval level (default 0.95)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
-    parser.add_argument("--n-resamples", type=int, default=2000 if resampling else 1000,
-                        help="bootstrap resamples (default 2000)")
+    if resampling:
+        parser.add_argument("--seed", type=int, default=0, help="random seed of the bootstrap (default 0)")
+        parser.add_argument(
+            "--n-resamples", type=int, default=2000, help="bootstrap resamples (default 2000)"
+        )
+    else:  # accepted for a uniform CLI; the statistics are closed-form
+        parser.add_argument("--seed", type=int, default=0, help="accepted; unused (no resampling here)")
+        parser.add_argument(
+            "--n-resamples", type=int, default=0, help="accepted; unused (no resampling here)"
+        )
 
 
 def _json_default(o: Any) -> Any:
@@ -65,6 +74,30 @@ def emit(args: argparse.Namespace, payload: dict[str, Any], tables: Sequence[Tab
         print(f"wrote {args.output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+
+
+def run_reporting_warnings(func: Any, *args: Any, **kwargs: Any) -> Any:
+    """Call ``func``, printing each DegenerateDataWarning as one ``warning:`` line on stderr."""
+    import warnings
+
+    from lm_eval_mtl.errors import DegenerateDataWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DegenerateDataWarning)
+        result = func(*args, **kwargs)
+    for w in caught:
+        if issubclass(w.category, DegenerateDataWarning):
+            print(f"warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return result
+
+
+def print_notes(args: argparse.Namespace, notes: Sequence[str]) -> None:
+    """Print notes on stderr for machine formats (the text tables carry them already)."""
+    if args.format in ("json", "csv"):
+        for note in notes:
+            print(f"note: {note}", file=sys.stderr)
 
 
 def parse_pairs(items: Sequence[str] | None, option: str) -> dict[str, str]:
@@ -102,12 +135,23 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("runs", nargs="+", help="two or more lm-eval run folders or results_*.json files")
     parser.add_argument("--suite", default=None, help="suite whose members, normalization and weights to use")
-    parser.add_argument("--tasks", default=None, help="comma-separated tasks to compare (default: all common)")
+    parser.add_argument(
+        "--tasks", default=None, help="comma-separated tasks to compare (default: all common)"
+    )
     parser.add_argument("--weights", default=None, help="weighting scheme or weights id (with --suite)")
-    parser.add_argument("--cluster", action="append", default=None, metavar="TASK=DOC_FIELD",
-                        help="items of TASK sharing DOC_FIELD form a cluster (repeatable)")
-    parser.add_argument("--correction", choices=("holm", "bh", "none"), default="holm",
-                        help="multiple-comparison adjustment across tasks (default holm)")
+    parser.add_argument(
+        "--cluster",
+        action="append",
+        default=None,
+        metavar="TASK=DOC_FIELD",
+        help="items of TASK sharing DOC_FIELD form a cluster (repeatable)",
+    )
+    parser.add_argument(
+        "--correction",
+        choices=("holm", "bh", "none"),
+        default="holm",
+        help="multiple-comparison adjustment across tasks (default holm)",
+    )
     add_common_options(parser)
     parser.set_defaults(func=_run)
 
@@ -119,7 +163,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if len(args.runs) < 2:
         raise MTLError(f"compare needs at least two runs; got {len(args.runs)}.")
-    result = compare_runs(
+    result = run_reporting_warnings(
+        compare_runs,
         args.runs,
         suite=args.suite,
         tasks=[t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None,
@@ -130,7 +175,6 @@ def _run(args: argparse.Namespace) -> int:
         n_resamples=args.n_resamples,
         rng=args.seed,
     )
-    for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
+    print_notes(args, result.notes)
     emit(args, result.to_dict(), comparison_tables(result))
     return 0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lm_eval_mtl.cli.compare import add_common_options, emit
+from lm_eval_mtl.cli.compare import add_common_options, emit, run_reporting_warnings
 
 
 def register(subparsers: Any) -> None:
@@ -28,14 +28,28 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("panel", help="a CSV panel (one row per model) or a folder of lm-eval run folders")
-    parser.add_argument("--id-column", default=None, help="CSV column with the model id (default Model / first)")
-    parser.add_argument("--tasks", default=None, help="comma-separated task columns (default: every numeric column)")
+    parser.add_argument(
+        "--id-column", default=None, help="CSV column with the model id (default Model / first)"
+    )
+    parser.add_argument(
+        "--tasks", default=None, help="comma-separated task columns (default: every numeric column)"
+    )
     parser.add_argument("--suite", default=None, help="suite (for a folder of lm-eval runs)")
-    parser.add_argument("--impute", choices=("none", "pca"), default="none",
-                        help="fill missing cells by iterative PCA (default: none)")
-    parser.add_argument("--missing", choices=("raise", "drop"), default="raise",
-                        help="without --impute: refuse gaps, or drop models with gaps")
-    parser.add_argument("--n-components", type=int, default=None, help="rank of the PCA imputation (default: Kaiser)")
+    parser.add_argument(
+        "--impute",
+        choices=("none", "pca"),
+        default="none",
+        help="fill missing cells by iterative PCA (default: none)",
+    )
+    parser.add_argument(
+        "--missing",
+        choices=("raise", "drop"),
+        default="raise",
+        help="without --impute: refuse gaps, or drop models with gaps",
+    )
+    parser.add_argument(
+        "--n-components", type=int, default=None, help="rank of the PCA imputation (default: Kaiser)"
+    )
     add_common_options(parser, resampling=False)
     parser.set_defaults(func=_run)
 
@@ -44,7 +58,8 @@ def _run(args: argparse.Namespace) -> int:
     from lm_eval_mtl._analysis_render import correlation_tables
     from lm_eval_mtl.correlate import correlate_tasks
 
-    study = correlate_tasks(
+    study = run_reporting_warnings(
+        correlate_tasks,
         args.panel,
         tasks=[t.strip() for t in args.tasks.split(",") if t.strip()] if args.tasks else None,
         id_column=args.id_column,

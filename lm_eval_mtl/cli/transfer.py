@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lm_eval_mtl.cli.compare import add_common_options, emit, parse_pairs
+from lm_eval_mtl.cli.compare import add_common_options, emit, parse_pairs, print_notes, run_reporting_warnings
 
 
 def register(subparsers: Any) -> None:
@@ -38,18 +38,33 @@ def register(subparsers: Any) -> None:
         ),
     )
     parser.add_argument("--base", default=None, help="the base model's run folder or results file")
-    parser.add_argument("--source", action="append", default=None, metavar="NAME=RUN",
-                        help="a checkpoint fine-tuned on source NAME (name it like its task); repeatable")
+    parser.add_argument(
+        "--source",
+        action="append",
+        default=None,
+        metavar="NAME=RUN",
+        help="a checkpoint fine-tuned on source NAME (name it like its task); repeatable",
+    )
     parser.add_argument("--mtl", default=None, help="the multi-task checkpoint's run")
     parser.add_argument("--manifest", default=None, help="YAML with base, sources, optional mtl and suite")
     parser.add_argument("--suite", default=None, help="suite whose members, normalization and weights to use")
     parser.add_argument("--tasks", default=None, help="comma-separated target tasks (default: all common)")
     parser.add_argument("--weights", default=None, help="weighting scheme or weights id (with --suite)")
-    parser.add_argument("--cluster", action="append", default=None, metavar="TASK=DOC_FIELD",
-                        help="items of TASK sharing DOC_FIELD form a cluster (repeatable)")
+    parser.add_argument(
+        "--cluster",
+        action="append",
+        default=None,
+        metavar="TASK=DOC_FIELD",
+        help="items of TASK sharing DOC_FIELD form a cluster (repeatable)",
+    )
     parser.add_argument("--plots", default=None, metavar="DIR", help="write heatmaps here (needs [plot])")
-    parser.add_argument("--plot-format", action="append", choices=("png", "svg", "pdf"), default=None,
-                        help="heatmap format (repeatable; default png)")
+    parser.add_argument(
+        "--plot-format",
+        action="append",
+        choices=("png", "svg", "pdf"),
+        default=None,
+        help="heatmap format (repeatable; default png)",
+    )
     add_common_options(parser)
     parser.set_defaults(func=_run)
 
@@ -65,10 +80,14 @@ def _manifest(path: str) -> dict[str, Any]:
     except yaml.YAMLError as err:
         raise MTLError(f"--manifest {p}: not valid YAML: {err}") from None
     if not isinstance(data, dict):
-        raise MTLError(f"--manifest {p}: must be a mapping with keys base, sources; got {type(data).__name__}.")
+        raise MTLError(
+            f"--manifest {p}: must be a mapping with keys base, sources; got {type(data).__name__}."
+        )
     unknown = sorted(set(data) - {"base", "sources", "mtl", "suite", "tasks", "weights", "cluster"})
     if unknown:
-        raise MTLError(f"--manifest {p}: unknown key(s) {', '.join(unknown)}; known: base, sources, mtl, suite, tasks, weights, cluster.")
+        raise MTLError(
+            f"--manifest {p}: unknown key(s) {', '.join(unknown)}; known: base, sources, mtl, suite, tasks, weights, cluster."
+        )
     if not isinstance(data.get("base"), str):
         raise MTLError(f"--manifest {p}: `base` must be a run path; got {data.get('base')!r}.")
     sources = data.get("sources")
@@ -104,7 +123,8 @@ def _run(args: argparse.Namespace) -> int:
     tasks = args.tasks.split(",") if args.tasks else spec.get("tasks")
     cluster = dict(spec.get("cluster") or {})
     cluster.update(parse_pairs(args.cluster, "--cluster"))
-    tm = transfer_matrix(
+    tm = run_reporting_warnings(
+        transfer_matrix,
         base,
         sources,
         mtl=args.mtl or spec.get("mtl"),
@@ -116,8 +136,7 @@ def _run(args: argparse.Namespace) -> int:
         n_resamples=args.n_resamples,
         rng=args.seed,
     )
-    for note in tm.notes:
-        print(f"note: {note}", file=sys.stderr)
+    print_notes(args, tm.notes)
     if args.plots:
         for path in plot_transfer(tm, args.plots, tuple(args.plot_format or ("png",))):
             print(f"wrote {path}", file=sys.stderr)

@@ -873,7 +873,11 @@ def score_run(
                 "normal intervals under-cover with few items (under 300 for "
                 + ", ".join(small[:5])
                 + (" ..." if len(small) > 5 else "")
-                + "); log samples (--log_samples) for a bootstrap interval."
+                + (
+                    "); log samples (--log_samples) for a bootstrap interval."
+                    if not all_samples
+                    else "); prefer the bootstrap (method 'auto' or 'percentile')."
+                )
             )
         if not all_samples:
             notes.append(

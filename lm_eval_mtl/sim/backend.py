@@ -116,7 +116,7 @@ def _int_arg(name: str, value: Any, *, allow_none: bool = False) -> int | None:
     return value
 
 
-class SimulatedLM(LM):
+class SimulatedLM(LM):  # type: ignore[misc]
     """A simulated model: answers lm-eval requests from a planted item response model."""
 
     def __init__(
@@ -205,7 +205,7 @@ class SimulatedLM(LM):
         return "mtl-sim"
 
     def apply_chat_template(self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
-        """A plain-text chat rendering (``role: content`` lines), so ``--apply_chat_template`` works."""
+        """Render a chat as plain ``role: content`` lines, so ``--apply_chat_template`` works."""
         text = "\n".join(f"{m.get('role', 'user')}: {m.get('content', '')}" for m in chat_history)
         return text + ("\nassistant:" if add_generation_prompt else "")
 
@@ -264,7 +264,7 @@ class SimulatedLM(LM):
         return out
 
     def generate_until(self, requests: list[Instance], disable_tqdm: bool = False) -> list[str]:
-        """The gold answer when the item is correct, a deterministic wrong one otherwise."""
+        """Return the gold answer when the item is correct, a deterministic wrong one otherwise."""
         tasks = self._tasks_for(requests)
         out: list[str] = []
         for req in requests:
@@ -281,7 +281,7 @@ class SimulatedLM(LM):
         return out
 
     def generation_answers(self, task: Any, doc: Any, doc_id: int = 0) -> tuple[str, str]:
-        """The answers this checkpoint gives to a generation item when right and when wrong.
+        """Return the answers this checkpoint gives to a generation item when right and when wrong.
 
         Args:
             task: The lm-eval task object (``generate_until``).

@@ -124,5 +124,5 @@ def score_items(
 
 
 def item_keys(scores: ItemScores) -> Sequence[str]:
-    """The item keys of ``scores`` (for :meth:`SimTruth.expected_accuracy`)."""
+    """Return the item keys of ``scores`` (for :meth:`SimTruth.expected_accuracy`)."""
     return scores.keys

@@ -121,11 +121,11 @@ class SimProfile:
     """Explicit transfer rows: checkpoint -> task -> change of theta."""
 
     def task(self, name: str) -> TaskTruth:
-        """The task's parameters (the default for an unlisted task)."""
+        """Return the task's parameters (the default for an unlisted task)."""
         return self.tasks.get(name, self.default)
 
     def family(self, name: str) -> str:
-        """The task's family for the transfer rules."""
+        """Return the task's family for the transfer rules."""
         fam = self.task(name).family
         return fam if fam is not None else name
 
@@ -206,10 +206,16 @@ def _parse_task(where: str, raw: Any, base: TaskTruth) -> TaskTruth:
     out = base
     for key, value in raw.items():
         w = f"{where}.{key}"
-        if key in ("ability", "difficulty_mean", "loading"):
-            out = replace(out, **{key: _num(w, value)})
-        elif key in ("difficulty_sd", "discrimination_sd"):
-            out = replace(out, **{key: _num(w, value, low=0.0)})
+        if key == "ability":
+            out = replace(out, ability=_num(w, value))
+        elif key == "difficulty_mean":
+            out = replace(out, difficulty_mean=_num(w, value))
+        elif key == "loading":
+            out = replace(out, loading=_num(w, value))
+        elif key == "difficulty_sd":
+            out = replace(out, difficulty_sd=_num(w, value, low=0.0))
+        elif key == "discrimination_sd":
+            out = replace(out, discrimination_sd=_num(w, value, low=0.0))
         elif key == "discrimination":
             out = replace(out, discrimination=_num(w, value, low=0.0, low_open=True))
         elif key == "guess":
@@ -294,7 +300,7 @@ def load_profile(path: str | Path) -> SimProfile:
         if p.suffix.lower() == ".json":
             raw = json.loads(text)
         else:
-            import yaml
+            import yaml  # type: ignore[import-untyped,unused-ignore]
 
             raw = yaml.safe_load(text)
     except (ValueError, ImportError) as exc:  # json.JSONDecodeError is a ValueError
@@ -342,7 +348,7 @@ PRESETS: tuple[str, ...] = ("base", "mtl", "ft_<task>")
 
 
 def builtin_profile(name: str = "demo") -> SimProfile:
-    """A built-in profile by name (``demo``).
+    """Return a built-in profile by name (``demo``).
 
     Raises:
         UnknownNameError: No built-in profile has that name.

@@ -44,13 +44,13 @@ _TWO64 = float(2**64)
 
 
 def doc_key(doc: Any) -> str:
-    """A stable key of a document: sha256 of its canonical JSON (sorted keys), 16 hex digits."""
+    """Return a stable key of a document: sha256 of its canonical JSON (sorted keys), 16 hex digits."""
     text = json.dumps(doc, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def hash_uniform(*parts: object) -> float:
-    """A uniform number in (0, 1) from a hash of ``parts`` (deterministic, platform independent)."""
+    """Return a uniform number in (0, 1) from a hash of ``parts`` (deterministic, platform independent)."""
     h = hashlib.blake2b("\x1f".join(str(p) for p in parts).encode("utf-8"), digest_size=8).digest()
     return (int.from_bytes(h, "big") + 0.5) / _TWO64
 
@@ -133,7 +133,7 @@ class SimTruth:
         return self.seed if self.draw_seed is None else self.draw_seed
 
     def with_checkpoint(self, checkpoint: str) -> SimTruth:
-        """The same model at another checkpoint."""
+        """Return the same model at another checkpoint."""
         return SimTruth(self.profile, self.seed, self.draw_seed, checkpoint, self.member)
 
     # ------------------------------------------------------------------ abilities
@@ -197,7 +197,7 @@ class SimTruth:
         }
 
     def item(self, task: str, key: str, n_choices: int | None = None) -> ItemTruth:
-        """The planted truth of one item."""
+        """Return the planted truth of one item."""
         arr = self.item_arrays(task, [key], [n_choices])
         return ItemTruth(
             task=task,
@@ -225,7 +225,7 @@ class SimTruth:
         return float(np.mean(self.item_arrays(task, keys, n_choices)["p_correct"]))
 
     def planted_transfer(self, checkpoints: Sequence[str], tasks: Sequence[str]) -> PlantedTransfer:
-        """The planted change of theta for ``checkpoints`` x ``tasks``."""
+        """Return the planted change of theta for ``checkpoints`` x ``tasks``."""
         m = np.array([[self.profile.delta(c, t) for t in tasks] for c in checkpoints], dtype=np.float64)
         return PlantedTransfer(tuple(checkpoints), tuple(tasks), m)
 

@@ -113,7 +113,7 @@ def test_outside_evaluate_the_backend_loads_tasks_from_tasks_dir(fixture_folder:
     lm = SimulatedLM(seed=3, tasks_dir=str(fixture_folder))
     out = lm.loglikelihood(reqs)
     assert len(out) == len(reqs) == 6
-    winners = [r.idx for r, o in zip(reqs, out) if o[1]]
+    winners = [r.idx for r, o in zip(reqs, out, strict=True) if o[1]]
     assert len(winners) == 3
 
 

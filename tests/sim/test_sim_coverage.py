@@ -38,7 +38,7 @@ def test_composite_interval_covers_the_planted_truth(fixture_task_dict: dict[str
         res = evaluate(lm, sub, bootstrap_iters=100, log_samples=False)
         assert res is not None
         z, se, truth = [], [], 0.0
-        for (task, (metric, chance)), wt in zip(MEMBERS.items(), w):
+        for (task, (metric, chance)), wt in zip(MEMBERS.items(), w, strict=True):
             row = res["results"][task]
             z.append(normalize(row[f"{metric},none"], chance, 1.0))
             se.append(row[f"{metric}_stderr,none"] / (1.0 - chance))

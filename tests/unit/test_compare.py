@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 
 from lm_eval_mtl._align import align_items
@@ -397,3 +399,13 @@ def test_runs_of_different_suite_versions_are_refused(tmp_path: Path) -> None:
     write_run(tmp_path / "B", "b", tasks, groups={"mtl_demo": 2.0})
     with pytest.raises(IncompatibleRunsError, match=r"different versions of suite 'mtl_demo' \(a: 1.0, b: 2.0\)"):
         compare_runs([tmp_path / "A", tmp_path / "B"], suite="mtl_demo", tasks=list(tasks), rng=0, n_resamples=10)
+
+
+@given(st.integers(min_value=1, max_value=40), st.integers(min_value=0, max_value=2**32 - 1))
+def test_alignment_recovers_any_permutation(n: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    ids = rng.choice(10_000, size=n, replace=False)
+    pa, pb = rng.permutation(n), rng.permutation(n)
+    al = align_items("t", ids[pa], [f"h{i}" for i in ids[pa]], ids[pb], [f"h{i}" for i in ids[pb]])
+    np.testing.assert_array_equal(ids[pa][al.index_a], ids[pb][al.index_b])
+    np.testing.assert_array_equal(al.doc_ids, np.sort(ids))

@@ -502,3 +502,28 @@ def test_real_metabench_results_give_the_hand_computed_composite(shared_data: Pa
     assert c.method == "analytic"
     assert c.signature.startswith("mtl_metabench@1.0|norm=chance|w=family@sha256:")
     assert c.signature.endswith("|lm-eval=unknown|tasks=na")  # a bare results mapping records neither
+
+
+def test_real_asdiv_samples_bootstrap_matches_the_binomial_se(shared_data: Path) -> None:
+    folder = (
+        shared_data
+        / "lm_eval_outputs"
+        / "samples_v04_asdiv"
+        / "results"
+        / "asdiv"
+        / "meta-llama__Meta-Llama-3-8B-Instruct"
+    )
+    if not folder.is_dir():
+        pytest.skip(f"{folder} absent")
+    run = load_run(folder, run="2024-08-21T03-44")
+    member = MemberSpec("asdiv", "acc", "none", 0.0, 1.0, "math", output_type="loglikelihood")
+    c = score_run(run, _suite(member, name="mtl_asdiv"), rng=0, n_resamples=20_000)
+    assert c.method == "percentile" and c.tasks[0].resample == "binomial"
+    assert c.value == pytest.approx(0.92)
+    # bootstrap SE of a proportion: sqrt(p(1-p)/n) with p = 46/50
+    assert c.se == pytest.approx(math.sqrt(0.92 * 0.08 / 50), rel=0.03)
+    assert c.lm_eval_version == "git-59170e85"
+    assert c.signature.endswith(
+        "|lm-eval=git-59170e85|tasks="
+        + hashlib.sha256(f"asdiv:{run.tasks['asdiv'].task_hash}".encode()).hexdigest()[:8]
+    )
