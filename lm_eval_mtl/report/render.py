@@ -84,6 +84,10 @@ def composite_table(score: CompositeScore) -> Table:
         f"weights: {score.weights.id} (scheme {score.weights.scheme}, sha256 {score.weights.short_hash})",
         "z = (raw - chance) / (ceiling - chance); task intervals are normal intervals from se(z).",
     ]
+    if score.leaderboard_average is not None:
+        notes.append(
+            f"{score.leaderboard} leaderboard average (as published, 0-100): {score.leaderboard_average:.2f}"
+        )
     if score.percentile is not None:
         notes.append(f"percentile: {score.percentile:.1f} in the {score.percentile_reference}")
     if score.tasks_dropped:

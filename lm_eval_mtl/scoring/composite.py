@@ -224,6 +224,10 @@ class CompositeScore:
     """Which population :attr:`percentile` refers to."""
     notes: tuple[str, ...] = ()
     """Caveats worth printing (overlaps, small samples, missing stderrs)."""
+    leaderboard: str | None = None
+    """The leaderboard recipe of the suite (``openllm_v2``), when it has one."""
+    leaderboard_average: float | None = None
+    """That leaderboard's published average (0-100) computed from this run; None if not computable."""
     _bootstrap: BootstrapResult | None = field(default=None, repr=False, compare=False)
 
     def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
@@ -271,6 +275,11 @@ class CompositeScore:
             "percentile": self.percentile,
             "percentile_reference": self.percentile_reference,
             "notes": list(self.notes),
+            "leaderboard": (
+                None
+                if self.leaderboard is None
+                else {"name": self.leaderboard, "average": self.leaderboard_average}
+            ),
         }
 
     def to_frame(self) -> Any:
@@ -887,6 +896,7 @@ def score_run(
     pct, pct_ref = (None, None)
     if not dropped:
         pct, pct_ref = _percentile_for(suite, info, wf, value)
+    lb_avg = _leaderboard_average(suite, members, dropped, notes)
     hashes = {mem.spec.task: mem.task_hash for mem in members}
     sig = signature(suite, info, run.lm_eval_version, hashes, tuple(dropped))
     return CompositeScore(
@@ -911,8 +921,37 @@ def score_run(
         percentile=pct,
         percentile_reference=pct_ref,
         notes=tuple(dict.fromkeys(notes)),
+        leaderboard=suite.leaderboard,
+        leaderboard_average=lb_avg,
         _bootstrap=boot,
     )
+
+
+def _leaderboard_average(
+    suite: SuiteSpec, members: Sequence[_Member], dropped: Mapping[str, str], notes: list[str]
+) -> float | None:
+    """Compute the suite's leaderboard average (Open LLM Leaderboard v2), or None with a note saying why."""
+    if suite.leaderboard is None:
+        return None
+    if suite.leaderboard != "openllm_v2":
+        notes.append(f"leaderboard {suite.leaderboard!r}: no recipe in this version; average not computed.")
+        return None
+    if dropped:
+        notes.append("openllm_v2 average not computed: it needs every member (some were dropped).")
+        return None
+    from lm_eval_mtl.errors import MTLError
+    from lm_eval_mtl.scoring.leaderboard import openllm_v2_average
+
+    values = {m.spec.label: m.raw for m in members}
+    sizes = {
+        m.spec.label: (m.n if m.n is not None else len(m.samples) if m.samples is not None else 0)
+        for m in members
+    }
+    try:
+        return openllm_v2_average(suite, values, {k: v for k, v in sizes.items() if v > 0})
+    except MTLError as err:
+        notes.append(f"openllm_v2 average not computed: {err}")
+        return None
 
 
 def _with_resample(t: TaskScore, kind: str) -> TaskScore:

@@ -527,3 +527,27 @@ def test_real_asdiv_samples_bootstrap_matches_the_binomial_se(shared_data: Path)
         "|lm-eval=git-59170e85|tasks="
         + hashlib.sha256(f"asdiv:{run.tasks['asdiv'].task_hash}".encode()).hexdigest()[:8]
     )
+
+
+def test_openllm_v2_suites_also_give_the_published_average(tmp_path: Path) -> None:
+    folder = fx.write_run(
+        tmp_path,
+        {
+            "a": fx.mc_task([1], 4, aggregate=0.7, stderr=0.02),
+            "b": fx.mc_task([1], 4, aggregate=0.1, stderr=0.02),
+        },
+        log_samples=False,
+    )
+    suite = SuiteSpec(
+        name="mtl_lb",
+        version="1.0",
+        kind="suite",
+        members=(mc("a", family="A"), mc("b", family="B")),
+        weights="equal",
+        leaderboard="openllm_v2",
+    )
+    c = score_run(load_run(folder), suite)
+    # by hand: max(0, (x - 1/4)/(3/4)) * 100 per benchmark, then the plain mean: (60 + 0)/2
+    assert c.leaderboard_average == pytest.approx(30.0)
+    assert c.value == pytest.approx(0.5 * 0.6 + 0.5 * (0.1 - 0.25) / 0.75)  # the composite is not clipped
+    assert c.to_dict()["leaderboard"] == {"name": "openllm_v2", "average": c.leaderboard_average}
