@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
 
-from lm_eval_mtl._resample import resample_column_means
+from lm_eval_mtl.stats.joint import resample_column_means
 from lm_eval_mtl.errors import DegenerateDataWarning
 from lm_eval_mtl.stats._common import ConfidenceInterval
 from lm_eval_mtl.stats.corpus import CorpusStats

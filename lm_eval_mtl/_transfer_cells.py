@@ -16,7 +16,7 @@ import numpy.typing as npt
 from scipy import stats as sps
 
 from lm_eval_mtl._paired import bootstrap_p_value
-from lm_eval_mtl._resample import resample_column_means, resample_totals
+from lm_eval_mtl.stats.joint import resample_column_means, resample_totals
 from lm_eval_mtl.stats.corpus import CorpusStats
 
 __all__ = ["Column", "analytic_column", "corpus_column", "mcnemar_vector", "paired_column"]

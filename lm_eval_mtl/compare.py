@@ -53,7 +53,7 @@ from lm_eval_mtl._plan import (
     plan_tasks,
     task_value,
 )
-from lm_eval_mtl._resample import resample_column_means, resample_totals
+from lm_eval_mtl.stats.joint import resample_column_means, resample_totals
 from lm_eval_mtl.errors import InsufficientDataError
 from lm_eval_mtl.results import RunResult
 from lm_eval_mtl.stats._common import (

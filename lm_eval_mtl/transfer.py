@@ -43,7 +43,7 @@ from scipy import stats as sps
 
 from lm_eval_mtl._paired import adjust_p_values, bootstrap_p_value
 from lm_eval_mtl._plan import aligned_task, as_run, check_settings_all, plan_tasks, task_value
-from lm_eval_mtl._resample import resample_column_means
+from lm_eval_mtl.stats.joint import resample_column_means
 from lm_eval_mtl._transfer_cells import Column as _Column
 from lm_eval_mtl._transfer_cells import analytic_column as _analytic_column
 from lm_eval_mtl._transfer_cells import corpus_column as _corpus_column

@@ -1,4 +1,4 @@
-"""Joint bootstrap of column means of aligned per-item values (private engine).
+"""Joint bootstrap of column means of aligned per-item values.
 
 Used by :mod:`lm_eval_mtl.compare` and :mod:`lm_eval_mtl.transfer`: the columns are
 paired per-item differences (one per comparison or per source checkpoint) of one
