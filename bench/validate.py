@@ -200,6 +200,29 @@ def null_comparisons(n_reps: int, task_dict, n_resamples: int) -> dict:
     }
 
 
+def cli_transfer(out_dir: Path, seed: int) -> dict:
+    """One transfer matrix from real `lm_eval --model mtl-sim` runs (4 subprocesses) via transfer_matrix."""
+    from lm_eval_mtl.sim.backend import SimulatedLM
+    from lm_eval_mtl.sim.runner import write_sim_runs
+    from lm_eval_mtl.transfer import transfer_matrix
+
+    runs = write_sim_runs(out_dir, seed=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tm = transfer_matrix(runs.base, runs.sources, mtl=runs.mtl, suite=SUITE, rng=seed)
+    planted = SimulatedLM(seed=seed).truth.planted_transfer([f"ft_{s}" for s in tm.sources], list(tm.targets))
+    return {
+        "seed": seed,
+        "sources": list(tm.sources),
+        "targets": list(tm.targets),
+        "delta": tm.delta.tolist(),
+        "significant": tm.significant.tolist(),
+        "planted_nonzero": planted.nonzero().tolist(),
+        "agrees": bool(np.array_equal(tm.significant, planted.nonzero())),
+        "composite": tm.composite.tolist(),
+    }
+
+
 def markdown(res: dict, cmd: str, seconds: float) -> str:
     c, t, n = res["coverage"], res["transfer"], res["null"]
     lines = [
@@ -228,6 +251,15 @@ def markdown(res: dict, cmd: str, seconds: float) -> str:
     for i, s in enumerate(t["sources"]):
         cells = [f"{t['rejection_rate'][i][j]:.2f} [{t['planted_delta_theta'][i][j]:+.1f}]" for j in range(len(t["targets"]))]
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    if "cli" in res:
+        cl = res["cli"]
+        lines += [
+            "",
+            f"Real CLI path (`write_sim_runs`: 4 `lm_eval --model mtl-sim --log_samples` runs, seed {cl['seed']}) "
+            f"then `transfer_matrix` on the folders: significant cells "
+            f"{'equal' if cl['agrees'] else 'DIFFER from'} the planted non-zero cells "
+            f"({cl['significant']} vs {cl['planted_nonzero']}).",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -237,6 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=200, help="replications of the transfer and null studies")
     ap.add_argument("--n-resamples", type=int, default=1000)
     ap.add_argument("--json", type=Path, default=None, help="write every figure here")
+    ap.add_argument("--cli", type=Path, default=None, help="also run the real lm_eval CLI path into this folder")
     args = ap.parse_args(argv)
     logging.disable(logging.WARNING)
     import lm_eval
@@ -249,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
     res["transfer"] = transfer(args.reps, td, args.n_resamples)
     print(f"transfer done {time.time() - t0:.0f}s", file=sys.stderr)
     res["null"] = null_comparisons(args.reps, td, args.n_resamples)
+    if args.cli is not None:
+        res["cli"] = cli_transfer(args.cli, seed=1)
     seconds = time.time() - t0
     cmd = "python bench/validate.py" + ("" if argv is None and len(sys.argv) == 1 else " " + " ".join(sys.argv[1:] if argv is None else argv))
     if args.json:

@@ -32,7 +32,9 @@ Formats read:
   per-item value is a number (``acc``: 0/1) is a per-item score; corpus metrics
   (``bleu``, ``chrf``, ``ter``) log ``[reference, prediction]`` per item
   (lm-eval ``api/task.py`` ``process_results`` calls the passthrough
-  ``bleu_fn([gold, result])``), kept as :attr:`TaskSamples.pairs`.
+  ``bleu_fn([gold, result])``), kept as :attr:`TaskSamples.pairs`; a metric logged as a
+  list of numbers per item (IFEval's instruction-level accuracy) is kept flattened in
+  :attr:`TaskSamples.nested`. (gold, prediction) pairs of ``f1``/``mcc`` are not read.
 """
 
 from __future__ import annotations
@@ -87,6 +89,9 @@ _SAMPLE_FIXED_KEYS = frozenset(
         "target_hash",
     }
 )
+#: Metrics whose per-item value is a (gold, prediction) pair aggregated by a corpus-level
+#: formula, not a list of per-item values (lm_eval/api/metrics.py).
+_PAIR_METRICS = frozenset({"f1", "mcc", "matthews_corrcoef", "brier_score", "bleu", "chrf", "chrf++", "ter"})
 #: ``<timestamp>`` of lm-eval file names: ``datetime.now().isoformat()`` with ``:`` -> ``-``.
 _TIMESTAMP = r"\d{4}-\d{2}-\d{2}T\d{2}-\d{2}-\d{2}(?:\.\d+)?"
 _RESULTS_NAME = re.compile(rf"^results_(?P<ts>{_TIMESTAMP})\.json$")
@@ -210,6 +215,10 @@ class TaskSamples:
     """For a group's samples (concatenated leaf tasks): the leaf task of each item; else empty."""
     filters_available: tuple[str, ...] = ()
     """Every filter present in the file."""
+    nested: Mapping[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]] = field(default_factory=dict)
+    """Metrics logged as a list of numbers per item (IFEval's ``inst_level_strict_acc``: one
+    bool per instruction): (flattened values, index of the item each value belongs to).
+    lm-eval aggregates them as the mean of the flattened values."""
 
     def __len__(self) -> int:
         return int(self.doc_ids.shape[0])
@@ -224,6 +233,8 @@ class TaskSamples:
         values = self.scores.get(metric)
         if values is None:
             corpus = f" ({metric!r} is a corpus metric: use `pairs`)" if metric in self.pairs else ""
+            if metric in self.nested:
+                corpus = f" ({metric!r} has a list of values per item: use `nested`)"
             raise MissingMetricError(
                 f"samples of task {self.task!r} ({self.path}) have no per-item metric {metric!r}{corpus}. "
                 f"Available: {', '.join(self.scores) or 'none'}."
@@ -868,10 +879,22 @@ def read_samples(
 
     scores: dict[str, npt.NDArray[np.float64]] = {}
     pairs: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    nested: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]] = {}
     for name in names:
         vals = [rec.get(name) for _, rec in records]
         if all(v is None or _is_metric_number(v) or isinstance(v, bool) for v in vals):
             scores[name] = np.array([math.nan if v is None else float(v) for v in vals], dtype=np.float64)
+            continue
+        lists = [v for v in vals if isinstance(v, list)]
+        if (
+            name not in _PAIR_METRICS
+            and len(lists) == len(vals)
+            and any(lists)
+            and all(_is_metric_number(x) or isinstance(x, bool) for v in lists for x in v)
+        ):
+            flat = [float(x) for v in lists for x in v]
+            owner = [i for i, v in enumerate(lists) for _ in v]
+            nested[name] = (np.array(flat, dtype=np.float64), np.array(owner, dtype=np.int64))
             continue
         if all(isinstance(v, list) and len(v) == 2 for v in vals):
             refs = [_as_str_ref(v[0]) for v in vals]  # type: ignore[index]
@@ -910,6 +933,7 @@ def read_samples(
         prompt_hashes=strs("prompt_hash"),
         target_hashes=strs("target_hash"),
         filters_available=tuple(filters),
+        nested=nested,
     )
 
 
@@ -934,6 +958,18 @@ def _concat_samples(task: str, parts: Sequence[TaskSamples]) -> TaskSamples:
         for m in parts[0].pairs
         if m in common_pairs
     }
+    common_nested = set(parts[0].nested)
+    for s in parts[1:]:
+        common_nested &= set(s.nested)
+    offsets = np.cumsum([0] + [len(s) for s in parts[:-1]])
+    nested = {
+        m: (
+            np.concatenate([s.nested[m][0] for s in parts]),
+            np.concatenate([s.nested[m][1] + off for s, off in zip(parts, offsets, strict=True)]),
+        )
+        for m in parts[0].nested
+        if m in common_nested
+    }
     has_nc = all(s.n_choices is not None for s in parts)
     return TaskSamples(
         task=task,
@@ -950,4 +986,5 @@ def _concat_samples(task: str, parts: Sequence[TaskSamples]) -> TaskSamples:
         target_hashes=tuple(h for s in parts for h in s.target_hashes),
         subtasks=tuple(s.task for s in parts for _ in range(len(s))),
         filters_available=parts[0].filters_available,
+        nested=nested,
     )

@@ -149,7 +149,8 @@ def _main(args: argparse.Namespace) -> int:
             print(f"lm-eval-mtl report: wrote {path}", file=sys.stderr)
     if score.tasks_dropped:
         print(
-            f"lm-eval-mtl report: WARNING: dropped {', '.join(score.tasks_dropped)} (--missing drop); "
+            f"lm-eval-mtl report: WARNING: dropped {len(score.tasks_dropped)} member(s) "
+            f"({', '.join(score.tasks_dropped[:10])}{' ...' if len(score.tasks_dropped) > 10 else ''}; --missing drop); "
             "the composite covers the remaining members only.",
             file=sys.stderr,
         )

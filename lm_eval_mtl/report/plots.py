@@ -1,6 +1,7 @@
 """Figures (the ``plot`` extra): per-task forest plot, weights bar chart, a generic heatmap.
 
-matplotlib is imported lazily with the non-interactive Agg backend; without it every
+matplotlib is imported lazily and used without pyplot (``matplotlib.figure.Figure``), so
+no global backend or figure state changes, in a notebook either; without it every
 function raises :class:`~lm_eval_mtl.errors.MissingExtraError`. The file format
 follows the extension of ``path`` (``.png``, ``.svg``, ``.pdf``).
 """
@@ -26,15 +27,14 @@ PLOT_SUFFIXES: tuple[str, ...] = (".png", ".svg", ".pdf")
 _MISSING = "plots need: pip install 'lm-eval-mtl[plot]'"
 
 
-def _pyplot() -> Any:
+def _figure(figsize: tuple[float, float]) -> tuple[Any, Any]:
+    """Create a matplotlib Figure and Axes without pyplot (no global backend or figure state)."""
     try:
-        import matplotlib
+        from matplotlib.figure import Figure
     except ImportError:
         raise MissingExtraError(_MISSING) from None
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
 
 
 def _check_path(path: str | Path) -> Path:
@@ -46,9 +46,7 @@ def _check_path(path: str | Path) -> Path:
 
 
 def _save(fig: Any, path: Path) -> Path:
-    plt = _pyplot()
     fig.savefig(path, dpi=150, bbox_inches="tight")
-    plt.close(fig)
     return path
 
 
@@ -68,13 +66,12 @@ def forest_plot(score: CompositeScore, path: str | Path, *, title: str | None = 
         ValueError: Unsupported extension.
     """
     p = _check_path(path)
-    plt = _pyplot()
     tasks = list(score.tasks)
     labels = [t.label for t in tasks] + ["composite"]
     values = [t.normalized for t in tasks] + [score.value]
     cis = [t.confidence_interval(score.confidence_level) for t in tasks] + [score.ci]
     n = len(labels)
-    fig, ax = plt.subplots(figsize=(7.0, 1.2 + 0.32 * n))
+    fig, ax = _figure((7.0, 1.2 + 0.32 * n))
     y = np.arange(n)[::-1].astype(float)
     y[-1] -= 0.6  # gap before the composite row
     for yi, v, ci, is_comp in zip(y, values, cis, [False] * len(tasks) + [True], strict=True):
@@ -106,18 +103,20 @@ def weights_plot(score: CompositeScore, path: str | Path, *, title: str | None =
         ValueError: Unsupported extension.
     """
     p = _check_path(path)
-    plt = _pyplot()
     tasks = list(score.tasks)
     families = list(dict.fromkeys(t.family for t in tasks))
-    cmap = plt.get_cmap("tab10")
+    fig, ax = _figure((7.0, 1.0 + 0.3 * len(tasks)))
+    from matplotlib import colormaps
+    from matplotlib.patches import Rectangle
+
+    cmap = colormaps["tab10"]
     colors = [cmap(families.index(t.family) % 10) for t in tasks]
-    fig, ax = plt.subplots(figsize=(7.0, 1.0 + 0.3 * len(tasks)))
     y = np.arange(len(tasks))[::-1]
     ax.barh(y, [t.weight for t in tasks], color=colors)
     ax.set_yticks(y)
     ax.set_yticklabels([t.label for t in tasks])
     ax.set_xlabel("weight")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(i % 10)) for i in range(len(families))]
+    handles = [Rectangle((0, 0), 1, 1, color=cmap(i % 10)) for i in range(len(families))]
     ax.legend(
         handles,
         families,
@@ -182,8 +181,7 @@ def heatmap(
         if mk.shape != m.shape:
             raise ValueError(f"`mask` must have the shape of `matrix` {m.shape}; got {mk.shape}.")
     p = _check_path(path)
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(1.2 + 0.7 * len(cols), 1.0 + 0.5 * len(rows)))
+    fig, ax = _figure((1.2 + 0.7 * len(cols), 1.0 + 0.5 * len(rows)))
     finite = m[np.isfinite(m)]
     if center is not None:
         span = float(np.max(np.abs(finite - center))) if finite.size else 1.0

@@ -82,7 +82,8 @@ def composite_table(score: CompositeScore) -> Table:
     notes = [
         headline(score),
         f"weights: {score.weights.id} (scheme {score.weights.scheme}, sha256 {score.weights.short_hash})",
-        "z = (raw - chance) / (ceiling - chance); task intervals are normal intervals from se(z).",
+        "z = (raw - chance) / (ceiling - chance); task intervals: Wilson for 0/1 metrics with logged items, "
+        "else normal from se(z).",
     ]
     if score.leaderboard_average is not None:
         notes.append(
@@ -91,8 +92,15 @@ def composite_table(score: CompositeScore) -> Table:
     if score.percentile is not None:
         notes.append(f"percentile: {score.percentile:.1f} in the {score.percentile_reference}")
     if score.tasks_dropped:
-        reasons = "; ".join(f"{k}: {v}" for k, v in score.drop_reasons.items())
-        notes.append(f"DROPPED {len(score.tasks_dropped)} member(s), weights renormalized: {reasons}")
+        by_reason: dict[str, list[str]] = {}
+        for label, why in score.drop_reasons.items():
+            key = "task not in the run" if why.endswith("not in the run") else why
+            by_reason.setdefault(key, []).append(label)
+        reasons = "; ".join(
+            f"{why}: {', '.join(labels[:10])}" + (f" and {len(labels) - 10} more" if len(labels) > 10 else "")
+            for why, labels in by_reason.items()
+        )
+        notes.append(f"DROPPED {len(score.tasks_dropped)} member(s), weights renormalized ({reasons})")
     notes.extend(f"note: {n}" for n in score.notes)
     if score.other_runs:
         notes.append(

@@ -128,11 +128,27 @@ class TaskScore:
     """Doc field used as cluster key, if any."""
     resample: str = ""
     """How the bootstrap resampled this member (``binomial``, ``cluster``, ``corpus``, ``joint``), or ''."""
+    successes: int | None = None
+    """Number of items scored 1 when the logged item scores are all 0/1 and unclustered, else None."""
+
+    @property
+    def interval_kind(self) -> Literal["wilson", "normal"]:
+        """``wilson`` for a 0/1 metric with logged items (no clusters), else ``normal``."""
+        return "wilson" if self.successes is not None and self.n else "normal"
 
     def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
-        """Return the normal interval of :attr:`normalized` from :attr:`se`."""
-        from lm_eval_mtl.stats.intervals import normal_interval
+        """Return an interval for :attr:`normalized`.
 
+        Wilson's score interval of the raw proportion, mapped through the normalization,
+        for a 0/1 metric with logged items (it keeps its coverage with few items and at
+        0 or 1); the normal interval from :attr:`se` otherwise.
+        """
+        from lm_eval_mtl.stats.intervals import normal_interval, wilson_interval
+
+        if self.successes is not None and self.n:
+            lo, hi = wilson_interval(self.successes, self.n, confidence_level)
+            span = self.ceiling - self.chance
+            return ConfidenceInterval((lo - self.chance) / span, (hi - self.chance) / span)
         return normal_interval(self.normalized, self.se, confidence_level)
 
     def to_dict(self) -> dict[str, Any]:
@@ -154,6 +170,8 @@ class TaskScore:
             "weight": self.weight,
             "cluster": self.cluster,
             "resample": self.resample,
+            "successes": self.successes,
+            "interval_kind": self.interval_kind,
         }
 
 
@@ -326,7 +344,8 @@ def signature(
       members' tasks (sorted), from the results file's ``task_hashes`` (written by lm-eval
       when samples are logged; they hash every document, prompt and target). ``tasks=na``
       when some member has no task hash.
-    * ``drop=``: the dropped member labels, sorted, when ``missing="drop"`` dropped any.
+    * ``drop=``: when ``missing="drop"`` dropped members: their labels, sorted, joined by
+      ``+`` (up to 5), else ``<count>@<first 8 hex of sha256 of the sorted labels, one per line>``.
 
     Args:
         suite: The suite.
@@ -351,8 +370,19 @@ def signature(
         f"tasks={tasks}",
     ]
     if tasks_dropped:
-        parts.append("drop=" + "+".join(sorted(tasks_dropped)))
+        names = sorted(tasks_dropped)
+        if len(names) <= 5:
+            parts.append("drop=" + "+".join(names))
+        else:
+            digest = hashlib.sha256("\n".join(names).encode("utf-8")).hexdigest()[:8]
+            parts.append(f"drop={len(names)}@{digest}")
     return "|".join(parts)
+
+
+def _listing(names: Sequence[str], limit: int = 10) -> str:
+    """Join names for a message, at most ``limit`` of them, with a count of the rest."""
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
 # --------------------------------------------------------------------------- input validation
@@ -472,6 +502,8 @@ class _Member:
     corpus: CorpusStats | None = None
     cluster_field: str | None = None
     cluster_labels: npt.NDArray[np.int64] | None = None
+    owner: npt.NDArray[np.int64] | None = None
+    """For a list-valued metric: the item each flattened value belongs to."""
     chance: float = 0.0
     chance_source: Literal["samples", "spec"] = "spec"
 
@@ -498,7 +530,7 @@ def _collect(
             continue
         kept.append(_Member(spec=m, raw=mv.value, raw_se=mv.stderr, n=tr.n, task_hash=tr.task_hash))
     if problems and missing == "error":
-        names = ", ".join(dict.fromkeys(problems))
+        names = _listing(list(dict.fromkeys(problems)))
         raise MissingTaskError(
             f"the run {run.path} lacks {len(set(problems))} of the {len(suite.tasks)} tasks of suite {suite.id}: "
             f"{names}. Run them, or pass --missing drop (missing='drop') to score the members present "
@@ -538,6 +570,19 @@ def _attach_samples(run: RunResult, members: list[_Member], clusters: Mapping[st
                     f"results file reports {mem.raw!r} for task {m.task!r}; the samples do not belong to this run "
                     "or the metric uses non-default options."
                 )
+        elif m.metric in s.nested:
+            flat, owner = s.nested[m.metric]
+            if flat.size == 0 or not np.all(np.isfinite(flat)):
+                raise ResultsFormatError(
+                    f"{s.path}: metric {m.metric!r} of task {m.task!r} has no values or non-finite values."
+                )
+            mem.scores, mem.owner = flat, owner
+            observed = float(flat.mean())
+            if abs(observed - mem.raw) > 1e-9 + 1e-6 * abs(mem.raw):
+                raise ResultsFormatError(
+                    f"{s.path}: the mean of the {flat.size} logged values of task {m.task!r} ({m.metric}) is "
+                    f"{observed!r}, but the results file reports {mem.raw!r}; the samples do not belong to this run."
+                )
         else:
             mem.scores = s.item_scores(m.metric)
             observed = float(mem.scores.mean())
@@ -548,12 +593,27 @@ def _attach_samples(run: RunResult, members: list[_Member], clusters: Mapping[st
                     "group is not an item-weighted mean)."
                 )
         if mem.cluster_field:
-            mem.cluster_labels = s.clusters(mem.cluster_field)
+            labels = s.clusters(mem.cluster_field)
+            mem.cluster_labels = labels[mem.owner] if mem.owner is not None else labels
+        elif mem.owner is not None:
+            # values of one item (instructions of one prompt) are resampled together
+            mem.cluster_labels = mem.owner
         if m.output_type == "multiple_choice" and m.metric in _CHOICE_METRICS and s.n_choices is not None:
             if np.any(s.n_choices < 1):
                 raise ResultsFormatError(f"{s.path}: some item of task {m.task!r} has no choices.")
             mem.chance = float(np.mean(1.0 / s.n_choices))
             mem.chance_source = "samples"
+
+
+def _successes(mem: _Member) -> int | None:
+    """Count of 1s when the member's logged scores are all 0/1, unclustered and match n."""
+    if mem.scores is None or mem.cluster_labels is not None or mem.owner is not None:
+        return None
+    if mem.n is not None and mem.n != mem.scores.size:
+        return None
+    if not np.all((mem.scores == 0.0) | (mem.scores == 1.0)):
+        return None
+    return int(mem.scores.sum())
 
 
 def _member_se(mem: _Member, notes: list[str], gen: np.random.Generator, n_resamples: int) -> float:
@@ -645,9 +705,10 @@ class _JointStatistics:
                 np.add.at(block, idx, mem.corpus.stats)
             else:
                 assert mem.scores is not None
+                elem = idx[mem.owner] if mem.owner is not None else idx
                 block = np.zeros((n_units, 2))
-                np.add.at(block[:, 0], idx, mem.scores)
-                np.add.at(block[:, 1], idx, 1.0)
+                np.add.at(block[:, 0], elem, mem.scores)
+                np.add.at(block[:, 1], elem, 1.0)
             blocks.append(block)
             self._parts.append((slice(col, col + block.shape[1]), mem, coef))
             col += block.shape[1]
@@ -789,6 +850,7 @@ def score_run(
                 n=mem.n if mem.n is not None else (len(mem.samples) if mem.samples is not None else None),
                 weight=w[m.label],
                 cluster=mem.cluster_field if mem.samples is not None else None,
+                successes=_successes(mem),
             )
         )
     value = math.fsum(t.weight * t.normalized for t in scores)
@@ -828,7 +890,7 @@ def score_run(
                 labels = [g.spec.label for g in group]
                 for g in group:
                     resample[g.spec.label] = "joint"
-                clustered = [g.spec.label for g in group if g.cluster_labels is not None]
+                clustered = [g.spec.label for g in group if g.cluster_field]
                 notes.append(
                     f"members {', '.join(labels)} share items; they were resampled jointly over their "
                     f"{joint.n_units} distinct documents (covariance included)"

@@ -83,6 +83,10 @@ def corpus_task(
     )
 
 
+def _is_pair(v: Any) -> bool:
+    return isinstance(v, list) and len(v) == 2 and isinstance(v[0], str)
+
+
 def _mean_se(values: Sequence[float]) -> tuple[float, float]:
     n = len(values)
     m = sum(values) / n
@@ -145,10 +149,10 @@ def write_run(
                 filtered = [[str(-1.0 - j), "False"] for j in range(k)]
             else:
                 args = {"gen_args_0": {"arg_0": f"Q{i}", "arg_1": {"until": ["\n"]}}}
-                pred = v[1] if isinstance(v, list) else "x"
+                pred = v[1] if _is_pair(v) else "x"
                 resps = [[pred]]
                 filtered = [pred]
-            target = v[0] if isinstance(v, list) else "0"
+            target = v[0] if _is_pair(v) else "0"
             rec: dict[str, Any] = {
                 "doc_id": i,
                 "doc": doc,

@@ -164,12 +164,9 @@ def test_missing_task_errors_then_drop_lists_it(capsys: pytest.CaptureFixture[st
         capsys, "report", str(run), "--suite", "mtl_demo", "--missing", "drop", "--method", "analytic"
     )
     assert res.returncode == 0, res.stderr
-    assert (
-        "DROPPED 1 member(s), weights renormalized: mtl_demo_physical: task 'mtl_demo_physical' not in the run"
-        in res.stdout
-    )
+    assert "DROPPED 1 member(s), weights renormalized (task not in the run: mtl_demo_physical)" in res.stdout
     assert "|drop=mtl_demo_physical" in res.stdout
-    assert "WARNING: dropped mtl_demo_physical" in res.stderr
+    assert "WARNING: dropped 1 member(s) (mtl_demo_physical; --missing drop)" in res.stderr
 
 
 def test_unknown_suite_lists_close_matches(capsys: pytest.CaptureFixture[str], demo_run: Path) -> None:

@@ -424,3 +424,25 @@ def test_real_metabench_samples_parse(
     if name == "truthfulqa":
         ks = [len(d["mc1_targets"]["choices"]) for d in s.docs]
         np.testing.assert_array_equal(s.n_choices, ks)
+
+
+def test_list_valued_item_metrics_are_flattened_with_owners(tmp_path: Path) -> None:
+    task = fx.gen_task(
+        [0.0, 0.0], metric="inst_level_strict_acc", filter="none", aggregate=2 / 3, stderr="N/A"
+    )
+    task.values = [[True, False], [True]]
+    folder = fx.write_run(tmp_path, {"ifeval": task})
+    s = load_run(folder).samples("ifeval")
+    flat, owner = s.nested["inst_level_strict_acc"]
+    np.testing.assert_array_equal(flat, [1.0, 0.0, 1.0])
+    np.testing.assert_array_equal(owner, [0, 0, 1])
+    with pytest.raises(MissingMetricError, match=r"has a list of values per item: use `nested`"):
+        s.item_scores("inst_level_strict_acc")
+
+
+def test_gold_prediction_pairs_of_f1_are_not_taken_as_value_lists(tmp_path: Path) -> None:
+    task = fx.gen_task([0.0, 0.0], metric="f1", filter="none", aggregate=0.5, stderr="N/A")
+    task.values = [[1, 0], [1, 1]]
+    folder = fx.write_run(tmp_path, {"t": task})
+    s = load_run(folder).samples("t")
+    assert "f1" not in s.nested and "f1" not in s.scores and "f1" not in s.pairs

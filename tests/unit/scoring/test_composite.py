@@ -406,6 +406,9 @@ def test_signature_hashes_the_task_hashes(tmp_path: Path) -> None:
     )
     assert c.signature.endswith(f"tasks={expect}")
     assert signature(_suite(mc("a")), c.weights, None, {"a": None}).endswith("|lm-eval=unknown|tasks=na")
+    many = [f"t{i}" for i in range(7)]
+    digest = hashlib.sha256("\n".join(sorted(many)).encode()).hexdigest()[:8]
+    assert signature(_suite(mc("a")), c.weights, None, {}, many).endswith(f"|drop=7@{digest}")
 
 
 def test_to_dict_is_strict_json_with_the_documented_keys(tmp_path: Path) -> None:
@@ -551,3 +554,103 @@ def test_openllm_v2_suites_also_give_the_published_average(tmp_path: Path) -> No
     assert c.leaderboard_average == pytest.approx(30.0)
     assert c.value == pytest.approx(0.5 * 0.6 + 0.5 * (0.1 - 0.25) / 0.75)  # the composite is not clipped
     assert c.to_dict()["leaderboard"] == {"name": "openllm_v2", "average": c.leaderboard_average}
+
+
+def test_task_interval_is_wilson_for_binary_items_and_matches_scipy(tmp_path: Path) -> None:
+    folder = fx.write_run(tmp_path, {"a": fx.mc_task([1, 1] + [0] * 18, 4), "z": fx.gen_task([0] * 25)})
+    c = score_run(load_run(folder), _suite(mc("a"), gen("z")), rng=0, n_resamples=200)
+    a, z = c.tasks
+    assert a.interval_kind == "wilson" and a.successes == 2
+    ref = stats.binomtest(2, 20).proportion_ci(confidence_level=0.9, method="wilson")
+    lo, hi = a.confidence_interval(0.9)
+    assert lo == pytest.approx((ref.low - 0.25) / 0.75) and hi == pytest.approx((ref.high - 0.25) / 0.75)
+    # 0 of 25: the normal interval collapses to a point, Wilson does not
+    zlo, zhi = z.confidence_interval(0.95)
+    assert zlo == pytest.approx(0.0, abs=1e-12) and zhi == pytest.approx(
+        stats.binomtest(0, 25).proportion_ci(method="wilson").high
+    )
+    assert zhi > 0.1
+
+
+def test_shipped_weights_give_a_population_percentile(tmp_path: Path) -> None:
+    from lm_eval_mtl.scoring.weights_file import list_shipped_weights, load_weights, percentile
+    from lm_eval_mtl.suites import load_suite
+
+    if "redundancy-openllm_v1" not in list_shipped_weights():
+        pytest.skip("redundancy-openllm_v1 weights are not shipped in this checkout")
+    suite = load_suite("mtl_openllm_v1")
+    wf = load_weights("redundancy-openllm_v1")
+    if "fitted" not in wf.percentiles:
+        pytest.skip("the shipped file has no percentile table")
+    tasks = {
+        m.task: (
+            fx.mc_task([1], 4, metric=m.metric, aggregate=0.6, stderr=0.01)
+            if m.output_type == "multiple_choice"
+            else fx.gen_task([1], metric=m.metric, filter=m.filter, aggregate=0.4, stderr=0.01)
+        )
+        for m in suite.members
+    }
+    folder = fx.write_run(tmp_path, tasks, log_samples=False)
+    c = score_run(load_run(folder), suite)
+    assert c.weights.id == "redundancy-openllm_v1" and c.weights.sha256 == wf.sha256
+    assert c.percentile == percentile(c.value, wf.percentiles["fitted"])
+    assert c.percentile_reference is not None and "redundancy-openllm_v1" in c.percentile_reference
+
+
+def test_instruction_level_lists_are_resampled_by_prompt_jointly_with_prompt_level(tmp_path: Path) -> None:
+    # IFEval logs a list of 0/1 per prompt (one per instruction); lm-eval averages the flattened
+    # values. Instruction- and prompt-level members share prompts: one joint resampling unit.
+    rng = np.random.default_rng(8)
+    inst = []
+    for _ in range(300):
+        k = int(rng.integers(1, 4))
+        p = rng.random()
+        inst.append([bool(rng.random() < p) for _ in range(k)])
+    prompt = [float(all(v)) for v in inst]
+    flat = np.array([x for v in inst for x in v], dtype=float)
+    task = fx.gen_task(
+        [0.0] * 300,
+        metric="inst_level_strict_acc",
+        filter="none",
+        aggregate=float(flat.mean()),
+        stderr="N/A",
+        extra_metrics={"prompt_level_strict_acc": prompt},
+    )
+    task.values = inst
+    folder = fx.write_run(tmp_path, {"ifeval": task})
+    a = MemberSpec(
+        "ifeval",
+        "inst_level_strict_acc",
+        "none",
+        0.0,
+        1.0,
+        "ifeval",
+        output_type="generate_until",
+        label="ifeval:inst",
+    )
+    b = MemberSpec(
+        "ifeval",
+        "prompt_level_strict_acc",
+        "none",
+        0.0,
+        1.0,
+        "ifeval",
+        output_type="generate_until",
+        label="ifeval:prompt",
+    )
+    c = score_run(load_run(folder), _suite(a, b), rng=1, n_resamples=4000)
+    assert c.value == pytest.approx(0.5 * flat.mean() + 0.5 * np.mean(prompt))
+    assert [t.resample for t in c.tasks] == ["joint", "joint"]
+    # reference: a plain bootstrap over prompts, written out here
+    gen = np.random.default_rng(2)
+    sums = np.array([sum(v) for v in inst], dtype=float)
+    sizes = np.array([len(v) for v in inst], dtype=float)
+    pr = np.array(prompt)
+    idx = gen.integers(0, 300, size=(4000, 300))
+    dist = 0.5 * sums[idx].sum(1) / sizes[idx].sum(1) + 0.5 * pr[idx].mean(1)
+    assert c.se == pytest.approx(float(np.std(dist, ddof=1)), rel=0.08)
+    # the instruction-level member alone: its se is cluster-robust by prompt
+    alone = score_run(load_run(folder), _suite(a), rng=1, n_resamples=4000)
+    assert alone.tasks[0].resample == "cluster"
+    ref_alone = float(np.std(sums[idx].sum(1) / sizes[idx].sum(1), ddof=1))
+    assert alone.se == pytest.approx(ref_alone, rel=0.08)
