@@ -48,6 +48,7 @@ __all__ = [
     "SuiteSpecError",
     "list_suites",
     "load_suite",
+    "load_suites",
     "task_config_dir",
 ]
 
@@ -321,6 +322,16 @@ def _index(root: Path) -> dict[str, tuple[Mapping[str, Any], Path]]:
 def list_suites(root: Path | None = None) -> tuple[str, ...]:
     """Names of every group under ``root`` (default: the shipped configs) that carries a spec."""
     return tuple(sorted(_index((root or task_config_dir()).resolve())))
+
+
+def load_suites(root: Path | None = None) -> tuple[SuiteSpec, ...]:
+    """Every suite and family spec under ``root`` (default: the shipped configs), sorted by name.
+
+    Raises:
+        SuiteSpecError: A group's spec is malformed.
+    """
+    found = _index((root or task_config_dir()).resolve())
+    return tuple(SuiteSpec.from_metadata(name, meta, source=path) for name, (meta, path) in sorted(found.items()))
 
 
 def load_suite(name: str, root: Path | None = None) -> SuiteSpec:

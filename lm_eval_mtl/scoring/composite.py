@@ -34,7 +34,6 @@ Intervals:
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import math
@@ -1027,17 +1026,9 @@ def _with_resample(t: TaskScore, kind: str) -> TaskScore:
 
 def shipped_suites() -> tuple[SuiteSpec, ...]:
     """Every shipped suite and family spec, parsed in one pass over the task configs (cached)."""
-    return _shipped_suites_cached()
+    from lm_eval_mtl.suites import load_suites
 
-
-@functools.lru_cache(maxsize=1)
-def _shipped_suites_cached() -> tuple[SuiteSpec, ...]:
-    from lm_eval_mtl.suites import _iter_group_yaml, task_config_dir
-
-    return tuple(
-        SuiteSpec.from_metadata(name, meta, source=path)
-        for name, meta, path in _iter_group_yaml(task_config_dir())
-    )
+    return load_suites()
 
 
 @dataclass(frozen=True)
