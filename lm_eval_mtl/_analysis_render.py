@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from lm_eval_mtl.errors import MissingExtraError, MTLError
+from lm_eval_mtl.errors import MTLError
 from lm_eval_mtl.report.tables import Cell, Table
 from lm_eval_mtl.stats._common import ConfidenceInterval
 
@@ -306,49 +306,40 @@ def plot_transfer(
         MissingExtraError: matplotlib is not installed.
         MTLError: Unknown format.
     """
+    from lm_eval_mtl.report.plots import heatmap
+
     bad = [f for f in formats if f not in ("png", "svg", "pdf")]
     if bad:
         raise MTLError(f"`formats` must be among png, svg, pdf; got {', '.join(bad)}.")
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise MissingExtraError("plots need: pip install 'lm-eval-mtl[plot]'") from None
     out_dir = Path(directory)
-    out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     panels = (
         ("transfer", tm.delta, "T[s,t] (normalized units)"),
         ("relative_transfer", tm.relative, "T[s,t] / |T[t,t]|"),
     )
     for name, mat, label in panels:
-        finite = np.abs(mat[np.isfinite(mat)])
-        vmax = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
-        fig, ax = plt.subplots(figsize=(1.0 + 0.7 * len(tm.targets), 1.0 + 0.5 * len(tm.sources)))
-        im = ax.imshow(np.ma.masked_invalid(mat), cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto")
-        ax.set_xticks(range(len(tm.targets)), labels=list(tm.targets), rotation=45, ha="right")
-        ax.set_yticks(range(len(tm.sources)), labels=list(tm.sources))
-        ax.set_xlabel("target")
-        ax.set_ylabel("source checkpoint")
-        for s in range(len(tm.sources)):
-            for t in range(len(tm.targets)):
-                v = mat[s, t]
-                text = (
-                    "nan"
-                    if not math.isfinite(v)
-                    else f"{v:+.2f}" + _mark(float(tm.p_adjusted[s, t]), bool(tm.significant[s, t]))
-                )
-                ax.text(t, s, text, ha="center", va="center", fontsize=7)
-        fig.colorbar(im, ax=ax, label=label)
-        ax.set_title(
-            f"{label}; * = significant at FDR {tm.fdr:.2g}" + (" (analytic)" if tm.is_analytic else "")
-        )
-        fig.tight_layout()
+        text = [
+            [
+                "nan"
+                if not math.isfinite(mat[s, t])
+                else f"{mat[s, t]:+.2f}" + _mark(float(tm.p_adjusted[s, t]), bool(tm.significant[s, t]))
+                for t in range(len(tm.targets))
+            ]
+            for s in range(len(tm.sources))
+        ]
+        title = f"{label}; * = significant at FDR {tm.fdr:.2g}" + (" (analytic)" if tm.is_analytic else "")
         for fmt in formats:
-            path = out_dir / f"{name}.{fmt}"
-            fig.savefig(path)
+            path = heatmap(
+                mat,
+                tm.sources,
+                tm.targets,
+                path=out_dir / f"{name}.{fmt}",
+                title=title,
+                center=0.0,
+                colorbar_label=label,
+                cell_text=text,
+                xlabel="target",
+                ylabel="source checkpoint",
+            )
             written.append(path)
-        plt.close(fig)
     return written

@@ -26,10 +26,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
 
-from lm_eval_mtl.stats.joint import resample_column_means
 from lm_eval_mtl.errors import DegenerateDataWarning
 from lm_eval_mtl.stats._common import ConfidenceInterval
 from lm_eval_mtl.stats.corpus import CorpusStats
+from lm_eval_mtl.stats.joint import resample_column_means
 
 __all__ = [
     "Correction",
@@ -41,6 +41,7 @@ __all__ = [
     "mcnemar_exact",
     "paired_difference",
     "minimum_detectable_effect",
+    "normal_test",
     "paired_from_arrays",
     "unpaired_analytic",
 ]
@@ -106,6 +107,28 @@ def minimum_detectable_effect(se: float, confidence_level: float) -> float:
     from lm_eval_mtl.stats.multiple import minimum_detectable_effect as mde
 
     return mde(se, alpha=1.0 - confidence_level, power=POWER)
+
+
+def normal_test(
+    diff: npt.ArrayLike, se: npt.ArrayLike, confidence_level: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Compute the normal interval ``diff +- z se`` and the two-sided z-test p-value of 0.
+
+    Elementwise: the analytic (unpaired) statistics of compare and transfer, for scalars
+    or arrays.
+    A NaN SE gives NaN bounds and a NaN p-value; an SE of 0 gives p = 1 when the
+    difference is 0, else p = 0.
+
+    Returns:
+        (lower bounds, upper bounds, p-values), each of the broadcast shape.
+    """
+    d = np.asarray(diff, dtype=np.float64)
+    s = np.asarray(se, dtype=np.float64)
+    z = float(sps.norm.ppf(1 - (1 - confidence_level) / 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = np.where(s > 0, 2 * sps.norm.sf(np.abs(d) / s), np.where(d == 0, 1.0, 0.0))
+    p = np.where(np.isnan(s), np.nan, p)
+    return np.asarray(d - z * s, dtype=np.float64), np.asarray(d + z * s, dtype=np.float64), p
 
 
 def mcnemar_exact(a: FloatArray, b: FloatArray) -> tuple[float, tuple[int, int]]:
@@ -323,18 +346,13 @@ def unpaired_analytic(
             DegenerateDataWarning(f"task {task!r}: a run reports no stderr; the unpaired SE is NaN."),
             stacklevel=3,
         )
-        ci = ConfidenceInterval(math.nan, math.nan)
-        p = math.nan
-    else:
-        z = sps.norm.ppf(1 - (1 - confidence_level) / 2)
-        ci = ConfidenceInterval(diff - z * se, diff + z * se)
-        p = float(2 * sps.norm.sf(abs(diff) / se)) if se > 0 else (1.0 if diff == 0 else 0.0)
+    lo, hi, p = normal_test(diff, se, confidence_level)
     return PairedDifference(
         task=task,
         diff=diff,
         se=se,
-        ci=ci,
-        p_value=p,
+        ci=ConfidenceInterval(float(lo), float(hi)),
+        p_value=float(p),
         mde=minimum_detectable_effect(se, confidence_level),
         n=n,
         method="analytic-unpaired",

@@ -224,8 +224,9 @@ def aligned_task(plan: TaskPlan, runs: Sequence[RunResult], names: Sequence[str]
     """Every run's per-item data of a planned task on the shared items; None without samples.
 
     Raises:
-        IncompatibleRunsError: The runs' items differ (see :func:`align_items`), or a
-            per-item score is not finite.
+        IncompatibleRunsError: The runs' items differ (see :func:`align_items`).
+        ResultsFormatError: A per-item score is NaN or missing (file and line named, see
+            :meth:`TaskSamples.item_scores`).
     """
     samples = [item_scores(r, plan) for r in runs]
     present = [s for s in samples if s is not None]
@@ -249,12 +250,7 @@ def aligned_task(plan: TaskPlan, runs: Sequence[RunResult], names: Sequence[str]
                 raise MTLError(
                     f"task {plan.task!r} of run {names[i]}: no per-item {plan.metric!r} in the samples."
                 )
-            vals = np.asarray(s.scores[plan.metric], dtype=np.float64)[order]
-            if not np.all(np.isfinite(vals)):
-                raise IncompatibleRunsError(
-                    f"task {plan.task!r} of run {names[i]}: non-finite per-item scores."
-                )
-            cols.append(vals)
+            cols.append(s.item_scores(plan.metric)[order])
         return AlignedTask(np.column_stack(cols), None, clusters)
     from lm_eval_mtl.stats.corpus import segment_stats
 

@@ -15,9 +15,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
 
-from lm_eval_mtl._paired import bootstrap_p_value
-from lm_eval_mtl.stats.joint import resample_column_means, resample_totals
+from lm_eval_mtl._paired import bootstrap_p_value, normal_test
 from lm_eval_mtl.stats.corpus import CorpusStats
+from lm_eval_mtl.stats.joint import resample_column_means, resample_totals
 
 __all__ = ["Column", "analytic_column", "corpus_column", "mcnemar_vector", "paired_column"]
 
@@ -127,10 +127,5 @@ def analytic_column(
     x0, s0 = base
     delta = np.array([scale * (x - x0) for x, _ in others])
     se = np.array([scale * math.sqrt(s**2 + s0**2) for _, s in others])
-    z = float(sps.norm.ppf(1 - (1 - level) / 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(se > 0, 2 * sps.norm.sf(np.abs(delta) / se), np.where(delta == 0, 1.0, 0.0))
-    p = np.where(np.isnan(se), np.nan, p)
-    return Column(
-        delta, se, delta - z * se, delta + z * se, p, ["analytic-unpaired"] * len(others), None, None
-    )
+    lo, hi, p = normal_test(delta, se, level)
+    return Column(delta, se, lo, hi, p, ["analytic-unpaired"] * len(others), None, None)

@@ -31,7 +31,6 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
 
 from lm_eval_mtl._paired import (
     Correction,
@@ -40,6 +39,7 @@ from lm_eval_mtl._paired import (
     bootstrap_p_value,
     corpus_from_totals,
     minimum_detectable_effect,
+    normal_test,
     paired_difference,
     paired_from_arrays,
     unpaired_analytic,
@@ -53,7 +53,6 @@ from lm_eval_mtl._plan import (
     plan_tasks,
     task_value,
 )
-from lm_eval_mtl.stats.joint import resample_column_means, resample_totals
 from lm_eval_mtl.errors import InsufficientDataError
 from lm_eval_mtl.results import RunResult
 from lm_eval_mtl.stats._common import (
@@ -62,6 +61,7 @@ from lm_eval_mtl.stats._common import (
     check_confidence_level,
     check_n_resamples,
 )
+from lm_eval_mtl.stats.joint import resample_column_means, resample_totals
 
 __all__ = [
     "CompositeDifference",
@@ -351,12 +351,9 @@ def _compare_pair(
             diff, se, ConfidenceInterval(float(lo), float(hi)), p, mde, "paired-bootstrap", p
         )
     else:
-        if math.isnan(se):
-            ci, p = ConfidenceInterval(math.nan, math.nan), math.nan
-        else:
-            z = float(sps.norm.ppf(1 - (1 - level) / 2))
-            ci = ConfidenceInterval(diff - z * se, diff + z * se)
-            p = float(2 * sps.norm.sf(abs(diff) / se)) if se > 0 else (1.0 if diff == 0 else 0.0)
+        lo_a, hi_a, p_a = normal_test(diff, se, level)
+        p = float(p_a)
+        ci = ConfidenceInterval(float(lo_a), float(hi_a))
         composite = CompositeDifference(diff, se, ci, p, mde, "analytic-unpaired", p)
     return PairComparison(names[i], names[j], composite, tasks)
 

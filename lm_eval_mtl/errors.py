@@ -70,7 +70,7 @@ class DegenerateDataWarning(RuntimeWarning):
     """A statistic is undefined for the data given (it is returned as NaN)."""
 
 
-def unknown_name(kind: str, name: str, known: "list[str] | tuple[str, ...]") -> UnknownNameError:
+def unknown_name(kind: str, name: str, known: list[str] | tuple[str, ...]) -> UnknownNameError:
     """Build an :class:`UnknownNameError` with close matches.
 
     Args:

@@ -140,7 +140,7 @@ class SuiteSpec:
         return tuple(dict.fromkeys(m.family for m in self.members))
 
     def member(self, label: str) -> MemberSpec:
-        """The member with this label.
+        """Return the member with this label.
 
         Raises:
             UnknownNameError: No member has this label (the message lists close matches).
@@ -198,7 +198,9 @@ class SuiteSpec:
             raise SuiteSpecError(f"{where}: `metadata.mtl.kind` must be 'suite' or 'family'; got {kind!r}.")
         raw_members = block.get("members")
         if not isinstance(raw_members, Sequence) or isinstance(raw_members, (str, bytes)) or not raw_members:
-            raise SuiteSpecError(f"{where}: `metadata.mtl.members` must be a non-empty list; got {raw_members!r}.")
+            raise SuiteSpecError(
+                f"{where}: `metadata.mtl.members` must be a non-empty list; got {raw_members!r}."
+            )
         members = tuple(_parse_member(where, i, m) for i, m in enumerate(raw_members))
         labels = [m.label for m in members]
         dupes = sorted({x for x in labels if labels.count(x) > 1})
@@ -209,10 +211,14 @@ class SuiteSpec:
             )
         weights = block.get("weights", "family")
         if not isinstance(weights, str) or not weights:
-            raise SuiteSpecError(f"{where}: `metadata.mtl.weights` must be a non-empty string; got {weights!r}.")
+            raise SuiteSpecError(
+                f"{where}: `metadata.mtl.weights` must be a non-empty string; got {weights!r}."
+            )
         leaderboard = block.get("leaderboard")
         if leaderboard is not None and not isinstance(leaderboard, str):
-            raise SuiteSpecError(f"{where}: `metadata.mtl.leaderboard` must be a string; got {leaderboard!r}.")
+            raise SuiteSpecError(
+                f"{where}: `metadata.mtl.leaderboard` must be a string; got {leaderboard!r}."
+            )
         return cls(
             name=name,
             version=str(metadata["version"]),
@@ -230,10 +236,14 @@ def _parse_member(where: str, i: int, raw: Any) -> MemberSpec:
     known = {"task", "metric", "filter", "chance", "ceiling", "family", "output_type", "cluster", "label"}
     extra = sorted(set(raw) - known)
     if extra:
-        raise SuiteSpecError(f"{where}: member {i} has unknown field(s) {', '.join(extra)}; known: {', '.join(sorted(known))}.")
+        raise SuiteSpecError(
+            f"{where}: member {i} has unknown field(s) {', '.join(extra)}; known: {', '.join(sorted(known))}."
+        )
     for req in ("task", "metric", "family"):
         if not isinstance(raw.get(req), str) or not raw.get(req):
-            raise SuiteSpecError(f"{where}: member {i} needs a non-empty string `{req}`; got {raw.get(req)!r}.")
+            raise SuiteSpecError(
+                f"{where}: member {i} needs a non-empty string `{req}`; got {raw.get(req)!r}."
+            )
     task = str(raw["task"])
     chance = _number(where, task, "chance", raw.get("chance", 0.0))
     ceiling = _number(where, task, "ceiling", raw.get("ceiling", 1.0))
@@ -248,7 +258,9 @@ def _parse_member(where: str, i: int, raw: Any) -> MemberSpec:
         )
     cluster = raw.get("cluster")
     if cluster is not None and (not isinstance(cluster, str) or not cluster):
-        raise SuiteSpecError(f"{where}: member {task!r} `cluster` must be a doc field name or null; got {cluster!r}.")
+        raise SuiteSpecError(
+            f"{where}: member {task!r} `cluster` must be a doc field name or null; got {cluster!r}."
+        )
     label = raw.get("label") or ""
     if not isinstance(label, str):
         raise SuiteSpecError(f"{where}: member {task!r} `label` must be a string; got {label!r}.")
@@ -275,7 +287,7 @@ def _number(where: str, task: str, name: str, value: Any) -> float:
 
 
 def task_config_dir() -> Path:
-    """The folder holding the shipped lm-eval task configs.
+    """Return the folder holding the shipped lm-eval task configs.
 
     In a built wheel the configs live at ``lm_eval_mtl/task_configs``; in a
     source checkout (editable install) they live at ``<repo>/task_configs``.
@@ -331,7 +343,9 @@ def load_suites(root: Path | None = None) -> tuple[SuiteSpec, ...]:
         SuiteSpecError: A group's spec is malformed.
     """
     found = _index((root or task_config_dir()).resolve())
-    return tuple(SuiteSpec.from_metadata(name, meta, source=path) for name, (meta, path) in sorted(found.items()))
+    return tuple(
+        SuiteSpec.from_metadata(name, meta, source=path) for name, (meta, path) in sorted(found.items())
+    )
 
 
 def load_suite(name: str, root: Path | None = None) -> SuiteSpec:

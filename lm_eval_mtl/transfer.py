@@ -41,9 +41,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
 
-from lm_eval_mtl._paired import adjust_p_values, bootstrap_p_value
+from lm_eval_mtl._paired import adjust_p_values, bootstrap_p_value, normal_test
 from lm_eval_mtl._plan import aligned_task, as_run, check_settings_all, plan_tasks, task_value
-from lm_eval_mtl.stats.joint import resample_column_means
 from lm_eval_mtl._transfer_cells import Column as _Column
 from lm_eval_mtl._transfer_cells import analytic_column as _analytic_column
 from lm_eval_mtl._transfer_cells import corpus_column as _corpus_column
@@ -51,6 +50,7 @@ from lm_eval_mtl._transfer_cells import paired_column as _paired_column
 from lm_eval_mtl.errors import DegenerateDataWarning, InsufficientDataError
 from lm_eval_mtl.results import RunResult
 from lm_eval_mtl.stats._common import as_generator, check_confidence_level, check_n_resamples
+from lm_eval_mtl.stats.joint import resample_column_means
 
 __all__ = ["MultiTaskGain", "TransferMatrix", "transfer_from_scores", "transfer_matrix"]
 
@@ -236,7 +236,6 @@ def _assemble(
     w = np.asarray(weights, dtype=np.float64)
     comp = delta @ w
     comp_se = np.sqrt((se**2) @ (w**2))
-    z = float(sps.norm.ppf(1 - fdr / 2))
     if all(c.boot is not None for c in columns):
         comp_boot = sum(
             wt * c.boot[:, :s_count] for wt, c in zip(w, columns, strict=False) if c.boot is not None
@@ -245,11 +244,7 @@ def _assemble(
         comp_lo, comp_hi = np.quantile(comp_boot, [fdr / 2, 1 - fdr / 2], axis=0)
         comp_p = bootstrap_p_value(comp_boot)
     else:
-        comp_lo, comp_hi = comp - z * comp_se, comp + z * comp_se
-        with np.errstate(divide="ignore", invalid="ignore"):
-            comp_p = np.where(
-                comp_se > 0, 2 * sps.norm.sf(np.abs(comp) / comp_se), np.where(comp == 0, 1.0, 0.0)
-            )
+        comp_lo, comp_hi, comp_p = normal_test(comp, comp_se, level)
     mtl = _mtl_gain(sources, columns, level, nres, gen) if has_mtl else None
     return TransferMatrix(
         sources=tuple(sources),

@@ -46,7 +46,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise SystemExit(f"lm-eval-mtl demo: error: `--limit` must be a positive integer; got {args.limit}.")
     if args.batch_size < 1:
-        raise SystemExit(f"lm-eval-mtl demo: error: `--batch-size` must be a positive integer; got {args.batch_size}.")
+        raise SystemExit(
+            f"lm-eval-mtl demo: error: `--batch-size` must be a positive integer; got {args.batch_size}."
+        )
     ctx = DemoContext(
         output_dir=args.output_dir.resolve(),
         cache_dir=args.cache_dir,

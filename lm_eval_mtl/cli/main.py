@@ -27,7 +27,7 @@ SUBCOMMANDS: tuple[str, ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser with every subcommand registered."""
+    """Build the full argument parser with every subcommand registered."""
     from lm_eval_mtl import __version__
 
     parser = argparse.ArgumentParser(

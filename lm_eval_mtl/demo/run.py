@@ -89,7 +89,7 @@ class DemoStep:
 
 
 def offline_env(base: dict[str, str] | None = None) -> dict[str, str]:
-    """An environment for lm-eval subprocesses that never contacts the Hugging Face Hub."""
+    """Return an environment for lm-eval subprocesses that never contacts the Hugging Face Hub."""
     env = dict(os.environ if base is None else base)
     env.update(
         {
@@ -105,7 +105,7 @@ def offline_env(base: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def lm_eval_command() -> list[str]:
-    """The installed ``lm_eval`` console script (next to this interpreter first)."""
+    """Return the installed ``lm_eval`` console script (next to this interpreter first)."""
     for candidate in (Path(sys.executable).parent / "lm_eval", shutil.which("lm_eval")):
         if candidate and Path(candidate).is_file():
             return [str(candidate)]
@@ -156,7 +156,9 @@ def _step_lm_eval(ctx: DemoContext) -> None:
     log = ctx.output_dir / "lm_eval.log"
     ctx.echo(f"      $ {' '.join(cmd)}")
     with log.open("w", encoding="utf-8") as err:
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=offline_env(), check=False)
+        proc = subprocess.run(
+            cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=offline_env(), check=False
+        )
     if proc.returncode != 0:
         tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:])
         raise DemoError(f"lm_eval exited with code {proc.returncode}; full log: {log}\n{tail}")
@@ -184,7 +186,9 @@ def _step_show(ctx: DemoContext) -> None:
         ctx.echo(f"      {DEMO_SUITE} composite (chance-normalized, family weights): {value:.4f}{se_text}")
         ctx.echo("      (a random-weight model should land near 0: chance level)")
     else:
-        ctx.echo(f"      warning: no composite for {DEMO_SUITE} in {ctx.results_file} (is the plugin disabled?)")
+        ctx.echo(
+            f"      warning: no composite for {DEMO_SUITE} in {ctx.results_file} (is the plugin disabled?)"
+        )
     samples = sorted(p.name for p in ctx.run_dir.glob("samples_*.jsonl"))
     ctx.echo(f"      results: {ctx.results_file}")
     ctx.echo(f"      samples: {len(samples)} files in {ctx.run_dir}")

@@ -19,6 +19,7 @@ import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = ["TinyModelConfig", "cache_root", "ensure_tiny_model"]
 
@@ -60,13 +61,13 @@ class TinyModelConfig:
     """Bumped when the saved layout changes."""
 
     def key(self) -> str:
-        """A short hash of the configuration, used as the cache folder name."""
+        """Return a short hash of the configuration, used as the cache folder name."""
         blob = json.dumps(asdict(self), sort_keys=True) + _CORPUS
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
 def cache_root() -> Path:
-    """Where lm-eval-mtl caches built artefacts.
+    """Return where lm-eval-mtl caches built artefacts.
 
     ``$LM_EVAL_MTL_CACHE`` if set, else ``$XDG_CACHE_HOME/lm-eval-mtl``, else
     ``~/.cache/lm-eval-mtl``.
@@ -129,12 +130,14 @@ def _build(folder: Path, cfg: TinyModelConfig) -> None:
     )
     lines = [line for line in _CORPUS.splitlines() if line.strip()]
     tok.train_from_iterator(lines * 4, trainer=trainer)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token=eos, bos_token=eos, unk_token=eos)
+    # transformers is only partly typed; treat its objects as Any.
+    fast_cls: Any = PreTrainedTokenizerFast
+    fast: Any = fast_cls(tokenizer_object=tok, eos_token=eos, bos_token=eos, unk_token=eos)
     fast.model_max_length = cfg.n_positions
     fast.save_pretrained(folder)
 
     torch.manual_seed(cfg.seed)
-    eos_id = fast.convert_tokens_to_ids(eos)
+    eos_id = int(fast.convert_tokens_to_ids(eos))
     model_cfg = GPT2Config(
         vocab_size=len(fast),
         n_positions=cfg.n_positions,
@@ -144,6 +147,7 @@ def _build(folder: Path, cfg: TinyModelConfig) -> None:
         bos_token_id=eos_id,
         eos_token_id=eos_id,
     )
-    model = GPT2LMHeadModel(model_cfg)
+    model_cls: Any = GPT2LMHeadModel
+    model = model_cls(model_cfg)
     model.eval()
     model.save_pretrained(folder)

@@ -46,7 +46,13 @@ _MARK = "__lm_eval_mtl_wrapped__"
 _MODEL_NAME = "mtl-sim"
 _MODEL_TARGET = "lm_eval_mtl.sim.backend:SimulatedLM"
 # The signatures this hook was written against (lm-eval 0.4.13).
-TASK_MANAGER_INIT_PARAMS: tuple[str, ...] = ("self", "verbosity", "include_path", "include_defaults", "metadata")
+TASK_MANAGER_INIT_PARAMS: tuple[str, ...] = (
+    "self",
+    "verbosity",
+    "include_path",
+    "include_defaults",
+    "metadata",
+)
 GROUP_AGGREGATE_PARAMS: tuple[str, ...] = ("self", "task_metrics")
 
 _warned: set[str] = set()
@@ -123,7 +129,9 @@ def _our_task_dir() -> str | None:
         else:
             _log("task-dir-missing", f"task folder {path} does not exist; suites are not registered.")
     except Exception as exc:  # noqa: BLE001 - the hook never raises
-        _log("task-dir-error", f"cannot locate lm-eval-mtl's task folder ({exc!r}); suites are not registered.")
+        _log(
+            "task-dir-error", f"cannot locate lm-eval-mtl's task folder ({exc!r}); suites are not registered."
+        )
     _task_dir_cache.append(result)
     return result
 
@@ -137,7 +145,7 @@ def _as_path_list(include_path: Any) -> list[Any]:
 
 
 def merged_include_path(ours: str, include_path: Any) -> list[Any]:
-    """The include path with ``ours`` first, so the user's folders override it."""
+    """Return the include path with ``ours`` first, so the user's folders override it."""
     user = _as_path_list(include_path)
     norm = os.path.normcase(os.path.abspath(ours))
     rest = [p for p in user if os.path.normcase(os.path.abspath(os.fspath(p))) != norm]
@@ -158,7 +166,11 @@ def patch_task_manager(module: ModuleType) -> bool:
     if getattr(original, _MARK, False):
         return True
     if lm_eval_discovers_task_plugins(module):
-        _log("tm-native", "lm-eval discovers `lm_eval.tasks` entry points itself; standing aside.", level="debug")
+        _log(
+            "tm-native",
+            "lm-eval discovers `lm_eval.tasks` entry points itself; standing aside.",
+            level="debug",
+        )
         return False
     names = _signature_names(original)
     if names != TASK_MANAGER_INIT_PARAMS:
@@ -302,7 +314,9 @@ class _Finder:
 
     _lm_eval_mtl_finder = True
 
-    def find_spec(self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None) -> Any:
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> Any:
         if fullname not in _PATCHES:
             return None
         try:

@@ -90,7 +90,7 @@ def _number(value: Any) -> float | None:
 
 
 def group_composite(spec: SuiteSpec, task_metrics: Mapping[str, Mapping[str, Any]]) -> GroupComposite:
-    """The composite of ``spec`` from lm-eval's flat per-task metrics.
+    """Compute the composite of ``spec`` from lm-eval's flat per-task metrics.
 
     Args:
         spec: The group's suite spec.
@@ -142,7 +142,9 @@ def group_composite(spec: SuiteSpec, task_metrics: Mapping[str, Mapping[str, Any
     weights = resolve_weights(spec, sizes=sizes)
     labels = spec.labels
     comp = analytic_composite(
-        [z[label] for label in labels], [se_z[label] for label in labels], [weights[label] for label in labels]
+        [z[label] for label in labels],
+        [se_z[label] for label in labels],
+        [weights[label] for label in labels],
     )
     return GroupComposite(
         group=spec.name,

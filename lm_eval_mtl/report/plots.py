@@ -30,6 +30,7 @@ _MISSING = "plots need: pip install 'lm-eval-mtl[plot]'"
 def _figure(figsize: tuple[float, float]) -> tuple[Any, Any]:
     """Create a matplotlib Figure and Axes without pyplot (no global backend or figure state)."""
     try:
+        import matplotlib  # noqa: F401 - the package itself, even where a submodule is already loaded
         from matplotlib.figure import Figure
     except ImportError:
         raise MissingExtraError(_MISSING) from None
@@ -147,6 +148,9 @@ def heatmap(
     annotate: bool = True,
     fmt: str = ".2f",
     colorbar_label: str = "",
+    cell_text: Sequence[Sequence[str]] | None = None,
+    xlabel: str = "",
+    ylabel: str = "",
 ) -> Path:
     """Draw a labeled heatmap (e.g. a transfer matrix), with masked cells greyed out.
 
@@ -162,6 +166,10 @@ def heatmap(
         annotate: Write each value in its cell.
         fmt: Format spec of annotations.
         colorbar_label: Label of the color bar.
+        cell_text: Text of each cell (same shape), written instead of the formatted
+            values, in NaN cells too (e.g. values with significance marks).
+        xlabel: Label of the column axis.
+        ylabel: Label of the row axis.
 
     Returns:
         The path written.
@@ -180,8 +188,61 @@ def heatmap(
         mk = np.asarray(mask, dtype=bool)
         if mk.shape != m.shape:
             raise ValueError(f"`mask` must have the shape of `matrix` {m.shape}; got {mk.shape}.")
+    if cell_text is not None:
+        lengths = sorted({len(r) for r in cell_text})
+        if len(cell_text) != m.shape[0] or lengths != [m.shape[1]]:
+            raise ValueError(
+                f"`cell_text` must have the shape of `matrix` {m.shape}; "
+                f"got {len(cell_text)} rows of length(s) {lengths}."
+            )
     p = _check_path(path)
     fig, ax = _figure((1.2 + 0.7 * len(cols), 1.0 + 0.5 * len(rows)))
+    draw_heatmap(
+        fig,
+        ax,
+        m,
+        rows,
+        cols,
+        mask=mk,
+        center=center,
+        annotate=annotate,
+        fmt=fmt,
+        colorbar_label=colorbar_label,
+        cell_text=cell_text,
+    )
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return _save(fig, p)
+
+
+def draw_heatmap(
+    fig: Any,
+    ax: Any,
+    m: npt.NDArray[np.float64],
+    rows: Sequence[str],
+    cols: Sequence[str],
+    *,
+    mask: npt.NDArray[np.bool_] | None = None,
+    center: float | None = 0.0,
+    annotate: bool = True,
+    fmt: str = ".2f",
+    colorbar_label: str = "",
+    cell_text: Sequence[Sequence[str]] | None = None,
+    fontsize: float = 8,
+    colorbar_kw: dict[str, Any] | None = None,
+) -> None:
+    """Draw a heatmap on the matplotlib Axes ``ax`` of ``fig`` (inputs already checked).
+
+    The drawing of :func:`heatmap`, for the package's figures with several panels or
+    files (not part of the public API); the arguments
+    are those of :func:`heatmap`, plus the annotation ``fontsize`` and the keyword
+    arguments of the color bar (default ``fraction=0.046, pad=0.04``).
+    """
+    mk = mask
     finite = m[np.isfinite(m)]
     if center is not None:
         span = float(np.max(np.abs(finite - center))) if finite.size else 1.0
@@ -195,27 +256,26 @@ def heatmap(
     if annotate:
         for i in range(m.shape[0]):
             for j in range(m.shape[1]):
-                if math.isfinite(m[i, j]):
+                if cell_text is not None or math.isfinite(m[i, j]):
                     muted = mk is not None and bool(mk[i, j])
                     ax.text(
                         j,
                         i,
-                        format(m[i, j], fmt),
+                        cell_text[i][j] if cell_text is not None else format(m[i, j], fmt),
                         ha="center",
                         va="center",
-                        fontsize=8,
+                        fontsize=fontsize,
                         color="0.35" if muted else "black",
                     )
     ax.set_xticks(range(len(cols)))
     ax.set_xticklabels(list(cols), rotation=45, ha="right")
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels(list(rows))
-    if title:
-        ax.set_title(title, fontsize=10)
-    cb = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    cb = fig.colorbar(
+        im, ax=ax, **(colorbar_kw if colorbar_kw is not None else {"fraction": 0.046, "pad": 0.04})
+    )
     if colorbar_label:
         cb.set_label(colorbar_label)
-    return _save(fig, p)
 
 
 def write_composite_plots(

@@ -66,6 +66,6 @@ def analytic_composite(
         raise ValueError(f"`values` must be finite; got {list(values)}.")
     if any(w < 0 or not math.isfinite(w) for w in weights) or abs(math.fsum(weights) - 1.0) > 1e-9:
         raise ValueError(f"`weights` must be non-negative and sum to 1; got {list(weights)}.")
-    value = math.fsum(w * v for w, v in zip(weights, values))
-    var = math.fsum((w * s) ** 2 for w, s in zip(weights, ses) if w > 0)
+    value = math.fsum(w * v for w, v in zip(weights, values, strict=True))
+    var = math.fsum((w * s) ** 2 for w, s in zip(weights, ses, strict=True) if w > 0)
     return AnalyticComposite(value, math.sqrt(var) if math.isfinite(var) else math.nan)

@@ -4,6 +4,7 @@
 * :mod:`lm_eval_mtl.sim.truth`: the item response model and its planted truth.
 * :mod:`lm_eval_mtl.sim.backend`: :class:`~lm_eval_mtl.sim.backend.SimulatedLM`, the lm-eval ``LM``.
 * :mod:`lm_eval_mtl.sim.fixtures`: a small synthetic task suite on local data.
+* :mod:`lm_eval_mtl.sim.harness`: per-item lm-eval scores without the evaluator, for many-seed studies.
 * :mod:`lm_eval_mtl.sim.runner`: :func:`~lm_eval_mtl.sim.runner.write_sim_runs` (real ``lm_eval`` CLI runs).
 
 Nothing heavy is imported here; lm-eval is imported only with the backend.
@@ -27,6 +28,9 @@ _API: dict[str, str] = {
     "PlantedTransfer": "lm_eval_mtl.sim.truth",
     "doc_key": "lm_eval_mtl.sim.truth",
     "write_fixture_tasks": "lm_eval_mtl.sim.fixtures",
+    "FixtureSuite": "lm_eval_mtl.sim.fixtures",
+    "score_items": "lm_eval_mtl.sim.harness",
+    "ItemScores": "lm_eval_mtl.sim.harness",
     "write_sim_runs": "lm_eval_mtl.sim.runner",
     "SimRuns": "lm_eval_mtl.sim.runner",
 }

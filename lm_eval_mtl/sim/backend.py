@@ -189,6 +189,8 @@ class SimulatedLM(LM):  # type: ignore[misc]
         """Display name (``model`` arg)."""
         self._fallback_tasks: dict[str, Any] = {}
         self._gold_cache: dict[tuple[str, int, str], _Gold] = {}
+        self._pending: list[dict[str, Any]] = []
+        self._explicit_tasks: dict[str, Any] = {}
 
     def use_tasks(self, tasks: Mapping[str, Any]) -> None:
         """Give the task objects (name -> lm-eval Task) explicitly, for callers outside ``evaluate``.
@@ -316,12 +318,6 @@ class SimulatedLM(LM):  # type: ignore[misc]
             self._pending.append({"task": task, "doc_id": doc_id, "checkpoint": self.truth.checkpoint, **item.to_dict()})
         return item
 
-    @property
-    def _pending(self) -> list[dict[str, Any]]:
-        if not hasattr(self, "_pending_rows"):
-            self._pending_rows: list[dict[str, Any]] = []
-        return self._pending_rows
-
     def _flush(self) -> None:
         if self._ledger_path is None or not self._pending:
             return
@@ -365,9 +361,8 @@ class SimulatedLM(LM):  # type: ignore[misc]
 
     def _tasks_for(self, requests: Sequence[Instance]) -> Mapping[str, Any]:
         """Task objects of the running evaluation, by name (empty when not found)."""
-        explicit: Mapping[str, Any] | None = getattr(self, "_explicit_tasks", None)
-        if explicit:
-            return explicit
+        if self._explicit_tasks:
+            return self._explicit_tasks
         frame: FrameType | None = sys._getframe(1)
         depth = 0
         while frame is not None and depth < 30:

@@ -12,7 +12,7 @@ skipped. Used by ``bench/validate.py`` and the tests to run hundreds of seeds.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -122,7 +122,3 @@ def score_items(
         out[name] = per_filter
     return out
 
-
-def item_keys(scores: ItemScores) -> Sequence[str]:
-    """Return the item keys of ``scores`` (for :meth:`SimTruth.expected_accuracy`)."""
-    return scores.keys

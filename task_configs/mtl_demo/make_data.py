@@ -24,6 +24,7 @@ Item = dict[str, object]
 
 
 def sentiment(rng: random.Random) -> list[Item]:
+    """Two-way review sentiment (0 negative, 1 positive)."""
     things = ["film", "book", "meal", "concert", "hotel", "game", "album", "play", "lecture", "trip", "show", "cafe"]
     good = ["wonderful", "delightful", "excellent", "moving", "charming", "brilliant"]
     bad = ["dull", "awful", "tedious", "disappointing", "boring", "terrible"]
@@ -38,6 +39,7 @@ def sentiment(rng: random.Random) -> list[Item]:
 
 
 def topic(rng: random.Random) -> list[Item]:
+    """Four-way news-headline topic."""
     heads = {
         0: ["The local team won the cup final", "A young runner broke the national record", "The coach resigned after the defeat"],
         1: ["Shares rose after the bank reported profits", "The company cut prices to win customers", "Oil prices fell for a third week"],
@@ -54,6 +56,7 @@ def topic(rng: random.Random) -> list[Item]:
 
 
 def qa(rng: random.Random) -> list[Item]:
+    """Closed-book questions with one-word or short answers."""
     facts = [
         ("What is the capital of France?", "Paris"),
         ("What is the capital of Germany?", "Berlin"),
@@ -86,6 +89,7 @@ def qa(rng: random.Random) -> list[Item]:
 
 
 def translation(rng: random.Random) -> list[Item]:
+    """German-English sentence pairs composed from phrase tables."""
     subjects = [("Der Hund", "The dog"), ("Die Katze", "The cat"), ("Das Kind", "The child"), ("Der Lehrer", "The teacher")]
     verbs = [("schläft", "sleeps"), ("spielt", "plays"), ("wartet", "waits"), ("liest", "reads")]
     places = [
@@ -108,6 +112,7 @@ def translation(rng: random.Random) -> list[Item]:
 
 
 def commonsense(rng: random.Random) -> list[Item]:
+    """Two-choice physical goals, gold position randomized."""
     pairs = [
         ("To keep ice cream from melting,", "put it in the freezer.", "put it in the oven."),
         ("To dry wet hands,", "use a towel.", "use a bucket of water."),
@@ -132,6 +137,7 @@ def commonsense(rng: random.Random) -> list[Item]:
 
 
 def math(rng: random.Random) -> list[Item]:
+    """One-step arithmetic word problems with integer answers."""
     names = ["Ana", "Ben", "Chen", "Dara", "Eli", "Femi", "Gus", "Hana"]
     objects = ["apples", "pencils", "stamps", "marbles", "books", "shells"]
     items: list[Item] = []
@@ -167,6 +173,7 @@ GENERATORS: dict[str, Callable[[random.Random], list[Item]]] = {
 
 
 def main() -> None:
+    """Write every file under ``data/``."""
     out = HERE / "data"
     out.mkdir(exist_ok=True)
     for seed, (name, make) in enumerate(GENERATORS.items()):

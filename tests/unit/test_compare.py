@@ -18,7 +18,7 @@ from scipy import stats
 from lm_eval_mtl._align import align_items
 from lm_eval_mtl._paired import adjust_p_values, paired_difference
 from lm_eval_mtl.compare import compare_runs
-from lm_eval_mtl.errors import IncompatibleRunsError, InsufficientDataError
+from lm_eval_mtl.errors import IncompatibleRunsError, InsufficientDataError, ResultsFormatError
 
 TS = "2026-01-01T00-00-00.000000"
 
@@ -73,7 +73,10 @@ def write_run(
                         "doc_id": int(ids[k]),
                         "doc": docs[k],
                         "target": 0,
-                        "arguments": {"gen_args_0": {"arg_0": "q", "arg_1": " a"}, "gen_args_1": {"arg_0": "q", "arg_1": " b"}},
+                        "arguments": {
+                            "gen_args_0": {"arg_0": "q", "arg_1": " a"},
+                            "gen_args_1": {"arg_0": "q", "arg_1": " b"},
+                        },
                         "resps": [[["-1.0", "False"]], [["-2.0", "False"]]],
                         "filtered_resps": [["-1.0", "False"], ["-2.0", "False"]],
                         "filter": "none",
@@ -106,7 +109,9 @@ def write_run(
     return folder
 
 
-def _two_task_runs(tmp_path: Path, rng: np.random.Generator, n: int = 300) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def _two_task_runs(
+    tmp_path: Path, rng: np.random.Generator, n: int = 300
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     a = {"t1": (rng.random(n) < 0.7).astype(float), "t2": (rng.random(n) < 0.5).astype(float)}
     b = {k: np.where(rng.random(n) < 0.8, v, 1 - v) for k, v in a.items()}
     return a, b
@@ -161,8 +166,15 @@ def test_paired_bootstrap_ci_matches_scipy_paired_bootstrap() -> None:
     a = rng.random(800)
     b = np.clip(a + rng.normal(0.03, 0.1, 800), 0, 1)
     res = paired_difference(a, b, rng=1, n_resamples=4000)
-    ref = stats.bootstrap((a, b), lambda x, y, axis=-1: np.mean(x - y, axis=axis), paired=True,
-                          n_resamples=4000, method="percentile", rng=np.random.default_rng(2), vectorized=True)
+    ref = stats.bootstrap(
+        (a, b),
+        lambda x, y, axis=-1: np.mean(x - y, axis=axis),
+        paired=True,
+        n_resamples=4000,
+        method="percentile",
+        rng=np.random.default_rng(2),
+        vectorized=True,
+    )
     assert res.method == "paired-bootstrap"
     assert res.ci.low == pytest.approx(ref.confidence_interval.low, abs=0.002)
     assert res.ci.high == pytest.approx(ref.confidence_interval.high, abs=0.002)
@@ -296,8 +308,12 @@ def test_compare_runs_refuses_other_document_hashes(tmp_path: Path) -> None:
 
 
 def test_compare_without_samples_falls_back_to_analytic_unpaired(tmp_path: Path) -> None:
-    write_run(tmp_path / "A", "a", {"t": {"scores": np.ones(10), "value": 0.7, "stderr": 0.03}}, samples=False)
-    write_run(tmp_path / "B", "b", {"t": {"scores": np.ones(10), "value": 0.6, "stderr": 0.04}}, samples=False)
+    write_run(
+        tmp_path / "A", "a", {"t": {"scores": np.ones(10), "value": 0.7, "stderr": 0.03}}, samples=False
+    )
+    write_run(
+        tmp_path / "B", "b", {"t": {"scores": np.ones(10), "value": 0.6, "stderr": 0.04}}, samples=False
+    )
     res = compare_runs([tmp_path / "A", tmp_path / "B"], rng=0)
     t = res.pairs[0].tasks[0]
     assert t.method == "analytic-unpaired" and res.pairs[0].composite.method == "analytic-unpaired"
@@ -366,9 +382,24 @@ def test_corpus_metric_is_compared_by_paired_segment_bootstrap(tmp_path: Path) -
     chrf_good = sacrebleu.corpus_chrf(good, [refs]).score
     chrf_bad = sacrebleu.corpus_chrf(bad, [refs]).score
     perm = rng.permutation(120)
-    write_run(tmp_path / "A", "a", {"mt": {"pairs": (refs, good), "metric": "chrf", "value": chrf_good, "stderr": 1.0}})
-    write_run(tmp_path / "B", "b", {"mt": {"pairs": ([refs[k] for k in perm], [bad[k] for k in perm]),
-                                           "doc_ids": perm, "metric": "chrf", "value": chrf_bad, "stderr": 1.0}})
+    write_run(
+        tmp_path / "A",
+        "a",
+        {"mt": {"pairs": (refs, good), "metric": "chrf", "value": chrf_good, "stderr": 1.0}},
+    )
+    write_run(
+        tmp_path / "B",
+        "b",
+        {
+            "mt": {
+                "pairs": ([refs[k] for k in perm], [bad[k] for k in perm]),
+                "doc_ids": perm,
+                "metric": "chrf",
+                "value": chrf_bad,
+                "stderr": 1.0,
+            }
+        },
+    )
     res = compare_runs([tmp_path / "A", tmp_path / "B"], rng=0, n_resamples=400)
     t = res.pairs[0].tasks[0]
     assert t.method == "paired-bootstrap"
@@ -379,16 +410,28 @@ def test_corpus_metric_is_compared_by_paired_segment_bootstrap(tmp_path: Path) -
 
 def test_suite_members_give_normalization_and_weights(tmp_path: Path) -> None:
     rng = np.random.default_rng(4)
-    a = {"mtl_demo_sentiment": (rng.random(200) < 0.8).astype(float), "mtl_demo_topic": (rng.random(200) < 0.6).astype(float)}
+    a = {
+        "mtl_demo_sentiment": (rng.random(200) < 0.8).astype(float),
+        "mtl_demo_topic": (rng.random(200) < 0.6).astype(float),
+    }
     b = {k: (rng.random(200) < 0.5).astype(float) for k in a}
     write_run(tmp_path / "A", "a", {t: {"scores": v} for t, v in a.items()})
     write_run(tmp_path / "B", "b", {t: {"scores": v} for t, v in b.items()})
-    res = compare_runs([tmp_path / "A", tmp_path / "B"], suite="mtl_demo",
-                       tasks=["mtl_demo_sentiment", "mtl_demo_topic"], rng=0, n_resamples=200)
+    res = compare_runs(
+        [tmp_path / "A", tmp_path / "B"],
+        suite="mtl_demo",
+        tasks=["mtl_demo_sentiment", "mtl_demo_topic"],
+        rng=0,
+        n_resamples=200,
+    )
     t = {x.task: x for x in res.pairs[0].tasks}
     # chance 0.5 (sentiment) and 0.25 (topic), ceiling 1: z differences are scaled by 1/(1 - c)
-    assert t["mtl_demo_sentiment"].diff == pytest.approx((a["mtl_demo_sentiment"] - b["mtl_demo_sentiment"]).mean() / 0.5)
-    assert t["mtl_demo_topic"].diff == pytest.approx((a["mtl_demo_topic"] - b["mtl_demo_topic"]).mean() / 0.75)
+    assert t["mtl_demo_sentiment"].diff == pytest.approx(
+        (a["mtl_demo_sentiment"] - b["mtl_demo_sentiment"]).mean() / 0.5
+    )
+    assert t["mtl_demo_topic"].diff == pytest.approx(
+        (a["mtl_demo_topic"] - b["mtl_demo_topic"]).mean() / 0.75
+    )
     assert res.weights == {"mtl_demo_sentiment": 0.5, "mtl_demo_topic": 0.5}
     assert "mtl_demo@" in res.normalization
 
@@ -397,8 +440,12 @@ def test_runs_of_different_suite_versions_are_refused(tmp_path: Path) -> None:
     tasks = {"mtl_demo_sentiment": {"scores": [1.0, 0, 1, 1]}, "mtl_demo_topic": {"scores": [1.0, 0, 0, 1]}}
     write_run(tmp_path / "A", "a", tasks, groups={"mtl_demo": 1.0})
     write_run(tmp_path / "B", "b", tasks, groups={"mtl_demo": 2.0})
-    with pytest.raises(IncompatibleRunsError, match=r"different versions of suite 'mtl_demo' \(a: 1.0, b: 2.0\)"):
-        compare_runs([tmp_path / "A", tmp_path / "B"], suite="mtl_demo", tasks=list(tasks), rng=0, n_resamples=10)
+    with pytest.raises(
+        IncompatibleRunsError, match=r"different versions of suite 'mtl_demo' \(a: 1.0, b: 2.0\)"
+    ):
+        compare_runs(
+            [tmp_path / "A", tmp_path / "B"], suite="mtl_demo", tasks=list(tasks), rng=0, n_resamples=10
+        )
 
 
 @given(st.integers(min_value=1, max_value=40), st.integers(min_value=0, max_value=2**32 - 1))
@@ -409,3 +456,14 @@ def test_alignment_recovers_any_permutation(n: int, seed: int) -> None:
     al = align_items("t", ids[pa], [f"h{i}" for i in ids[pa]], ids[pb], [f"h{i}" for i in ids[pb]])
     np.testing.assert_array_equal(ids[pa][al.index_a], ids[pb][al.index_b])
     np.testing.assert_array_equal(al.doc_ids, np.sort(ids))
+
+
+def test_compare_runs_names_file_and_line_of_a_non_finite_item_score(tmp_path: Path) -> None:
+    write_run(tmp_path / "A", "a", {"t": {"scores": [1.0, 0, 1, 1]}})
+    bad = {"scores": [1.0, 0, math.nan, 1], "value": 0.5, "stderr": 0.1}
+    write_run(tmp_path / "B", "b", {"t": bad})
+    with pytest.raises(
+        ResultsFormatError,
+        match=r"samples_t_.*\.jsonl:3: metric 'acc' of task 't' is missing or not a finite number for 1 item",
+    ):
+        compare_runs([tmp_path / "A", tmp_path / "B"], rng=0, n_resamples=10)

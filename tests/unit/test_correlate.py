@@ -31,16 +31,25 @@ def _panel(shared_data: Path, *parts: str) -> Path:
 
 def _pop(x: np.ndarray, tasks: list[str] | None = None) -> Population:
     tasks = tasks or [f"t{j}" for j in range(x.shape[1])]
-    return Population(models=tuple(f"m{i}" for i in range(x.shape[0])), tasks=tuple(tasks), scores=x,
-                      source="synthetic", sha256="0")
+    return Population(
+        models=tuple(f"m{i}" for i in range(x.shape[0])),
+        tasks=tuple(tasks),
+        scores=x,
+        source="synthetic",
+        sha256="0",
+    )
 
 
 @pytest.mark.parametrize(
     ("parts", "tasks"),
-    [(("openllm_v1", "open-llm-leaderboard_old.csv"), V1_TASKS),
-     (("openllm_v2", "open-llm-leaderboard-v2_normalized.csv"), V2_TASKS)],
+    [
+        (("openllm_v1", "open-llm-leaderboard_old.csv"), V1_TASKS),
+        (("openllm_v2", "open-llm-leaderboard-v2_normalized.csv"), V2_TASKS),
+    ],
 )
-def test_pca_on_real_populations_agrees_with_numpy(shared_data: Path, parts: tuple[str, str], tasks: list[str]) -> None:
+def test_pca_on_real_populations_agrees_with_numpy(
+    shared_data: Path, parts: tuple[str, str], tasks: list[str]
+) -> None:
     path = _panel(shared_data, *parts)
     st = correlate_tasks(path, tasks=tasks, id_column="Model")
     # independent reference: read the CSV here, eigenvalues of the correlation matrix
@@ -131,7 +140,9 @@ def test_pca_imputation_beats_mean_imputation_on_masked_real_cells(shared_data: 
 def test_gaps_raise_drop_or_impute(shared_data: Path) -> None:
     path = _panel(shared_data, "obsscaling", "base_llm_benchmark_eval.csv")
     tasks = ["MMLU", "ARC-C", "HellaSwag", "Winograd", "TruthfulQA", "GSM8K", "XWinograd", "HumanEval"]
-    with pytest.raises(InsufficientDataError, match=r"missing cells \(ARC-C: 3, XWinograd: 16, HumanEval: 21\).*--impute pca"):
+    with pytest.raises(
+        InsufficientDataError, match=r"missing cells \(ARC-C: 3, XWinograd: 16, HumanEval: 21\).*--impute pca"
+    ):
         correlate_tasks(path, tasks=tasks)
     dropped = correlate_tasks(path, tasks=tasks, missing="drop")
     assert dropped.n_models + len(dropped.dropped) == 148 and len(dropped.dropped) > 0
@@ -161,10 +172,18 @@ def test_folder_of_lm_eval_runs_is_a_population(tmp_path: Path) -> None:
     ability = rng.normal(size=8)
     values = {}
     for i, g in enumerate(ability):
-        row = {"a": 0.5 + 0.1 * g + 0.01 * rng.normal(), "b": 0.4 + 0.1 * g + 0.03 * rng.normal(), "c": rng.random()}
+        row = {
+            "a": 0.5 + 0.1 * g + 0.01 * rng.normal(),
+            "b": 0.4 + 0.1 * g + 0.03 * rng.normal(),
+            "c": rng.random(),
+        }
         values[f"org/m{i}"] = row
-        write_run(tmp_path / "runs" / f"org__m{i}", f"org/m{i}",
-                  {t: {"scores": np.ones(5), "value": v, "stderr": 0.01} for t, v in row.items()}, samples=False)
+        write_run(
+            tmp_path / "runs" / f"org__m{i}",
+            f"org/m{i}",
+            {t: {"scores": np.ones(5), "value": v, "stderr": 0.01} for t, v in row.items()},
+            samples=False,
+        )
     st = correlate_tasks(tmp_path / "runs")
     assert st.tasks == ("a", "b", "c") and st.n_models == 8
     x = np.array([[values[m][t] for t in "abc"] for m in st.models])

@@ -106,7 +106,9 @@ def test_relative_transfer_divides_by_the_diagonal_and_is_nan_without_one() -> N
         "a": {"a": np.array([1.0, 1, 0, 0]), "b": np.array([1.0, 0, 0, 0]), "c": np.array([1.0, 0, 0, 0])},
         "b": {"a": np.array([1.0, 0, 0, 0]), "b": np.zeros(4), "c": np.zeros(4)},
     }
-    with pytest.warns(DegenerateDataWarning, match=r"no checkpoint trained on c; zero in-task gain T\[t,t\] for b"):
+    with pytest.warns(
+        DegenerateDataWarning, match=r"no checkpoint trained on c; zero in-task gain T\[t,t\] for b"
+    ):
         tm = transfer_from_scores(base, ck, n_resamples=50, rng=0)
     assert tm.relative[0, 0] == pytest.approx(1.0)
     assert tm.relative[1, 0] == pytest.approx(0.25 / 0.5)
@@ -118,7 +120,10 @@ def test_multitask_gain_over_the_best_single_source() -> None:
     n = 3000
     base = {"x": (rng.random(n) < 0.5).astype(float), "y": (rng.random(n) < 0.5).astype(float)}
     up = lambda v, q: np.maximum(v, (rng.random(n) < q).astype(float))  # noqa: E731
-    ck = {"x": {"x": up(base["x"], 0.2), "y": base["y"].copy()}, "y": {"x": base["x"].copy(), "y": up(base["y"], 0.1)}}
+    ck = {
+        "x": {"x": up(base["x"], 0.2), "y": base["y"].copy()},
+        "y": {"x": base["x"].copy(), "y": up(base["y"], 0.1)},
+    }
     mtl = {"x": up(ck["x"]["x"], 0.2), "y": ck["y"]["y"].copy()}
     tm = transfer_from_scores(base, ck, mtl=mtl, n_resamples=500, rng=0)
     g = tm.mtl
@@ -149,11 +154,14 @@ def test_folder_pass_equals_the_array_computation(tmp_path: Path) -> None:
     write_run(tmp_path / "base", "base-model", {t: {"scores": v} for t, v in base.items()})
     perm = rng.permutation(500)
     for s, per_target in ck.items():  # checkpoints write their records in another order
-        write_run(tmp_path / s, f"ft-{s}", {t: {"scores": v[perm], "doc_ids": perm} for t, v in per_target.items()})
+        write_run(
+            tmp_path / s, f"ft-{s}", {t: {"scores": v[perm], "doc_ids": perm} for t, v in per_target.items()}
+        )
     mtl = {t: np.maximum(ck["t0"][t], ck["t1"][t]) for t in base}
     write_run(tmp_path / "mtl", "ft-all", {t: {"scores": v} for t, v in mtl.items()})
-    tm = transfer_matrix(tmp_path / "base", {s: tmp_path / s for s in ck}, mtl=tmp_path / "mtl",
-                         n_resamples=200, rng=0)
+    tm = transfer_matrix(
+        tmp_path / "base", {s: tmp_path / s for s in ck}, mtl=tmp_path / "mtl", n_resamples=200, rng=0
+    )
     ref = transfer_from_scores(base, ck, mtl=mtl, n_resamples=200, rng=0)
     assert tm.sources == ("t0", "t1", "t2") and tm.targets == ("t0", "t1", "t2")
     np.testing.assert_allclose(tm.delta, ref.delta)
@@ -182,19 +190,34 @@ def test_metabench_results_json_gives_an_analytic_row(shared_data: Path) -> None
         pytest.skip(f"metabench results not available in {folder}")
     import json
 
-    tasks = ["metabench_arc", "metabench_gsm8k", "metabench_hellaswag", "metabench_mmlu",
-             "metabench_truthfulqa", "metabench_winogrande"]
+    tasks = [
+        "metabench_arc",
+        "metabench_gsm8k",
+        "metabench_hellaswag",
+        "metabench_mmlu",
+        "metabench_truthfulqa",
+        "metabench_winogrande",
+    ]
     tm = _quiet(transfer_matrix, base, {"checkpoint-650": ft}, tasks=tasks, n_resamples=10)
     assert tm.is_analytic and all(m == "analytic-unpaired" for m in tm.method[0])
     raw0, raw1 = json.loads(base.read_text()), json.loads(ft.read_text())
     for t, task in enumerate(tm.targets):
-        key = next(k for k in raw0[task] if k.endswith(",none") and "_stderr" not in k or k.endswith(",strict-match") and "_stderr" not in k)
+        key = next(
+            k
+            for k in raw0[task]
+            if k.endswith(",none")
+            and "_stderr" not in k
+            or k.endswith(",strict-match")
+            and "_stderr" not in k
+        )
         metric, filt = key.split(",")
         x0, x1 = raw0[task][key], raw1[task][key]
         s0, s1 = raw0[task][f"{metric}_stderr,{filt}"], raw1[task][f"{metric}_stderr,{filt}"]
         assert tm.delta[0, t] == pytest.approx(x1 - x0, rel=1e-12)
         assert tm.se[0, t] == pytest.approx(math.hypot(s0, s1), rel=1e-12)
-        assert tm.p_value[0, t] == pytest.approx(2 * stats.norm.sf(abs(x1 - x0) / math.hypot(s0, s1)), rel=1e-9)
+        assert tm.p_value[0, t] == pytest.approx(
+            2 * stats.norm.sf(abs(x1 - x0) / math.hypot(s0, s1)), rel=1e-9
+        )
     assert len(tm.targets) == 6
     assert any("analytic" in n for n in tm.notes)
 
@@ -211,7 +234,12 @@ def test_heatmaps_are_written_and_need_matplotlib(tmp_path: Path, monkeypatch: p
     base, ck = _simulate(rng, n=300, planted=PLANTED[:2, :3])
     tm = _quiet(transfer_from_scores, base, ck, n_resamples=100, rng=0)
     files = plot_transfer(tm, tmp_path / "figs", ("png", "svg"))
-    assert sorted(p.name for p in files) == ["relative_transfer.png", "relative_transfer.svg", "transfer.png", "transfer.svg"]
+    assert sorted(p.name for p in files) == [
+        "relative_transfer.png",
+        "relative_transfer.svg",
+        "transfer.png",
+        "transfer.svg",
+    ]
     assert all(p.stat().st_size > 1000 for p in files)
     md = render_table(transfer_tables(tm)[0], "md")
     assert "| source |" in md and "composite" in md
@@ -233,12 +261,54 @@ def test_corpus_metric_target_uses_segment_bootstrap(tmp_path: Path) -> None:
 
     hyps = {"base": noisy(0.4), "mt": noisy(0.15), "other": noisy(0.4)}
     for name, h in hyps.items():
-        write_run(tmp_path / name, name, {"wmt": {"pairs": (refs, h), "metric": "chrf", "value": 0.0, "stderr": 1.0},
-                                          "cls": {"scores": (rng.random(100) < 0.5).astype(float)}})
-    tm = _quiet(transfer_matrix, tmp_path / "base", {"wmt": tmp_path / "mt", "cls": tmp_path / "other"},
-                n_resamples=300, rng=0)
+        write_run(
+            tmp_path / name,
+            name,
+            {
+                "wmt": {"pairs": (refs, h), "metric": "chrf", "value": 0.0, "stderr": 1.0},
+                "cls": {"scores": (rng.random(100) < 0.5).astype(float)},
+            },
+        )
+    tm = _quiet(
+        transfer_matrix,
+        tmp_path / "base",
+        {"wmt": tmp_path / "mt", "cls": tmp_path / "other"},
+        n_resamples=300,
+        rng=0,
+    )
     t = tm.targets.index("wmt")
-    expected = sacrebleu.corpus_chrf(hyps["mt"], [refs]).score - sacrebleu.corpus_chrf(hyps["base"], [refs]).score
+    expected = (
+        sacrebleu.corpus_chrf(hyps["mt"], [refs]).score - sacrebleu.corpus_chrf(hyps["base"], [refs]).score
+    )
     assert tm.delta[0, t] == pytest.approx(expected, rel=1e-9)
     assert tm.method[0][t] == "paired-bootstrap" and tm.significant[0, t]
     assert tm.ci_low[0, t] < tm.delta[0, t] < tm.ci_high[0, t]
+
+
+def test_analytic_composite_p_value_is_nan_when_a_stderr_is_missing(tmp_path: Path) -> None:
+    write_run(
+        tmp_path / "base",
+        "base",
+        {"t": {"scores": np.ones(10), "value": 0.5, "stderr": math.nan}},
+        samples=False,
+    )
+    write_run(
+        tmp_path / "ft", "ft", {"t": {"scores": np.ones(10), "value": 0.6, "stderr": 0.05}}, samples=False
+    )
+    tm = transfer_matrix(tmp_path / "base", {"t": tmp_path / "ft"}, n_resamples=10, rng=0)
+    assert tm.is_analytic
+    assert tm.delta[0, 0] == pytest.approx(0.1)
+    assert math.isnan(tm.se[0, 0]) and math.isnan(tm.p_value[0, 0])
+    assert math.isnan(tm.composite_se[0]) and math.isnan(tm.composite_p_value[0])
+    assert math.isnan(tm.composite_ci_low[0]) and math.isnan(tm.composite_ci_high[0])
+
+
+def test_normal_test_matches_scipy_and_the_degenerate_conventions() -> None:
+    from lm_eval_mtl._paired import normal_test
+
+    lo, hi, p = normal_test([0.3, 0.0, 0.2, 0.1], [0.1, 0.0, 0.0, math.nan], 0.9)
+    z = stats.norm.ppf(0.95)
+    assert lo[0] == pytest.approx(0.3 - z * 0.1) and hi[0] == pytest.approx(0.3 + z * 0.1)
+    assert p[0] == pytest.approx(2 * stats.norm.sf(3.0))
+    assert p[1] == 1.0 and p[2] == 0.0  # SE 0: p is 1 for a zero difference, else 0
+    assert math.isnan(p[3]) and math.isnan(lo[3]) and math.isnan(hi[3])

@@ -52,9 +52,9 @@ def test_family_composite_matches_hand_computation() -> None:
     w = [1 / 6, 1 / 6, 1 / 3, 1 / 3]
     z = [0.5, 0.2, 0.3, 0.45]
     se = [0.04 / 0.5, 0.05 / 0.75, 0.02, 1.5 / 100]
-    assert got.value == pytest.approx(sum(a * b for a, b in zip(w, z)), abs=1e-12)
-    assert got.stderr == pytest.approx(math.sqrt(sum((a * s) ** 2 for a, s in zip(w, se))), abs=1e-12)
-    assert dict(got.normalized) == pytest.approx(dict(zip([m["task"] for m in MEMBERS], z)))
+    assert got.value == pytest.approx(sum(a * b for a, b in zip(w, z, strict=False)), abs=1e-12)
+    assert got.stderr == pytest.approx(math.sqrt(sum((a * s) ** 2 for a, s in zip(w, se, strict=False))), abs=1e-12)
+    assert dict(got.normalized) == pytest.approx(dict(zip([m["task"] for m in MEMBERS], z, strict=False)))
     assert got.sizes == {"t_mc2": 100, "t_mc4": 50, "t_gen": 200, "t_mt": 150}
     assert got.leaderboard_average is None
 
@@ -64,7 +64,7 @@ def test_size_weights_use_lm_eval_sample_len() -> None:
     got = group_composite(spec, METRICS)
     n = [100, 50, 200, 150]
     z = [0.5, 0.2, 0.3, 0.45]
-    assert got.value == pytest.approx(sum(a * b for a, b in zip(n, z)) / sum(n), abs=1e-12)
+    assert got.value == pytest.approx(sum(a * b for a, b in zip(n, z, strict=False)) / sum(n), abs=1e-12)
 
 
 def test_missing_metric_names_group_task_key_and_what_the_task_has() -> None:

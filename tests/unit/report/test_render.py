@@ -132,3 +132,30 @@ def test_plots_without_matplotlib_name_the_extra(
 
     with pytest.raises(MissingExtraError, match=r"plots need: pip install 'lm-eval-mtl\[plot\]'"):
         forest_plot(score, tmp_path / "f.png")
+
+
+def test_heatmap_writes_the_given_cell_text_in_nan_cells_too(tmp_path: Path) -> None:
+    matplotlib = pytest.importorskip("matplotlib")
+    from lm_eval_mtl.report.plots import heatmap
+
+    text = [["+0.10***", "nan"], ["-0.20", "+0.30*"]]
+    with matplotlib.rc_context({"svg.fonttype": "none"}):  # keep text as <text> in the SVG
+        svg = heatmap(
+            [[0.1, np.nan], [-0.2, 0.3]],
+            ["s0", "s1"],
+            ["t0", "t1"],
+            path=tmp_path / "h.svg",
+            cell_text=text,
+            xlabel="target axis",
+            ylabel="source axis",
+        )
+    body = svg.read_text(encoding="utf-8")
+    for label in ("+0.10***", "nan", "-0.20", "+0.30*", "target axis", "source axis"):
+        assert label in body
+    with pytest.raises(
+        ValueError,
+        match=r"`cell_text` must have the shape of `matrix` \(2, 2\); got 2 rows of length\(s\) \[1, 2\]",
+    ):
+        heatmap(
+            np.zeros((2, 2)), ["a", "b"], ["x", "y"], path=tmp_path / "h.png", cell_text=[["1"], ["1", "2"]]
+        )
