@@ -88,7 +88,7 @@ def _hook_import_us(python: Path, env: dict[str, str], runs: int) -> dict[str, f
     for _ in range(runs):
         proc = subprocess.run([str(python), "-X", "importtime", "-c", "pass"], env=env, capture_output=True, text=True)
         for line in proc.stderr.splitlines():
-            if line.rstrip().endswith("| _lm_eval_mtl_startup"):
+            if line.split("|")[-1].strip() == "_lm_eval_mtl_startup":
                 samples.append(float(line.split("|")[1]))  # cumulative microseconds
     return _summary(samples, scale=1.0) if samples else {"median": float("nan"), "p10": float("nan"),
                                                          "p90": float("nan"), "n": 0.0}

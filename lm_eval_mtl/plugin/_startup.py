@@ -24,12 +24,11 @@ lm-eval discovers ``lm_eval.tasks`` entry points itself (then our entry point is
 used) and when a function it wraps has a signature it does not know.
 """
 
-from __future__ import annotations
-
 import os
 import sys
-from typing import TYPE_CHECKING
 
+# Not `from typing import TYPE_CHECKING`: importing typing costs ~5-20 ms at start-up.
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable, Sequence
     from importlib.machinery import ModuleSpec
@@ -80,7 +79,7 @@ def _log(key: str, message: str, *, level: str = "warning") -> None:
 # --------------------------------------------------------------------------- patches
 
 
-def _signature_names(func: Any) -> tuple[str, ...] | None:
+def _signature_names(func: "Any") -> tuple[str, ...] | None:
     import inspect
 
     try:
@@ -89,7 +88,7 @@ def _signature_names(func: Any) -> tuple[str, ...] | None:
         return None
 
 
-def lm_eval_discovers_task_plugins(module: ModuleType) -> bool:
+def lm_eval_discovers_task_plugins(module: "ModuleType") -> bool:
     """Whether this lm-eval reads ``lm_eval.tasks`` entry points itself.
 
     Looks for ``entry_points`` together with the group name ``lm_eval.tasks`` in
@@ -136,7 +135,7 @@ def _our_task_dir() -> str | None:
     return result
 
 
-def _as_path_list(include_path: Any) -> list[Any]:
+def _as_path_list(include_path: "Any") -> "list[Any]":
     if include_path is None:
         return []
     if isinstance(include_path, (list, tuple)):
@@ -144,7 +143,7 @@ def _as_path_list(include_path: Any) -> list[Any]:
     return [include_path]
 
 
-def merged_include_path(ours: str, include_path: Any) -> list[Any]:
+def merged_include_path(ours: str, include_path: "Any") -> "list[Any]":
     """Return the include path with ``ours`` first, so the user's folders override it."""
     user = _as_path_list(include_path)
     norm = os.path.normcase(os.path.abspath(ours))
@@ -152,7 +151,7 @@ def merged_include_path(ours: str, include_path: Any) -> list[Any]:
     return [ours, *rest]
 
 
-def patch_task_manager(module: ModuleType) -> bool:
+def patch_task_manager(module: "ModuleType") -> bool:
     """Wrap ``module.TaskManager.__init__`` to add our task folder.
 
     Returns:
@@ -182,11 +181,11 @@ def patch_task_manager(module: ModuleType) -> bool:
         return False
 
     def __init__(  # noqa: N807 - replaces a dunder
-        self: Any,
+        self: "Any",
         verbosity: str | None = None,
-        include_path: Any = None,
+        include_path: "Any" = None,
         include_defaults: bool = True,
-        metadata: Any = None,
+        metadata: "Any" = None,
     ) -> None:
         ours = _our_task_dir() if include_defaults else None
         if ours is None:
@@ -209,7 +208,7 @@ def patch_task_manager(module: ModuleType) -> bool:
     return True
 
 
-def patch_group(module: ModuleType) -> bool:
+def patch_group(module: "ModuleType") -> bool:
     """Wrap ``module.Group.aggregate`` to add composites to mtl groups.
 
     The wrapper calls the original for every group; for groups whose metadata
@@ -236,7 +235,7 @@ def patch_group(module: ModuleType) -> bool:
         )
         return False
 
-    def aggregate(self: Any, task_metrics: Any) -> Any:
+    def aggregate(self: "Any", task_metrics: "Any") -> "Any":
         metadata = getattr(self, "metadata", None)
         if not isinstance(metadata, dict) or "mtl" not in metadata:
             return original(self, task_metrics)
@@ -252,7 +251,7 @@ def patch_group(module: ModuleType) -> bool:
     return True
 
 
-def register_models(module: ModuleType) -> bool:
+def register_models(module: "ModuleType") -> bool:
     """Register ``mtl-sim`` as a lazy placeholder, after lm-eval's own models.
 
     Returns:
@@ -266,14 +265,14 @@ def register_models(module: ModuleType) -> bool:
     return True
 
 
-_PATCHES: dict[str, Callable[[ModuleType], bool]] = {
+_PATCHES: "dict[str, Callable[[ModuleType], bool]]" = {
     "lm_eval.tasks.manager": patch_task_manager,
     "lm_eval.api.group": patch_group,
     "lm_eval.models": register_models,
 }
 
 
-def _run_patch(name: str, module: ModuleType) -> None:
+def _run_patch(name: str, module: "ModuleType") -> None:
     try:
         _PATCHES[name](module)
     except Exception as exc:  # noqa: BLE001 - the hook never raises
@@ -286,18 +285,18 @@ def _run_patch(name: str, module: ModuleType) -> None:
 class _PatchingLoader:
     """Delegates to the real loader, then patches the freshly executed module."""
 
-    def __init__(self, loader: Any, name: str) -> None:
+    def __init__(self, loader: "Any", name: str) -> None:
         self._loader = loader
         self._name = name
 
-    def __getattr__(self, attr: str) -> Any:
+    def __getattr__(self, attr: str) -> "Any":
         return getattr(self._loader, attr)
 
-    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
-        result: ModuleType | None = self._loader.create_module(spec)
+    def create_module(self, spec: "ModuleSpec") -> "ModuleType | None":
+        result: "ModuleType | None" = self._loader.create_module(spec)
         return result
 
-    def exec_module(self, module: ModuleType) -> None:
+    def exec_module(self, module: "ModuleType") -> None:
         # Hand the real loader back first, so the module looks untouched.
         try:
             module.__loader__ = self._loader
@@ -315,8 +314,8 @@ class _Finder:
     _lm_eval_mtl_finder = True
 
     def find_spec(
-        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
-    ) -> Any:
+        self, fullname: str, path: "Sequence[str] | None" = None, target: "ModuleType | None" = None
+    ) -> "Any":
         if fullname not in _PATCHES:
             return None
         try:
