@@ -1,8 +1,9 @@
 """Per-target statistics of transfer-matrix cells (private to :mod:`lm_eval_mtl.transfer`).
 
 One target's column holds every checkpoint's change against the base: paired per-item
-differences (exact McNemar p for 0/1 metrics), a corpus metric's paired segment bootstrap,
-or, without samples, the unpaired analytic difference from the results JSON.
+differences (exact McNemar p for 0/1 metrics, else a sign-flip randomization p), a corpus
+metric's paired segment bootstrap (interval) with an approximate randomization p, or,
+without samples, the unpaired analytic difference from the results JSON.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
 
-from lm_eval_mtl._paired import bootstrap_p_value, normal_test
+from lm_eval_mtl._paired import RANDOMIZATION, SIGN_FLIP, normal_test
 from lm_eval_mtl.stats.corpus import CorpusStats
 from lm_eval_mtl.stats.joint import resample_column_means, resample_totals
+from lm_eval_mtl.stats.permutation import corpus_randomization_test, sign_flip_p_values
 
 __all__ = ["Column", "analytic_column", "corpus_column", "mcnemar_vector", "paired_column"]
 
@@ -48,6 +50,7 @@ class Column:
     item_diff: FloatArray | None  # (n, S+) raw per-item differences
     scale: float = 1.0
     clusters: npt.NDArray[np.int64] | None = None
+    corpus: Sequence[CorpusStats] | None = None  # base first, then every checkpoint (corpus metrics)
 
 
 def paired_column(
@@ -82,7 +85,8 @@ def paired_column(
     if binary and clusters is None:
         p, method = mcnemar_vector(d), "mcnemar"
     else:
-        p, method = bootstrap_p_value(boot), "paired-bootstrap"
+        p = sign_flip_p_values(d, clusters=clusters, n_resamples=nres, rng=gen)
+        method = SIGN_FLIP
     return Column(delta, se, lo, hi, p, [method] * d.shape[1], boot, d, scale, clusters)
 
 
@@ -94,7 +98,10 @@ def corpus_column(
     nres: int,
     gen: np.random.Generator,
 ) -> Column:
-    """Corpus metric: paired bootstrap of score(M_s) - score(M0) from resampled segment totals."""
+    """Corpus metric: paired bootstrap of score(M_s) - score(M0) from resampled segment totals.
+
+    The p-values are approximate randomization tests of each checkpoint against the base.
+    """
     from lm_eval_mtl.stats.corpus import corpus_score
 
     totals = resample_totals([c.stats for c in corpus], nres, gen, clusters)
@@ -107,17 +114,24 @@ def corpus_column(
     se = boot.std(axis=0, ddof=1) if nres > 1 else np.full(delta.shape, np.nan)
     alpha = 1 - level
     lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2], axis=0)
+    p = np.array(
+        [
+            corpus_randomization_test(c, corpus[0], clusters=clusters, n_resamples=nres, rng=gen).p_value
+            for c in corpus[1:]
+        ]
+    )
     return Column(
         delta,
         se,
         lo,
         hi,
-        bootstrap_p_value(boot),
-        ["paired-bootstrap"] * delta.size,
+        p,
+        [RANDOMIZATION] * delta.size,
         boot,
         None,
         scale,
         clusters,
+        corpus,
     )
 
 

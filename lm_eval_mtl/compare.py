@@ -6,8 +6,10 @@ checks that they scored the same items, aligns the per-item records by ``doc_id`
 pair of runs, per task and for the composite C = sum_t w_t z_t:
 
 * the difference A - B in normalized units, its SE, a paired-bootstrap percentile
-  interval, a p-value (exact McNemar for 0/1 metrics; paired bootstrap otherwise, and
-  wherever a cluster key is declared), the minimum detectable effect at 80% power;
+  interval, a p-value (exact McNemar for 0/1 metrics; otherwise, and wherever a cluster
+  key is declared, the paired sign-flip randomization test, and approximate randomization
+  for corpus metrics; the composite's p-value flips every task's pairs at once), the
+  minimum detectable effect at 80% power;
 * per-task p-values adjusted across the tasks of a pair (Holm or Benjamini-Hochberg);
 * with more than two runs, every pair, the composite p-values adjusted across pairs,
   and which models are statistically tied (adjusted composite p >= 1 - confidence_level).
@@ -36,7 +38,6 @@ from lm_eval_mtl._paired import (
     Correction,
     PairedDifference,
     adjust_p_values,
-    bootstrap_p_value,
     corpus_from_totals,
     minimum_detectable_effect,
     normal_test,
@@ -61,7 +62,9 @@ from lm_eval_mtl.stats._common import (
     check_confidence_level,
     check_n_resamples,
 )
+from lm_eval_mtl.stats.corpus import CorpusStats
 from lm_eval_mtl.stats.joint import resample_column_means, resample_totals
+from lm_eval_mtl.stats.permutation import composite_sign_flip_p_values
 
 __all__ = [
     "CompositeDifference",
@@ -73,7 +76,7 @@ __all__ = [
     "paired_difference",
 ]
 
-CompositeMethod = Literal["paired-bootstrap", "analytic-unpaired"]
+CompositeMethod = Literal["paired-bootstrap CI, sign-flip p", "analytic-unpaired"]
 
 
 @dataclass(frozen=True)
@@ -87,11 +90,13 @@ class CompositeDifference:
     ci: ConfidenceInterval
     """Stratified paired-bootstrap percentile interval, or normal interval (analytic)."""
     p_value: float
-    """Two-sided p-value of no difference."""
+    """Two-sided p-value of no difference (composite sign-flip test when every task is paired)."""
     mde: float
     """Minimum detectable composite difference at 80% power."""
     method: CompositeMethod
-    """``paired-bootstrap`` when every task was paired, else ``analytic-unpaired``."""
+    """``paired-bootstrap CI, sign-flip p`` when every task was paired (stratified bootstrap
+    interval; every task's items, clusters or segments swapped at once for the p-value),
+    else ``analytic-unpaired``."""
     p_adjusted: float = math.nan
     """Adjusted across pairs (more than two runs), else equal to ``p_value``."""
 
@@ -234,7 +239,8 @@ def compare_runs(
         correction: ``holm`` (family-wise) or ``bh`` (false discovery rate) across tasks,
             and across pairs for the composite; ``none``.
         confidence_level: Level of the intervals; 1 - confidence_level is the test level.
-        n_resamples: Paired bootstrap resamples.
+        n_resamples: Paired bootstrap resamples, and random swap patterns of the
+            randomization tests (when not exact).
         rng: Generator, seed or None.
 
     Returns:
@@ -309,6 +315,8 @@ def _compare_pair(
 ) -> PairComparison:
     results: list[PairedDifference] = []
     boots: list[npt.NDArray[np.float64]] = []
+    flips: list[npt.NDArray[np.float64] | tuple[CorpusStats, CorpusStats]] = []
+    flip_clusters: list[npt.NDArray[np.int64] | None] = []
     for plan in plans:
         mat = matrices[plan.label]
         if mat is None:
@@ -321,19 +329,40 @@ def _compare_pair(
         if mat.corpus is not None:
             ta, tb = resample_totals([mat.corpus[i].stats, mat.corpus[j].stats], nres, gen, mat.clusters)
             res, cboot = corpus_from_totals(
-                plan.label, mat.corpus[i], mat.corpus[j], ta, tb, scale=plan.scale, confidence_level=level
+                plan.label,
+                mat.corpus[i],
+                mat.corpus[j],
+                ta,
+                tb,
+                scale=plan.scale,
+                confidence_level=level,
+                clusters=mat.clusters,
+                n_resamples=nres,
+                rng=gen,
             )
             results.append(res)
             boots.append(plan.weight * cboot)
+            flips.append((mat.corpus[i], mat.corpus[j]))
+            flip_clusters.append(mat.clusters)
             continue
         assert mat.values is not None  # noqa: S101 - a mean metric
         values, clusters = mat.values, mat.clusters
         a, b = values[:, i], values[:, j]
         boot = resample_column_means((a - b)[:, None], nres, gen, clusters)[:, 0]
         boots.append(plan.weight * plan.scale * boot)
+        flips.append(a - b)
+        flip_clusters.append(clusters)
         results.append(
             paired_from_arrays(
-                plan.label, a, b, scale=plan.scale, clusters=clusters, confidence_level=level, boot=boot
+                plan.label,
+                a,
+                b,
+                scale=plan.scale,
+                clusters=clusters,
+                confidence_level=level,
+                boot=boot,
+                n_resamples=nres,
+                rng=gen,
             )
         )
     adj = adjust_p_values([r.p_value for r in results], correction)
@@ -346,9 +375,16 @@ def _compare_pair(
         comp_boot = np.sum(boots, axis=0)
         alpha = 1 - level
         lo, hi = np.quantile(comp_boot, [alpha / 2, 1 - alpha / 2])
-        p = float(bootstrap_p_value(comp_boot[:, None])[0])
+        columns: list[npt.NDArray[np.float64] | list[tuple[CorpusStats, CorpusStats]]] = [
+            f[:, None] if isinstance(f, np.ndarray) else [f] for f in flips
+        ]
+        p = float(
+            composite_sign_flip_p_values(
+                columns, w, [pl.scale for pl in plans], clusters=flip_clusters, n_resamples=nres, rng=gen
+            )[0]
+        )
         composite = CompositeDifference(
-            diff, se, ConfidenceInterval(float(lo), float(hi)), p, mde, "paired-bootstrap", p
+            diff, se, ConfidenceInterval(float(lo), float(hi)), p, mde, "paired-bootstrap CI, sign-flip p", p
         )
     else:
         lo_a, hi_a, p_a = normal_test(diff, se, level)

@@ -8,12 +8,14 @@ on the same target tasks. The transfer matrix is
 estimated from the per-item differences d_k = s_k(M_s) - s_k(M0) on the items both
 runs scored (aligned by ``doc_id``/``doc_hash``). Per cell: SE (paired, clustered where
 declared), a paired-bootstrap percentile interval, a p-value (exact McNemar for 0/1
-metrics, else the bootstrap percentile p-value). The significance mask controls the
+metrics, else the paired sign-flip randomization test; approximate randomization for
+corpus metrics; see :mod:`lm_eval_mtl.stats.permutation`). The significance mask controls the
 false discovery rate at q = 1 - confidence_level over all S x T cells
 (Benjamini-Hochberg). Targets are resampled independently (stratified), so the
 composite column C[s] = sum_t w_t T[s, t] gets its interval from the sum of the
-targets' bootstrap distributions; the multi-task gain resamples the two checkpoints'
-per-item differences jointly (paired).
+targets' bootstrap distributions, and its p-value from a sign-flip test that swaps every
+target's pairs at once; the multi-task gain resamples the two checkpoints' per-item
+differences jointly (paired) and tests them by sign flips (or randomization).
 
 * Relative transfer R[s, t] = T[s, t] / |T[t, t]|: NaN (with a
   :class:`~lm_eval_mtl.errors.DegenerateDataWarning`) where target t has no checkpoint
@@ -41,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
 
-from lm_eval_mtl._paired import adjust_p_values, bootstrap_p_value, normal_test
+from lm_eval_mtl._paired import adjust_p_values, normal_test
 from lm_eval_mtl._plan import aligned_task, as_run, check_settings_all, plan_tasks, task_value
 from lm_eval_mtl._transfer_cells import Column as _Column
 from lm_eval_mtl._transfer_cells import analytic_column as _analytic_column
@@ -50,7 +52,13 @@ from lm_eval_mtl._transfer_cells import paired_column as _paired_column
 from lm_eval_mtl.errors import DegenerateDataWarning, InsufficientDataError
 from lm_eval_mtl.results import RunResult
 from lm_eval_mtl.stats._common import as_generator, check_confidence_level, check_n_resamples
+from lm_eval_mtl.stats.corpus import CorpusStats
 from lm_eval_mtl.stats.joint import resample_column_means
+from lm_eval_mtl.stats.permutation import (
+    composite_sign_flip_p_values,
+    corpus_randomization_test,
+    paired_sign_flip_test,
+)
 
 __all__ = ["MultiTaskGain", "TransferMatrix", "transfer_from_scores", "transfer_matrix"]
 
@@ -112,7 +120,8 @@ class TransferMatrix:
     significant: npt.NDArray[np.bool_]
     """(S, T) p_adjusted < fdr."""
     method: tuple[tuple[str, ...], ...]
-    """(S, T) ``mcnemar``, ``paired-bootstrap`` or ``analytic-unpaired`` per cell."""
+    """(S, T) per cell: ``mcnemar``, ``paired-bootstrap CI, sign-flip p``, ``paired-bootstrap CI,
+    randomization p`` (corpus metrics) or ``analytic-unpaired``."""
     relative: FloatArray
     """(S, T) T[s, t] / |T[t, t]|; NaN where undefined."""
     composite: FloatArray
@@ -242,7 +251,7 @@ def _assemble(
         )
         comp_boot = np.asarray(comp_boot)
         comp_lo, comp_hi = np.quantile(comp_boot, [fdr / 2, 1 - fdr / 2], axis=0)
-        comp_p = bootstrap_p_value(comp_boot)
+        comp_p = _composite_p(columns, w, s_count, nres, gen)
     else:
         comp_lo, comp_hi, comp_p = normal_test(comp, comp_se, level)
     mtl = _mtl_gain(sources, columns, level, nres, gen) if has_mtl else None
@@ -274,6 +283,27 @@ def _assemble(
     )
 
 
+def _composite_p(
+    columns: Sequence[_Column], w: FloatArray, s_count: int, nres: int, gen: np.random.Generator
+) -> FloatArray:
+    """Composite sign-flip p-value per source: every target's pairs swapped at once."""
+    diffs: list[FloatArray | list[tuple[CorpusStats, CorpusStats]]] = []
+    for c in columns:
+        if c.item_diff is not None:
+            diffs.append(c.item_diff[:, :s_count])
+        else:
+            assert c.corpus is not None  # noqa: S101 - paired columns hold items or corpus statistics
+            diffs.append([(c.corpus[s + 1], c.corpus[0]) for s in range(s_count)])
+    return composite_sign_flip_p_values(
+        diffs,
+        w,
+        [c.scale for c in columns],
+        clusters=[c.clusters for c in columns],
+        n_resamples=nres,
+        rng=gen,
+    )
+
+
 def _mtl_gain(
     sources: Sequence[str], columns: Sequence[_Column], level: float, nres: int, gen: np.random.Generator
 ) -> MultiTaskGain:
@@ -295,12 +325,14 @@ def _mtl_gain(
             n = dd.shape[0]
             se = float(c.scale * dd.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
             lo, hi = np.quantile(g_boot, [alpha / 2, 1 - alpha / 2])
-            p = float(bootstrap_p_value(g_boot[:, None])[0])
-        elif c.boot is not None:  # corpus metric: columns share the segment draws
+            p = paired_sign_flip_test(dd, clusters=c.clusters, n_resamples=nres, rng=gen).p_value
+        elif c.boot is not None and c.corpus is not None:  # corpus: columns share the segment draws
             g_boot = c.boot[:, s_count] - c.boot[:, best]
             se = float(np.std(g_boot, ddof=1))
             lo, hi = np.quantile(g_boot, [alpha / 2, 1 - alpha / 2])
-            p = float(bootstrap_p_value(g_boot[:, None])[0])
+            p = corpus_randomization_test(
+                c.corpus[s_count + 1], c.corpus[best + 1], clusters=c.clusters, n_resamples=nres, rng=gen
+            ).p_value
         else:
             se = float(math.sqrt(c.se[s_count] ** 2 + c.se[best] ** 2))
             lo, hi = gain - z * se, gain + z * se

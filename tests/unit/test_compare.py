@@ -175,7 +175,7 @@ def test_paired_bootstrap_ci_matches_scipy_paired_bootstrap() -> None:
         rng=np.random.default_rng(2),
         vectorized=True,
     )
-    assert res.method == "paired-bootstrap"
+    assert res.method == "paired-bootstrap CI, sign-flip p"
     assert res.ci.low == pytest.approx(ref.confidence_interval.low, abs=0.002)
     assert res.ci.high == pytest.approx(ref.confidence_interval.high, abs=0.002)
     assert res.se == pytest.approx(ref.standard_error, rel=0.06)
@@ -191,7 +191,7 @@ def test_clustered_difference_uses_cluster_robust_se() -> None:
     a = (rng.random(400) < 0.5 + 0.2 * np.tanh(shift)).astype(float)
     b = (rng.random(400) < 0.5).astype(float)
     res = paired_difference(a, b, clusters=clusters, rng=0, n_resamples=500)
-    assert res.method == "paired-bootstrap"  # McNemar assumes independent items
+    assert res.method == "paired-bootstrap CI, sign-flip p"  # McNemar assumes independent items
     assert res.se == pytest.approx(clustered_se(a - b, clusters), rel=1e-12)
 
 
@@ -272,7 +272,7 @@ def test_compare_runs_aligns_items_in_another_order(tmp_path: Path) -> None:
         assert t.method == "mcnemar"
     assert pair.composite.diff == pytest.approx(np.mean([t.diff for t in pair.tasks]))
     assert pair.composite.se == pytest.approx(0.5 * math.sqrt(sum(t.se**2 for t in pair.tasks)))
-    assert pair.composite.method == "paired-bootstrap"
+    assert pair.composite.method == "paired-bootstrap CI, sign-flip p"
     holm = adjust_p_values([t.p_value for t in pair.tasks], "holm")
     np.testing.assert_allclose([t.p_adjusted for t in pair.tasks], holm)
 
@@ -364,7 +364,7 @@ def test_compare_runs_clusters_by_doc_field(tmp_path: Path) -> None:
     write_run(tmp_path / "B", "b", {"t": {"scores": b, "docs": docs}})
     res = compare_runs([tmp_path / "A", tmp_path / "B"], cluster={"t": "passage"}, rng=0, n_resamples=300)
     t = res.pairs[0].tasks[0]
-    assert t.method == "paired-bootstrap"
+    assert t.method == "paired-bootstrap CI, sign-flip p"
     assert t.se == pytest.approx(clustered_se(a - b, groups), rel=1e-12)
 
 
@@ -402,7 +402,7 @@ def test_corpus_metric_is_compared_by_paired_segment_bootstrap(tmp_path: Path) -
     )
     res = compare_runs([tmp_path / "A", tmp_path / "B"], rng=0, n_resamples=400)
     t = res.pairs[0].tasks[0]
-    assert t.method == "paired-bootstrap"
+    assert t.method == "paired-bootstrap CI, randomization p"
     assert t.diff == pytest.approx(chrf_good - chrf_bad, rel=1e-9)
     assert t.mean_a == pytest.approx(chrf_good, rel=1e-9)
     assert t.ci.low < t.diff < t.ci.high and t.p_value < 0.01

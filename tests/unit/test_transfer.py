@@ -281,7 +281,7 @@ def test_corpus_metric_target_uses_segment_bootstrap(tmp_path: Path) -> None:
         sacrebleu.corpus_chrf(hyps["mt"], [refs]).score - sacrebleu.corpus_chrf(hyps["base"], [refs]).score
     )
     assert tm.delta[0, t] == pytest.approx(expected, rel=1e-9)
-    assert tm.method[0][t] == "paired-bootstrap" and tm.significant[0, t]
+    assert tm.method[0][t] == "paired-bootstrap CI, randomization p" and tm.significant[0, t]
     assert tm.ci_low[0, t] < tm.delta[0, t] < tm.ci_high[0, t]
 
 

@@ -1,0 +1,276 @@
+"""The rest of ``lm-eval-mtl demo``: simulated checkpoints, report, compare, transfer, correlate.
+
+After the tiny HF model has run (:mod:`lm_eval_mtl.demo.run`), these steps
+
+1. run the real ``lm_eval`` CLI with the ``mtl-sim`` backend for a base model, two
+   single-task checkpoints and a multi-task checkpoint whose abilities differ by a
+   planted transfer matrix (:func:`lm_eval_mtl.sim.runner.write_sim_runs`);
+2. score the tiny model's run and the simulated base (:func:`score_run`);
+3. compare the base with the multi-task checkpoint, item by item (:func:`compare_runs`);
+4. compute the transfer matrix and set it beside the planted one (:func:`transfer_matrix`);
+5. correlate the tasks over a simulated population of models (:func:`correlate_tasks`);
+6. write one Markdown report with the plots and a JSON summary.
+
+Every step reads and fills the shared :class:`~lm_eval_mtl.demo.run.DemoContext`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lm_eval_mtl.demo.run import DEMO_SUITE, DemoContext, DemoError, DemoStep
+
+__all__ = ["STORY_STEPS", "write_population_panel"]
+
+_SIM_CHECKPOINTS: tuple[str, ...] = ("base", "ft_mtl_demo_sentiment", "ft_mtl_demo_arithmetic", "mtl")
+
+
+def _report_dir(ctx: DemoContext) -> Path:
+    d = ctx.output_dir / "report"
+    (d / "plots").mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def _step_sim_runs(ctx: DemoContext) -> None:
+    from lm_eval_mtl.demo.run import offline_env
+    from lm_eval_mtl.sim.runner import write_sim_runs
+
+    def progress(i: int, n: int, name: str) -> None:
+        if name != "done":
+            ctx.echo(f"      [{i + 1}/{n}] lm_eval --model mtl-sim --model_args checkpoint={name} ...")
+
+    runs = write_sim_runs(
+        ctx.output_dir / "sim",
+        tasks=(DEMO_SUITE,),
+        checkpoints=_SIM_CHECKPOINTS,
+        seed=ctx.seed,
+        limit=ctx.limit,
+        env=offline_env(),
+        progress=progress,
+    )
+    ctx.sim_runs = runs
+    ctx.echo(f"      simulated runs under {ctx.output_dir / 'sim'}")
+
+
+def _step_report(ctx: DemoContext) -> None:
+    from lm_eval_mtl.report.plots import write_composite_plots
+    from lm_eval_mtl.report.render import headline, render_composite
+    from lm_eval_mtl.results import load_run
+    from lm_eval_mtl.scoring.composite import score_run
+    from lm_eval_mtl.suites import load_suite
+
+    if ctx.run_dir is None or ctx.sim_runs is None:
+        raise DemoError("the report step needs the lm-eval and simulation steps first.")
+    suite = load_suite(DEMO_SUITE)
+    rdir = _report_dir(ctx)
+    for name, folder in (("tiny-gpt2", ctx.run_dir), ("sim-base", ctx.sim_runs.base)):
+        if folder is None:
+            continue
+        score = score_run(load_run(folder), suite, n_resamples=ctx.n_resamples, rng=ctx.seed)
+        plots = write_composite_plots(score, rdir / "plots" / name)
+        ctx.artifacts[f"report_{name}"] = {
+            "markdown": render_composite(score, "md"),
+            "headline": headline(score),
+            "plots": [str(p.relative_to(rdir)) for p in plots],
+            "json": score.to_dict(),
+        }
+        ctx.echo(f"      {name}: {headline(score)}")
+
+
+def _step_compare(ctx: DemoContext) -> None:
+    from lm_eval_mtl._analysis_render import comparison_tables
+    from lm_eval_mtl.compare import compare_runs
+    from lm_eval_mtl.report.tables import render_table
+
+    runs = ctx.sim_runs
+    if runs is None or runs.base is None or runs.mtl is None:
+        raise DemoError("the compare step needs the simulated base and multi-task runs.")
+    cmp = compare_runs([runs.base, runs.mtl], suite=DEMO_SUITE, n_resamples=ctx.n_resamples, rng=ctx.seed)
+    pair = cmp.pairs[0]
+    c = pair.composite
+    ctx.artifacts["compare"] = {
+        "markdown": "\n\n".join(render_table(t, "md") for t in comparison_tables(cmp)),
+        "json": cmp.to_dict(),
+    }
+    ctx.echo(
+        f"      {pair.a} vs {pair.b}: composite difference {c.diff:+.3f} "
+        f"[{c.ci.low:+.3f}, {c.ci.high:+.3f}], p = {c.p_value:.3g}"
+    )
+
+
+def _planted_table(ctx: DemoContext, sources: list[str], targets: list[str]) -> str:
+    from lm_eval_mtl.sim.profile import builtin_profile
+
+    profile = builtin_profile("demo")
+    lines = ["| checkpoint | " + " | ".join(targets) + " |", "|---|" + "---:|" * len(targets)]
+    for s in [*sources, "mtl"]:
+        ckpt = "mtl" if s == "mtl" else f"ft_{s}"
+        row = [f"{profile.delta(ckpt, t):+.1f}" for t in targets]
+        lines.append(f"| {ckpt} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def _step_transfer(ctx: DemoContext) -> None:
+    from lm_eval_mtl._analysis_render import plot_transfer, transfer_tables
+    from lm_eval_mtl.report.tables import render_table
+    from lm_eval_mtl.sim.profile import builtin_profile
+    from lm_eval_mtl.transfer import transfer_matrix
+
+    runs = ctx.sim_runs
+    if runs is None or runs.base is None:
+        raise DemoError("the transfer step needs the simulated runs.")
+    tm = transfer_matrix(
+        runs.base, dict(runs.sources), mtl=runs.mtl, suite=DEMO_SUITE, n_resamples=ctx.n_resamples, rng=ctx.seed
+    )
+    rdir = _report_dir(ctx)
+    plots = plot_transfer(tm, rdir / "plots" / "transfer")
+    sources, targets = list(tm.sources), list(tm.targets)
+    profile = builtin_profile("demo")
+    planted = np.array([[profile.delta(f"ft_{s}", t) != 0.0 for t in targets] for s in sources])
+    found = np.asarray(tm.significant, dtype=bool)
+    agree = int(np.sum(planted == found))
+    ctx.artifacts["transfer"] = {
+        "markdown": "\n\n".join(render_table(t, "md") for t in transfer_tables(tm)),
+        "planted": _planted_table(ctx, sources, targets),
+        "recovered": f"{agree} of {planted.size} cells",
+        "plots": [str(p.relative_to(rdir)) for p in plots],
+        "json": tm.to_dict(),
+    }
+    ctx.echo(
+        f"      {len(sources)} sources x {len(targets)} targets; significance agrees with the planted "
+        f"non-zero cells in {agree} of {planted.size}"
+    )
+
+
+def write_population_panel(
+    path: Path, *, n_models: int = 200, n_items: int = 100, seed: int = 0
+) -> tuple[str, ...]:
+    """Write a CSV panel of simulated models' expected normalized scores on the demo suite.
+
+    Each row is a population member of the ``demo`` simulation profile (a common factor
+    plus task-specific deviations); each cell is the member's expected chance-normalized
+    score on ``n_items`` items of the task. Returns the task columns.
+    """
+    from lm_eval_mtl.sim.profile import builtin_profile
+    from lm_eval_mtl.sim.truth import SimTruth
+    from lm_eval_mtl.suites import load_suite
+
+    suite = load_suite(DEMO_SUITE)
+    profile = builtin_profile("demo")
+    keys = [f"panel-item-{i}" for i in range(n_items)]
+    tasks = suite.tasks
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["model", *tasks])
+        for m in range(n_models):
+            truth = SimTruth(profile, seed=seed, member=m)
+            row: list[str] = [f"sim-member-{m}"]
+            for task in tasks:
+                spec = next(x for x in suite.members if x.task == task)
+                k = round(1.0 / spec.chance) if spec.chance > 0 else None
+                p = truth.expected_accuracy(task, keys, [k] * n_items)
+                chance = 1.0 / k if k else 0.0
+                row.append(f"{(p - chance) / (1.0 - chance):.6f}")
+            writer.writerow(row)
+    return tasks
+
+
+def _step_correlate(ctx: DemoContext) -> None:
+    from lm_eval_mtl._analysis_render import correlation_tables
+    from lm_eval_mtl.correlate import correlate_tasks
+    from lm_eval_mtl.report.tables import render_table
+
+    panel = ctx.output_dir / "report" / "sim_population.csv"
+    write_population_panel(panel, seed=ctx.seed)
+    study = correlate_tasks(panel, id_column="model")
+    ctx.artifacts["correlate"] = {
+        "markdown": "\n\n".join(render_table(t, "md") for t in correlation_tables(study)),
+        "json": study.to_dict(),
+    }
+    d = study.to_dict()
+    eff = d.get("effective_number", {})
+    ctx.echo(
+        f"      {d.get('n_models', '?')} simulated models x {len(study.tasks)} tasks; effective number of "
+        f"tasks (Nyholt) {eff.get('nyholt', float('nan')):.2f}"
+    )
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, (np.floating, np.integer)):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, Path):
+        return str(x)
+    return str(x)
+
+
+def _step_write(ctx: DemoContext) -> None:
+    rdir = _report_dir(ctx)
+    a = ctx.artifacts
+    parts = [
+        "# lm-eval-mtl demo report",
+        "",
+        "Everything below was produced offline by `lm-eval-mtl demo`: the real `lm_eval` CLI ran the "
+        f"bundled `{DEMO_SUITE}` suite on a tiny random-weight GPT-2 (one real backend) and on the "
+        "`mtl-sim` backend, whose per-item correctness follows planted abilities, so the truth is known.",
+    ]
+    for name, title in (("report_tiny-gpt2", "Tiny GPT-2 (random weights)"), ("report_sim-base", "Simulated base")):
+        if name in a:
+            parts += ["", f"## Composite: {title}", "", f"`{a[name]['headline']}`", "", a[name]["markdown"], ""]
+            parts += [f"![{p}]({p})" for p in a[name]["plots"]]
+    if "compare" in a:
+        parts += ["", "## Paired comparison: simulated base vs multi-task checkpoint", "", a["compare"]["markdown"]]
+    if "transfer" in a:
+        t = a["transfer"]
+        parts += [
+            "",
+            "## Transfer matrix",
+            "",
+            t["markdown"],
+            "",
+            "Planted change of ability (logit units) per checkpoint and task, for comparison:",
+            "",
+            t["planted"],
+            "",
+            f"Significant cells agree with the planted non-zero cells in {t['recovered']}.",
+            "",
+            *[f"![{p}]({p})" for p in t["plots"]],
+        ]
+    if "correlate" in a:
+        parts += [
+            "",
+            "## Task correlations over a simulated population",
+            "",
+            "(co-variation across models, not causal transfer)",
+            "",
+            a["correlate"]["markdown"],
+        ]
+    report = rdir / "REPORT.md"
+    report.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    summary = {k: v.get("json") for k, v in a.items()}
+    summary["timings_s"] = dict(ctx.timings)
+    (rdir / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default), encoding="utf-8")
+    ctx.report_path = report
+    ctx.echo(f"      report: {report}")
+    ctx.echo(f"      summary: {rdir / 'summary.json'}")
+
+
+STORY_STEPS: list[DemoStep] = [
+    DemoStep("run lm_eval with the simulated backend (base, 2 single-task, 1 multi-task)", _step_sim_runs),
+    DemoStep("report: composite, interval and signature", _step_report),
+    DemoStep("compare: base vs multi-task, paired", _step_compare),
+    DemoStep("transfer: matrix vs the planted truth", _step_transfer),
+    DemoStep("correlate: tasks over a simulated population", _step_correlate),
+    DemoStep("write the Markdown report and JSON summary", _step_write),
+]
+"""Steps appended to the demo after the tiny model's lm-eval run."""
