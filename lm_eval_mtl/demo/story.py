@@ -91,7 +91,7 @@ def _step_compare(ctx: DemoContext) -> None:
     runs = ctx.sim_runs
     if runs is None or runs.base is None or runs.mtl is None:
         raise DemoError("the compare step needs the simulated base and multi-task runs.")
-    cmp = compare_runs([runs.base, runs.mtl], suite=DEMO_SUITE, n_resamples=ctx.n_resamples, rng=ctx.seed)
+    cmp = compare_runs([runs.mtl, runs.base], suite=DEMO_SUITE, n_resamples=ctx.n_resamples, rng=ctx.seed)
     pair = cmp.pairs[0]
     c = pair.composite
     ctx.artifacts["compare"] = {
@@ -229,7 +229,7 @@ def _step_write(ctx: DemoContext) -> None:
             parts += ["", f"## Composite: {title}", "", f"`{a[name]['headline']}`", "", a[name]["markdown"], ""]
             parts += [f"![{p}]({p})" for p in a[name]["plots"]]
     if "compare" in a:
-        parts += ["", "## Paired comparison: simulated base vs multi-task checkpoint", "", a["compare"]["markdown"]]
+        parts += ["", "## Paired comparison: multi-task checkpoint vs simulated base", "", a["compare"]["markdown"]]
     if "transfer" in a:
         t = a["transfer"]
         parts += [
@@ -268,7 +268,7 @@ def _step_write(ctx: DemoContext) -> None:
 STORY_STEPS: list[DemoStep] = [
     DemoStep("run lm_eval with the simulated backend (base, 2 single-task, 1 multi-task)", _step_sim_runs),
     DemoStep("report: composite, interval and signature", _step_report),
-    DemoStep("compare: base vs multi-task, paired", _step_compare),
+    DemoStep("compare: multi-task checkpoint vs base, paired", _step_compare),
     DemoStep("transfer: matrix vs the planted truth", _step_transfer),
     DemoStep("correlate: tasks over a simulated population", _step_correlate),
     DemoStep("write the Markdown report and JSON summary", _step_write),

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,6 +108,7 @@ def write_sim_runs(
     env: Mapping[str, str] | None = None,
     progress: Callable[[int, int, str], None] | None = None,
     timeout: float | None = 600.0,
+    max_workers: int | None = None,
 ) -> SimRuns:
     """Run ``lm_eval --model mtl-sim`` once per checkpoint, with ``--log_samples``.
 
@@ -128,6 +130,8 @@ def write_sim_runs(
         progress: Called as ``progress(i, n, checkpoint)`` before each run (i from 0),
             and ``progress(n, n, "done")`` at the end.
         timeout: Seconds allowed per run.
+        max_workers: Runs side by side (default: the number of CPUs, at most the number of
+            checkpoints). ``progress`` may then be called from worker threads.
 
     Returns:
         The run folders.
@@ -144,9 +148,7 @@ def write_sim_runs(
     commands: dict[str, tuple[str, ...]] = {}
     n = len(checkpoints)
     run_env = dict(os.environ if env is None else env)
-    for i, ckpt in enumerate(checkpoints):
-        if progress is not None:
-            progress(i, n, ckpt)
+    for ckpt in checkpoints:
         folder = out / ckpt
         ledger = folder / LEDGER_NAME
         if ledger.exists():
@@ -169,6 +171,12 @@ def write_sim_runs(
             cmd += ["--include_path", str(include_path)]
         cmd += list(extra_args)
         commands[ckpt] = tuple(cmd)
+        ledgers[ckpt] = ledger
+
+    def run_one(i: int, ckpt: str) -> Path:
+        if progress is not None:
+            progress(i, n, ckpt)
+        cmd = list(commands[ckpt])
         try:
             proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired as exc:
@@ -179,11 +187,18 @@ def write_sim_runs(
             if "mtl-sim" in tail and ("not found" in tail.lower() or "supported model names" in tail.lower()):
                 hint = " lm_eval does not know `mtl-sim`: install lm-eval-mtl (its start-up hook registers it)."
             raise SimRunError(f"`{' '.join(cmd)}` exited with {proc.returncode}.{hint}\n{tail}")
-        found = sorted(folder.rglob("results_*.json"))
+        found = sorted((out / ckpt).rglob("results_*.json"))
         if not found:
-            raise SimRunError(f"`{' '.join(cmd)}` wrote no results_*.json under {folder}.")
-        runs[ckpt] = found[-1].parent
-        ledgers[ckpt] = ledger
+            raise SimRunError(f"`{' '.join(cmd)}` wrote no results_*.json under {out / ckpt}.")
+        return found[-1].parent
+
+    # Each run is a separate process that mostly waits on lm-eval's start-up (indexing its
+    # built-in tasks), so a few run side by side; results do not depend on the order.
+    workers = max(1, min(max_workers or (os.cpu_count() or 1), n))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {ckpt: pool.submit(run_one, i, ckpt) for i, ckpt in enumerate(checkpoints)}
+        for ckpt in checkpoints:
+            runs[ckpt] = futures[ckpt].result()
     if progress is not None:
         progress(n, n, "done")
     sources = {c[3:]: p for c, p in runs.items() if c.startswith("ft_") and len(c) > 3}
