@@ -69,7 +69,8 @@ def comparison_tables(c: ModelComparison) -> list[Table]:
         )
         notes = [
             f"diff = A - B in {c.normalization}; CI {level}; p adjusted across tasks: {c.correction}",
-            "mcnemar: exact McNemar p, paired-bootstrap CI; analytic-unpaired: results JSON only (no samples)",
+            "mcnemar: exact McNemar p, paired-bootstrap CI; sign-flip / randomization p: paired randomization test; "
+            "analytic-unpaired: results JSON only (no samples)",
         ]
         notes.extend(c.notes)
         tables.append(
