@@ -5,8 +5,11 @@ Measures, interleaved (A B C A B C ...) so that machine load hits every variant 
 1. ``python -c pass`` in two throwaway virtual environments that differ only by
    our two installed files (``lm_eval_mtl_startup.pth`` + ``_lm_eval_mtl_startup.py``):
    ``bare`` (neither), ``plugin`` (both), ``plugin+disabled`` (both,
-   ``LM_EVAL_MTL_DISABLE=1``) and ``plugin+broken`` (the module raises on import,
-   i.e. the .pth's guarded import fails).
+   ``LM_EVAL_MTL_DISABLE=1``), ``plugin+broken`` (the module raises on import,
+   i.e. the .pth's guarded import fails) and ``plugin+no-pyc`` (no cached bytecode
+   and ``PYTHONDONTWRITEBYTECODE=1``: compiled at every start). The other variants
+   hold a ``.pyc`` as ``pip install`` leaves one, and run with bytecode writing off,
+   so every run sees the same files.
 2. The hook module's own import time from ``python -X importtime`` (microseconds).
 3. ``lm_eval ls tasks`` in this environment with the plugin on and with
    ``LM_EVAL_MTL_DISABLE=1`` (the only difference: indexing our ~100 YAML files
@@ -55,7 +58,7 @@ def _installed_hook_files() -> dict[str, Path]:
     return files
 
 
-def _make_venv(root: Path, files: dict[str, Path] | None, broken: bool = False) -> Path:
+def _make_venv(root: Path, files: dict[str, Path] | None, broken: bool = False, compiled: bool = True) -> Path:
     venv.EnvBuilder(with_pip=False, symlinks=True).create(root)
     python = root / "bin" / "python"
     if files:
@@ -64,6 +67,10 @@ def _make_venv(root: Path, files: dict[str, Path] | None, broken: bool = False) 
             shutil.copy2(src, site / name)
         if broken:
             (site / "_lm_eval_mtl_startup.py").write_text("raise ImportError('simulated broken hook')\n")
+        if compiled:  # as `pip install` leaves it (it byte-compiles by default)
+            import py_compile
+
+            py_compile.compile(str(site / "_lm_eval_mtl_startup.py"), doraise=True)
     return python
 
 
@@ -103,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
 
     files = _installed_hook_files()
     base_env = {k: v for k, v in os.environ.items() if k not in ("LM_EVAL_MTL_DISABLE", "PYTHONPATH")}
+    base_env["PYTHONDONTWRITEBYTECODE"] = "1"
     report: dict[str, object] = {
         "python": sys.version.split()[0],
         "cpus": os.cpu_count(),
@@ -113,11 +121,14 @@ def main(argv: list[str] | None = None) -> int:
         bare = _make_venv(Path(tmp) / "bare", None)
         plugin = _make_venv(Path(tmp) / "plugin", files)
         broken = _make_venv(Path(tmp) / "broken", files, broken=True)
+        source_only = _make_venv(Path(tmp) / "source_only", files, compiled=False)
         variants = {
             "bare": ([str(bare), "-c", "pass"], base_env),
             "plugin": ([str(plugin), "-c", "pass"], base_env),
             "plugin+disabled": ([str(plugin), "-c", "pass"], {**base_env, "LM_EVAL_MTL_DISABLE": "1"}),
             "plugin+broken": ([str(broken), "-c", "pass"], base_env),
+            # No .pyc and PYTHONDONTWRITEBYTECODE=1: the module is compiled at every start.
+            "plugin+no-pyc": ([str(source_only), "-c", "pass"], {**base_env, "PYTHONDONTWRITEBYTECODE": "1"}),
         }
         for cmd, env in variants.values():  # warm the page cache
             _time_once(cmd, env)

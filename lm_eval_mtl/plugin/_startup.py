@@ -3,59 +3,33 @@
 The wheel installs this file as the top-level module ``_lm_eval_mtl_startup``
 and a ``lm_eval_mtl_startup.pth`` file whose one line imports it (inside a
 ``try``). Importing it installs a :data:`sys.meta_path` finder that does nothing
-until lm-eval imports one of three modules, and then patches that module right
-after it has executed:
+until lm-eval imports one of the modules in :data:`TARGETS`; right after such a
+module has executed, the finder's loader imports
+:mod:`lm_eval_mtl.plugin.hooks` and applies its patch (task folder, composite
+rows, the ``mtl-sim`` model).
 
-* ``lm_eval.tasks.manager``: ``TaskManager.__init__`` gets lm-eval-mtl's task
-  folder after lm-eval's built-in tasks and before the user's
-  ``--include_path`` (later paths override earlier ones, so a user's task of the
-  same name still wins).
-* ``lm_eval.api.group``: ``Group.aggregate`` adds ``mtl_composite`` (and, where
-  the suite asks, ``leaderboard_average``) to groups whose ``metadata`` carries
-  an ``mtl`` block; every other group is aggregated by lm-eval untouched.
-* ``lm_eval.models``: the simulated backend is registered as ``mtl-sim``, after
-  lm-eval registered its own models (``get_model`` imports ``lm_eval.models``
-  only while the registry is empty, so registering earlier would hide ``hf``).
-
-Rules: at start-up it imports only :mod:`os` and :mod:`sys` (already loaded) and
-costs well under a millisecond; it never raises (a failure is logged once and the
-hook stands aside); ``LM_EVAL_MTL_DISABLE=1`` turns it off; it stands aside when
-lm-eval discovers ``lm_eval.tasks`` entry points itself (then our entry point is
-used) and when a function it wraps has a signature it does not know.
+Rules: at start-up this module imports nothing (``os`` and ``sys`` are already
+loaded) and stays small, so that it costs well under a millisecond even without
+a cached ``.pyc``; it never raises (a failure is logged once and the hook stands
+aside); ``LM_EVAL_MTL_DISABLE=1`` turns it off.
 """
 
 import os
 import sys
 
-# Not `from typing import TYPE_CHECKING`: importing typing costs ~5-20 ms at start-up.
+# No `typing` (or `__future__`) import: each costs time at every interpreter start.
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Callable, Sequence
-    from importlib.machinery import ModuleSpec
     from types import ModuleType
     from typing import Any
-
-__all__ = ["DISABLE_ENV", "disabled", "install", "installed", "uninstall"]
 
 DISABLE_ENV = "LM_EVAL_MTL_DISABLE"
 """Set to ``1`` (or ``true``/``yes``/``on``) to turn the hook off."""
 
-_LOGGER = "lm_eval_mtl.plugin"
-_MARK = "__lm_eval_mtl_wrapped__"
-_MODEL_NAME = "mtl-sim"
-_MODEL_TARGET = "lm_eval_mtl.sim.backend:SimulatedLM"
-# The signatures this hook was written against (lm-eval 0.4.13).
-TASK_MANAGER_INIT_PARAMS: tuple[str, ...] = (
-    "self",
-    "verbosity",
-    "include_path",
-    "include_defaults",
-    "metadata",
-)
-GROUP_AGGREGATE_PARAMS: tuple[str, ...] = ("self", "task_metrics")
+TARGETS = ("lm_eval.tasks.manager", "lm_eval.api.group", "lm_eval.models")
+"""Modules whose import triggers a patch (see :data:`lm_eval_mtl.plugin.hooks.PATCHES`)."""
 
-_warned: set[str] = set()
-_task_dir_cache: list[str | None] = []
+_failed: "set[str]" = set()
 
 
 def disabled() -> bool:
@@ -63,223 +37,23 @@ def disabled() -> bool:
     return os.environ.get(DISABLE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _log(key: str, message: str, *, level: str = "warning") -> None:
-    """Log ``message`` once per ``key``; never raises."""
-    if key in _warned:
-        return
-    _warned.add(key)
+def _apply(name: str, module: "ModuleType") -> None:
+    """Apply the patch for ``name``; never raises."""
     try:
-        import logging
+        from lm_eval_mtl.plugin.hooks import apply_patch
 
-        getattr(logging.getLogger(_LOGGER), level)("lm-eval-mtl start-up hook: %s", message)
-    except Exception:  # noqa: BLE001 - logging must not break the host process
-        pass
-
-
-# --------------------------------------------------------------------------- patches
-
-
-def _signature_names(func: "Any") -> tuple[str, ...] | None:
-    import inspect
-
-    try:
-        return tuple(inspect.signature(func).parameters)
-    except (TypeError, ValueError):
-        return None
-
-
-def lm_eval_discovers_task_plugins(module: "ModuleType") -> bool:
-    """Whether this lm-eval reads ``lm_eval.tasks`` entry points itself.
-
-    Looks for ``entry_points`` together with the group name ``lm_eval.tasks`` in
-    the sources of ``lm_eval/tasks/*.py`` (the package holding ``module``).
-    """
-    folder = os.path.dirname(getattr(module, "__file__", "") or "")
-    if not folder:
-        return False
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return False
-    for name in names:
-        if not name.endswith(".py"):
-            continue
-        try:
-            with open(os.path.join(folder, name), encoding="utf-8") as fh:
-                text = fh.read()
-        except (OSError, UnicodeDecodeError):
-            continue
-        if "entry_points" in text and ("'lm_eval.tasks'" in text or '"lm_eval.tasks"' in text):
-            return True
-    return False
-
-
-def _our_task_dir() -> str | None:
-    """lm-eval-mtl's task folder, or None (logged) when it cannot be found."""
-    if _task_dir_cache:
-        return _task_dir_cache[0]
-    result: str | None = None
-    try:
-        from lm_eval_mtl.suites import task_config_dir
-
-        path = task_config_dir()
-        if path.is_dir():
-            result = str(path)
-        else:
-            _log("task-dir-missing", f"task folder {path} does not exist; suites are not registered.")
+        apply_patch(name, module)
     except Exception as exc:  # noqa: BLE001 - the hook never raises
-        _log(
-            "task-dir-error", f"cannot locate lm-eval-mtl's task folder ({exc!r}); suites are not registered."
-        )
-    _task_dir_cache.append(result)
-    return result
+        if name not in _failed:
+            _failed.add(name)
+            try:
+                import logging
 
-
-def _as_path_list(include_path: "Any") -> "list[Any]":
-    if include_path is None:
-        return []
-    if isinstance(include_path, (list, tuple)):
-        return list(include_path)
-    return [include_path]
-
-
-def merged_include_path(ours: str, include_path: "Any") -> "list[Any]":
-    """Return the include path with ``ours`` first, so the user's folders override it."""
-    user = _as_path_list(include_path)
-    norm = os.path.normcase(os.path.abspath(ours))
-    rest = [p for p in user if os.path.normcase(os.path.abspath(os.fspath(p))) != norm]
-    return [ours, *rest]
-
-
-def patch_task_manager(module: "ModuleType") -> bool:
-    """Wrap ``module.TaskManager.__init__`` to add our task folder.
-
-    Returns:
-        Whether the wrapper is (now) installed.
-    """
-    cls = getattr(module, "TaskManager", None)
-    original = getattr(cls, "__init__", None)
-    if cls is None or original is None:
-        _log("tm-missing", f"{module.__name__} has no TaskManager.__init__; standing aside.")
-        return False
-    if getattr(original, _MARK, False):
-        return True
-    if lm_eval_discovers_task_plugins(module):
-        _log(
-            "tm-native",
-            "lm-eval discovers `lm_eval.tasks` entry points itself; standing aside.",
-            level="debug",
-        )
-        return False
-    names = _signature_names(original)
-    if names != TASK_MANAGER_INIT_PARAMS:
-        _log(
-            "tm-signature",
-            f"TaskManager.__init__ has parameters {names}, expected {TASK_MANAGER_INIT_PARAMS}; "
-            "standing aside (use --include_path with lm_eval_mtl's task_configs).",
-        )
-        return False
-
-    def __init__(  # noqa: N807 - replaces a dunder
-        self: "Any",
-        verbosity: str | None = None,
-        include_path: "Any" = None,
-        include_defaults: bool = True,
-        metadata: "Any" = None,
-    ) -> None:
-        ours = _our_task_dir() if include_defaults else None
-        if ours is None:
-            original(self, verbosity, include_path, include_defaults, metadata)
-            return
-        try:
-            original(self, verbosity, merged_include_path(ours, include_path), include_defaults, metadata)
-        except Exception as exc:  # noqa: BLE001 - our folder must never break lm-eval
-            _log("tm-index", f"indexing lm-eval-mtl's task folder failed ({exc!r}); retrying without it.")
-            original(self, verbosity, include_path, include_defaults, metadata)
-            return
-        # Anything that reads the attribute sees exactly what the caller passed.
-        self.include_path = include_path
-
-    __init__.__doc__ = original.__doc__
-    __init__.__qualname__ = getattr(original, "__qualname__", "__init__")
-    __init__.__wrapped__ = original  # type: ignore[attr-defined]
-    setattr(__init__, _MARK, True)
-    cls.__init__ = __init__
-    return True
-
-
-def patch_group(module: "ModuleType") -> bool:
-    """Wrap ``module.Group.aggregate`` to add composites to mtl groups.
-
-    The wrapper calls the original for every group; for groups whose metadata
-    has an ``mtl`` block it delegates to
-    :func:`lm_eval_mtl.plugin.composite.aggregate_with_composite`, which raises on
-    a bad spec or a missing metric (never a silent partial composite).
-
-    Returns:
-        Whether the wrapper is (now) installed.
-    """
-    cls = getattr(module, "Group", None)
-    original = getattr(cls, "aggregate", None)
-    if cls is None or original is None:
-        _log("group-missing", f"{module.__name__} has no Group.aggregate; composite rows are off.")
-        return False
-    if getattr(original, _MARK, False):
-        return True
-    names = _signature_names(original)
-    if names != GROUP_AGGREGATE_PARAMS:
-        _log(
-            "group-signature",
-            f"Group.aggregate has parameters {names}, expected {GROUP_AGGREGATE_PARAMS}; "
-            "composite rows are off (run `lm-eval-mtl report` on the output instead).",
-        )
-        return False
-
-    def aggregate(self: "Any", task_metrics: "Any") -> "Any":
-        metadata = getattr(self, "metadata", None)
-        if not isinstance(metadata, dict) or "mtl" not in metadata:
-            return original(self, task_metrics)
-        from lm_eval_mtl.plugin.composite import aggregate_with_composite
-
-        return aggregate_with_composite(self, task_metrics, original)
-
-    aggregate.__doc__ = original.__doc__
-    aggregate.__qualname__ = getattr(original, "__qualname__", "aggregate")
-    aggregate.__wrapped__ = original  # type: ignore[attr-defined]
-    setattr(aggregate, _MARK, True)
-    cls.aggregate = aggregate
-    return True
-
-
-def register_models(module: "ModuleType") -> bool:
-    """Register ``mtl-sim`` as a lazy placeholder, after lm-eval's own models.
-
-    Returns:
-        Whether ``mtl-sim`` is (now) registered.
-    """
-    from lm_eval.api.registry import model_registry
-
-    if _MODEL_NAME in model_registry:
-        return True
-    model_registry.register(_MODEL_NAME, target=_MODEL_TARGET)
-    return True
-
-
-_PATCHES: "dict[str, Callable[[ModuleType], bool]]" = {
-    "lm_eval.tasks.manager": patch_task_manager,
-    "lm_eval.api.group": patch_group,
-    "lm_eval.models": register_models,
-}
-
-
-def _run_patch(name: str, module: "ModuleType") -> None:
-    try:
-        _PATCHES[name](module)
-    except Exception as exc:  # noqa: BLE001 - the hook never raises
-        _log(f"patch-{name}", f"patching {name} failed ({exc!r}); standing aside.")
-
-
-# --------------------------------------------------------------------------- import machinery
+                logging.getLogger("lm_eval_mtl.plugin").warning(
+                    "lm-eval-mtl start-up hook: cannot patch %s (%r); standing aside.", name, exc
+                )
+            except Exception:  # noqa: BLE001
+                pass
 
 
 class _PatchingLoader:
@@ -292,51 +66,42 @@ class _PatchingLoader:
     def __getattr__(self, attr: str) -> "Any":
         return getattr(self._loader, attr)
 
-    def create_module(self, spec: "ModuleSpec") -> "ModuleType | None":
-        result: "ModuleType | None" = self._loader.create_module(spec)
-        return result
+    def create_module(self, spec: "Any") -> "Any":
+        return self._loader.create_module(spec)
 
     def exec_module(self, module: "ModuleType") -> None:
-        # Hand the real loader back first, so the module looks untouched.
-        try:
+        try:  # hand the real loader back first, so the module looks untouched
             module.__loader__ = self._loader
             if module.__spec__ is not None:
                 module.__spec__.loader = self._loader
         except Exception:  # noqa: BLE001 - cosmetic only
             pass
         self._loader.exec_module(module)
-        _run_patch(self._name, module)
+        _apply(self._name, module)
 
 
 class _Finder:
-    """A :data:`sys.meta_path` finder that only reacts to the modules in ``_PATCHES``."""
+    """A :data:`sys.meta_path` finder that only reacts to the modules in :data:`TARGETS`."""
 
     _lm_eval_mtl_finder = True
 
-    def find_spec(
-        self, fullname: str, path: "Sequence[str] | None" = None, target: "ModuleType | None" = None
-    ) -> "Any":
-        if fullname not in _PATCHES:
+    def find_spec(self, fullname: str, path: "Any" = None, target: "Any" = None) -> "Any":
+        if fullname not in TARGETS:
             return None
         try:
             for finder in sys.meta_path:
-                if getattr(finder, "_lm_eval_mtl_finder", False):
+                if getattr(finder, "_lm_eval_mtl_finder", False) or not hasattr(finder, "find_spec"):
                     continue
-                find = getattr(finder, "find_spec", None)
-                if find is None:
-                    continue
-                spec = find(fullname, path, target)
+                spec: Any = finder.find_spec(fullname, path, target)
                 if spec is not None:
                     break
             else:
                 return None
-            loader = spec.loader
-            if loader is None or not hasattr(loader, "exec_module"):
+            if spec.loader is None or not hasattr(spec.loader, "exec_module"):
                 return None
-            spec.loader = _PatchingLoader(loader, fullname)
+            spec.loader = _PatchingLoader(spec.loader, fullname)
             return spec
-        except Exception as exc:  # noqa: BLE001 - the hook never raises
-            _log(f"find-{fullname}", f"finding {fullname} failed ({exc!r}); standing aside.")
+        except Exception:  # noqa: BLE001 - the hook never raises; the normal import proceeds
             return None
 
     def __repr__(self) -> str:
@@ -349,7 +114,7 @@ def installed() -> bool:
 
 
 def install() -> bool:
-    """Install the finder (idempotent); patch any target lm-eval already imported.
+    """Install the finder (idempotent) and patch targets lm-eval already imported.
 
     Returns:
         Whether the hook is active (False when disabled).
@@ -358,10 +123,10 @@ def install() -> bool:
         return False
     if not installed():
         sys.meta_path.insert(0, _Finder())
-    for name in _PATCHES:
+    for name in TARGETS:
         module = sys.modules.get(name)
         if module is not None:
-            _run_patch(name, module)
+            _apply(name, module)
     return True
 
 

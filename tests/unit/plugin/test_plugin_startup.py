@@ -10,17 +10,17 @@ from typing import Any
 
 import pytest
 
-from lm_eval_mtl.plugin import _startup
+from lm_eval_mtl.plugin import _startup, hooks
 from lm_eval_mtl.suites import task_config_dir
 
 
 @pytest.fixture(autouse=True)
 def _fresh_state() -> Any:
-    _startup._warned.clear()
-    _startup._task_dir_cache.clear()
+    hooks._warned.clear()
+    hooks._task_dir_cache.clear()
     yield
-    _startup._warned.clear()
-    _startup._task_dir_cache.clear()
+    hooks._warned.clear()
+    hooks._task_dir_cache.clear()
 
 
 def _manager_module(tmp_path: Path, init: Any, source: str = "x = 1\n") -> types.ModuleType:
@@ -58,7 +58,7 @@ def test_other_env_values_leave_hook_on(monkeypatch: pytest.MonkeyPatch, value: 
 def test_our_folder_goes_after_builtins_and_before_user_paths(tmp_path: Path) -> None:
     calls: list[Any] = []
     module = _manager_module(tmp_path, _recording_init(calls))
-    assert _startup.patch_task_manager(module)
+    assert hooks.patch_task_manager(module)
     tm = module.TaskManager(include_path="/user/tasks")
     assert calls == [[str(task_config_dir()), "/user/tasks"]]
     # The attribute shows exactly what the caller passed.
@@ -68,7 +68,7 @@ def test_our_folder_goes_after_builtins_and_before_user_paths(tmp_path: Path) ->
 def test_list_include_path_keeps_user_order_and_drops_a_duplicate_of_ours(tmp_path: Path) -> None:
     calls: list[Any] = []
     module = _manager_module(tmp_path, _recording_init(calls))
-    _startup.patch_task_manager(module)
+    hooks.patch_task_manager(module)
     ours = str(task_config_dir())
     module.TaskManager(None, ["/a", ours, Path("/b")])
     assert calls == [[ours, "/a", Path("/b")]]
@@ -77,7 +77,7 @@ def test_list_include_path_keeps_user_order_and_drops_a_duplicate_of_ours(tmp_pa
 def test_no_user_path_gives_only_our_folder(tmp_path: Path) -> None:
     calls: list[Any] = []
     module = _manager_module(tmp_path, _recording_init(calls))
-    _startup.patch_task_manager(module)
+    hooks.patch_task_manager(module)
     tm = module.TaskManager()
     assert calls == [[str(task_config_dir())]]
     assert tm.include_path is None
@@ -86,7 +86,7 @@ def test_no_user_path_gives_only_our_folder(tmp_path: Path) -> None:
 def test_without_builtins_our_folder_is_not_added(tmp_path: Path) -> None:
     calls: list[Any] = []
     module = _manager_module(tmp_path, _recording_init(calls))
-    _startup.patch_task_manager(module)
+    hooks.patch_task_manager(module)
     module.TaskManager(include_path="/x", include_defaults=False)
     assert calls == ["/x"]
 
@@ -94,9 +94,9 @@ def test_without_builtins_our_folder_is_not_added(tmp_path: Path) -> None:
 def test_patch_is_idempotent(tmp_path: Path) -> None:
     calls: list[Any] = []
     module = _manager_module(tmp_path, _recording_init(calls))
-    assert _startup.patch_task_manager(module)
+    assert hooks.patch_task_manager(module)
     wrapped = module.TaskManager.__init__
-    assert _startup.patch_task_manager(module)
+    assert hooks.patch_task_manager(module)
     assert module.TaskManager.__init__ is wrapped
     module.TaskManager()
     assert len(calls) == 1
@@ -108,8 +108,8 @@ def test_unknown_signature_stands_aside_and_logs_once(tmp_path: Path, caplog: py
 
     module = _manager_module(tmp_path, __init__)
     with caplog.at_level(logging.WARNING, logger="lm_eval_mtl.plugin"):
-        assert _startup.patch_task_manager(module) is False
-        assert _startup.patch_task_manager(module) is False
+        assert hooks.patch_task_manager(module) is False
+        assert hooks.patch_task_manager(module) is False
     assert module.TaskManager.__init__ is __init__
     messages = [r.getMessage() for r in caplog.records if "parameters" in r.getMessage()]
     assert len(messages) == 1
@@ -120,8 +120,8 @@ def test_native_entry_point_discovery_makes_hook_stand_aside(tmp_path: Path) -> 
     calls: list[Any] = []
     source = 'from importlib.metadata import entry_points\nEPS = entry_points(group="lm_eval.tasks")\n'
     module = _manager_module(tmp_path, _recording_init(calls), source=source)
-    assert _startup.lm_eval_discovers_task_plugins(module)
-    assert _startup.patch_task_manager(module) is False
+    assert hooks.lm_eval_discovers_task_plugins(module)
+    assert hooks.patch_task_manager(module) is False
     module.TaskManager(include_path="/x")
     assert calls == ["/x"]
 
@@ -129,7 +129,7 @@ def test_native_entry_point_discovery_makes_hook_stand_aside(tmp_path: Path) -> 
 def test_installed_lm_eval_does_not_discover_task_entry_points() -> None:
     import lm_eval.tasks.manager as manager
 
-    assert not _startup.lm_eval_discovers_task_plugins(manager)
+    assert not hooks.lm_eval_discovers_task_plugins(manager)
 
 
 def test_unlocatable_task_folder_leaves_task_manager_untouched(
@@ -137,7 +137,7 @@ def test_unlocatable_task_folder_leaves_task_manager_untouched(
 ) -> None:
     calls: list[Any] = []
     module = _manager_module(tmp_path, _recording_init(calls))
-    _startup.patch_task_manager(module)
+    hooks.patch_task_manager(module)
     monkeypatch.setitem(sys.modules, "lm_eval_mtl.suites", None)  # import fails
     with caplog.at_level(logging.WARNING, logger="lm_eval_mtl.plugin"):
         module.TaskManager(include_path="/x")
@@ -156,7 +156,7 @@ def test_index_failure_with_our_folder_retries_without_it(tmp_path: Path, caplog
         self.include_path = include_path
 
     module = _manager_module(tmp_path, __init__)
-    _startup.patch_task_manager(module)
+    hooks.patch_task_manager(module)
     with caplog.at_level(logging.WARNING, logger="lm_eval_mtl.plugin"):
         tm = module.TaskManager(include_path="/x")
     assert calls == [[str(task_config_dir()), "/x"], "/x"]
@@ -174,7 +174,7 @@ def test_group_patch_routes_only_mtl_groups_to_the_composite(monkeypatch: pytest
     group_cls = type("Group", (), {"aggregate": aggregate})
     module = types.ModuleType("fake_lm_eval.api.group")
     module.Group = group_cls  # type: ignore[attr-defined]
-    assert _startup.patch_group(module)
+    assert hooks.patch_group(module)
 
     plain = group_cls()
     plain.name, plain.metadata = "plain", {"version": 1}
@@ -197,7 +197,7 @@ def test_group_patch_stands_aside_on_unknown_signature() -> None:
 
     module = types.ModuleType("fake_lm_eval.api.group")
     module.Group = type("Group", (), {"aggregate": aggregate})  # type: ignore[attr-defined]
-    assert _startup.patch_group(module) is False
+    assert hooks.patch_group(module) is False
     assert module.Group.aggregate is aggregate
 
 
@@ -205,21 +205,45 @@ def test_failing_patch_is_logged_not_raised(caplog: pytest.LogCaptureFixture) ->
     module = types.ModuleType("lm_eval.tasks.manager")  # no TaskManager at all
     broken = types.ModuleType("lm_eval.models")
     with caplog.at_level(logging.WARNING, logger="lm_eval_mtl.plugin"):
-        _startup._run_patch("lm_eval.tasks.manager", module)
-        _startup._PATCHES["boom"] = lambda m: 1 / 0  # type: ignore[assignment,return-value]
+        hooks.apply_patch("lm_eval.tasks.manager", module)
+        hooks.PATCHES["boom"] = lambda m: 1 / 0  # type: ignore[assignment,return-value]
         try:
-            _startup._run_patch("boom", broken)
+            hooks.apply_patch("boom", broken)
         finally:
-            del _startup._PATCHES["boom"]
+            del hooks.PATCHES["boom"]
     text = " ".join(r.getMessage() for r in caplog.records)
     assert "has no TaskManager" in text
     assert "ZeroDivisionError" in text
 
 
 def test_merged_include_path_puts_ours_first() -> None:
-    assert _startup.merged_include_path("/ours", None) == ["/ours"]
-    assert _startup.merged_include_path("/ours", "/u") == ["/ours", "/u"]
-    assert _startup.merged_include_path("/ours", ("/u", "/ours/")) == ["/ours", "/u"]
+    assert hooks.merged_include_path("/ours", None) == ["/ours"]
+    assert hooks.merged_include_path("/ours", "/u") == ["/ours", "/u"]
+    assert hooks.merged_include_path("/ours", ("/u", "/ours/")) == ["/ours", "/u"]
+
+
+def test_failing_hooks_import_is_logged_once_and_lm_eval_module_is_left_alone(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _startup._failed.clear()
+    monkeypatch.setitem(sys.modules, "lm_eval_mtl.plugin.hooks", None)
+    module = types.ModuleType("lm_eval.tasks.manager")
+    with caplog.at_level(logging.WARNING, logger="lm_eval_mtl.plugin"):
+        _startup._apply("lm_eval.tasks.manager", module)
+        _startup._apply("lm_eval.tasks.manager", module)
+    messages = [r.getMessage() for r in caplog.records if "cannot patch lm_eval.tasks.manager" in r.getMessage()]
+    assert len(messages) == 1 and "standing aside" in messages[0]
+    _startup._failed.clear()
+
+
+def test_finder_ignores_other_modules_and_wraps_targets() -> None:
+    finder = _startup._Finder()
+    assert finder.find_spec("json") is None
+    import lm_eval.api
+
+    spec = finder.find_spec("lm_eval.api.group", lm_eval.api.__path__)
+    assert spec is not None and isinstance(spec.loader, _startup._PatchingLoader)
+    assert spec.loader.get_filename("lm_eval.api.group").endswith("group.py")  # delegated
 
 
 def test_in_process_lm_eval_is_patched_by_the_installed_hook() -> None:
