@@ -1,12 +1,17 @@
 """``lm-eval-mtl demo``: the whole pipeline on a fresh machine, offline.
 
-Builds (or reuses) a tiny local model, runs the real ``lm_eval`` CLI on the
-bundled ``mtl_demo`` suite and prints lm-eval's table with the composite rows.
+Builds (or reuses) a tiny local model and runs the real ``lm_eval`` CLI on the
+bundled ``mtl_demo`` suite, printing lm-eval's table with the composite rows;
+then runs ``lm_eval`` with the simulated backend (``mtl-sim``) for a base model,
+two single-task checkpoints and a multi-task checkpoint, and scores, compares,
+builds the transfer matrix and correlates tasks, writing one Markdown report with
+plots and a JSON summary.
 
 Examples::
 
     lm-eval-mtl demo
     lm-eval-mtl demo --output-dir runs/demo --limit 8
+    lm-eval-mtl demo --quick          # only the tiny model's lm_eval run
 """
 
 from __future__ import annotations
@@ -37,11 +42,23 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--device", default="cpu", help="lm-eval --device (default: cpu)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="cache root for the tiny model")
     parser.add_argument("--rebuild-model", action="store_true", help="rebuild the tiny model even if cached")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of lm-eval, the simulation and the bootstrap"
+    )
+    parser.add_argument(
+        "--n-resamples", type=int, default=2000, help="bootstrap resamples for the analyses (default: 2000)"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="stop after the tiny model's lm_eval run (skip the simulated checkpoints and the analyses)",
+    )
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lm_eval_mtl.demo.run import DemoContext, run_demo
+    from lm_eval_mtl.demo.run import STEPS, DemoContext, run_demo
+    from lm_eval_mtl.demo.story import STORY_STEPS
 
     if args.limit is not None and args.limit < 1:
         raise SystemExit(f"lm-eval-mtl demo: error: `--limit` must be a positive integer; got {args.limit}.")
@@ -56,8 +73,15 @@ def _run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         device=args.device,
         rebuild_model=args.rebuild_model,
+        seed=args.seed,
+        n_resamples=args.n_resamples,
         echo=lambda line: print(line, flush=True),
     )
-    run_demo(ctx)
-    print(f"\nDone in {sum(ctx.timings.values()):.0f} s. Output: {ctx.run_dir}", flush=True)
+    if args.n_resamples < 1:
+        raise SystemExit(
+            f"lm-eval-mtl demo: error: `--n-resamples` must be a positive integer; got {args.n_resamples}."
+        )
+    run_demo(ctx, STEPS if args.quick else [*STEPS, *STORY_STEPS])
+    where = ctx.report_path if ctx.report_path is not None else ctx.run_dir
+    print(f"\nDone in {sum(ctx.timings.values()):.0f} s. Output: {where}", flush=True)
     return 0

@@ -24,8 +24,12 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from lm_eval_mtl.errors import MTLError
+
+if TYPE_CHECKING:
+    from lm_eval_mtl.sim.runner import SimRuns
 
 __all__ = [
     "DEMO_SUITE",
@@ -76,6 +80,16 @@ class DemoContext:
     """lm-eval's printed tables (filled by the lm-eval step)."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per step name."""
+    seed: int = 0
+    """Seed of lm-eval, the simulated checkpoints and every bootstrap."""
+    n_resamples: int = 2000
+    """Bootstrap resamples for report, compare and transfer."""
+    sim_runs: SimRuns | None = None
+    """Simulated checkpoints' run folders (filled by the simulation step)."""
+    artifacts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Rendered tables, plots and JSON per analysis step (filled by the story steps)."""
+    report_path: Path | None = None
+    """The Markdown report (filled by the last step)."""
 
 
 @dataclass(frozen=True)
@@ -149,7 +163,7 @@ def _step_lm_eval(ctx: DemoContext) -> None:
         str(ctx.output_dir),
         "--log_samples",
         "--seed",
-        "0",
+        str(ctx.seed),
     ]
     if ctx.limit is not None:
         cmd += ["--limit", str(ctx.limit)]
