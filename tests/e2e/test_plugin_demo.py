@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -24,10 +25,31 @@ def test_demo_runs_lm_eval_and_prints_the_composite(
     assert "reused tiny GPT-2" in text  # the session's model, not a rebuild
     assert "run lm_eval on mtl_demo" in text
     assert "|mtl_demo (bundled demo suite)" in text and "mtl_composite" in text
-    results = list(out.rglob("results_*.json"))
+    # the tiny HF model's run, then four simulated checkpoints under sim/
+    results = [p for p in out.rglob("results_*.json") if "sim" not in p.relative_to(out).parts]
     assert len(results) == 1
     assert f"results: {results[0]}" in text
     assert len(list(results[0].parent.glob("samples_mtl_demo_*.jsonl"))) == 6
+    sim_results = sorted(p.relative_to(out / "sim").parts[0] for p in (out / "sim").rglob("results_*.json"))
+    assert sim_results == ["base", "ft_mtl_demo_arithmetic", "ft_mtl_demo_sentiment", "mtl"]
+    # the whole story: one Markdown report with plots, and a JSON summary
+    report = out / "report" / "REPORT.md"
+    assert f"report: {report}" in text
+    body = report.read_text(encoding="utf-8")
+    for heading in ("## Composite: Tiny GPT-2", "## Composite: Simulated base", "## Paired comparison",
+                    "## Transfer matrix", "## Task correlations"):  # fmt: skip
+        assert heading in body
+    assert "signature: mtl_demo@1.0|norm=chance|w=family@sha256:" in body
+    images = [line[line.index("(") + 1 : -1] for line in body.splitlines() if line.startswith("![")]
+    assert len(images) == 6
+    for image in images:
+        png = out / "report" / image
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = json.loads((out / "report" / "summary.json").read_text(encoding="utf-8"))
+    assert {"report_tiny-gpt2", "report_sim-base", "compare", "transfer", "correlate"} <= set(summary)
+    assert summary["transfer"]["sources"] == ["mtl_demo_sentiment", "mtl_demo_arithmetic"]
+    for step in range(1, 10):
+        assert f"[{step}/9]" in text  # a progress line per step
 
 
 def test_demo_rejects_a_non_positive_limit(lm_eval_mtl_bin: Path, offline_env: dict[str, str], tmp_path: Path) -> None:
