@@ -7,6 +7,7 @@
 * ``offline_env``: an environment for subprocesses that never touches the Hub.
 * ``tiny_hf_model``: a tiny random-weight HF causal LM folder, built once per session.
 * ``lm_eval_bin`` / ``lm_eval_mtl_bin``: the installed console scripts (skip if absent).
+* ``tests/data`` is on ``sys.path``: tests ``import fixture_runs`` (writes lm-eval-format runs).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "data"))
 
 settings.register_profile(
     "ci",

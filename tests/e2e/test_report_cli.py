@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -10,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import fixture_runs as fx  # tests/data, on sys.path via tests/conftest.py
 import numpy as np
 import pytest
 
@@ -18,18 +18,6 @@ pytestmark = pytest.mark.e2e
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _fixtures() -> Any:
-    if "fixture_runs" not in sys.modules:
-        path = REPO / "tests" / "data" / "fixture_runs.py"
-        spec = importlib.util.spec_from_file_location("fixture_runs", path)
-        assert spec and spec.loader
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["fixture_runs"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["fixture_runs"]
-
-
-fx = _fixtures()
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

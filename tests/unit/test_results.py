@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
-from typing import Any
 
+import fixture_runs as fx  # tests/data, on sys.path via tests/conftest.py
 import numpy as np
 import pytest
 
@@ -20,21 +18,6 @@ from lm_eval_mtl.results import (
     read_results_file,
     read_samples,
 )
-
-
-def _fixtures() -> Any:
-    if "fixture_runs" not in sys.modules:
-        path = Path(__file__).resolve().parents[1] / "data" / "fixture_runs.py"
-        spec = importlib.util.spec_from_file_location("fixture_runs", path)
-        assert spec and spec.loader
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["fixture_runs"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["fixture_runs"]
-
-
-fx = _fixtures()
-
 
 # --------------------------------------------------------------------------- results JSON (v0.4)
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
+import fixture_runs as fx  # tests/data, on sys.path via tests/conftest.py
 import numpy as np
 import pytest
 
@@ -18,20 +17,6 @@ from lm_eval_mtl.report.render import composite_table, render_composite
 from lm_eval_mtl.results import load_run
 from lm_eval_mtl.scoring.composite import CompositeScore, score_run
 from lm_eval_mtl.suites import MemberSpec, SuiteSpec
-
-
-def _fixtures() -> Any:
-    if "fixture_runs" not in sys.modules:
-        path = Path(__file__).resolve().parents[2] / "data" / "fixture_runs.py"
-        spec = importlib.util.spec_from_file_location("fixture_runs", path)
-        assert spec and spec.loader
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["fixture_runs"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["fixture_runs"]
-
-
-fx = _fixtures()
 
 
 @pytest.fixture()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import math
 import re
-import sys
 from pathlib import Path
 from typing import Any
 
+import fixture_runs as fx  # tests/data, on sys.path via tests/conftest.py
 import numpy as np
 import pytest
 from scipy import stats
@@ -26,20 +25,6 @@ from lm_eval_mtl.errors import (
 from lm_eval_mtl.results import load_run
 from lm_eval_mtl.scoring.composite import CompositeScore, detect_suite, score_run, signature
 from lm_eval_mtl.suites import MemberSpec, SuiteSpec
-
-
-def _fixtures() -> Any:
-    if "fixture_runs" not in sys.modules:
-        path = Path(__file__).resolve().parents[2] / "data" / "fixture_runs.py"
-        spec = importlib.util.spec_from_file_location("fixture_runs", path)
-        assert spec and spec.loader
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["fixture_runs"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["fixture_runs"]
-
-
-fx = _fixtures()
 
 
 def _suite(*members: MemberSpec, weights: str = "equal", name: str = "mtl_test") -> SuiteSpec:

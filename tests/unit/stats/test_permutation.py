@@ -454,24 +454,10 @@ def test_column_functions_validate_their_inputs() -> None:
         composite_sign_flip_p_values([], [])
 
 
-def _fixture_runs():  # type: ignore[no-untyped-def]
-    import importlib.util
-    import sys
-
-    if "fixture_runs" not in sys.modules:
-        path = Path(__file__).resolve().parents[2] / "data" / "fixture_runs.py"
-        spec = importlib.util.spec_from_file_location("fixture_runs", path)
-        assert spec and spec.loader
-        mod = importlib.util.module_from_spec(spec)
-        sys.modules["fixture_runs"] = mod
-        spec.loader.exec_module(mod)
-    return sys.modules["fixture_runs"]
-
-
 def test_compare_runs_composite_p_is_the_exact_joint_randomization_test(tmp_path: Path) -> None:
     from lm_eval_mtl.compare import compare_runs
 
-    fx = _fixture_runs()
+    import fixture_runs as fx  # tests/data, on sys.path via tests/conftest.py
     refs = ["the cat sat on the mat", "a dog ran far away", "we went home today", "it is a fine day"]
     hyp_a = ["the cat sat on a mat", "a dog ran away", "we went home today", "it is fine day"]
     hyp_b = ["a cat sat on mat", "the dog ran far away", "we go home", "it is a fine day"]
