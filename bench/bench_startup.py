@@ -58,7 +58,9 @@ def _installed_hook_files() -> dict[str, Path]:
     return files
 
 
-def _make_venv(root: Path, files: dict[str, Path] | None, broken: bool = False, compiled: bool = True) -> Path:
+def _make_venv(
+    root: Path, files: dict[str, Path] | None, broken: bool = False, compiled: bool = True
+) -> Path:
     venv.EnvBuilder(with_pip=False, symlinks=True).create(root)
     python = root / "bin" / "python"
     if files:
@@ -93,18 +95,25 @@ def _summary(xs: list[float], scale: float = 1e3) -> dict[str, float]:
 def _hook_import_us(python: Path, env: dict[str, str], runs: int) -> dict[str, float]:
     samples: list[float] = []
     for _ in range(runs):
-        proc = subprocess.run([str(python), "-X", "importtime", "-c", "pass"], env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            [str(python), "-X", "importtime", "-c", "pass"], env=env, capture_output=True, text=True
+        )
         for line in proc.stderr.splitlines():
             if line.split("|")[-1].strip() == "_lm_eval_mtl_startup":
                 samples.append(float(line.split("|")[1]))  # cumulative microseconds
-    return _summary(samples, scale=1.0) if samples else {"median": float("nan"), "p10": float("nan"),
-                                                         "p90": float("nan"), "n": 0.0}
+    return (
+        _summary(samples, scale=1.0)
+        if samples
+        else {"median": float("nan"), "p10": float("nan"), "p90": float("nan"), "n": 0.0}
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=60, help="start-ups per variant (default 60)")
-    parser.add_argument("--ls-runs", type=int, default=3, help="`lm_eval ls tasks` runs per variant (0 skips)")
+    parser.add_argument(
+        "--ls-runs", type=int, default=3, help="`lm_eval ls tasks` runs per variant (0 skips)"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args(argv)
 

@@ -101,8 +101,14 @@ def coverage(n_seeds: int, task_dict) -> dict:
                 ids = sorted(items)
                 pairs = [lm.generation_answers(task, docs[d], d) for d in ids]
                 refs = [str(task.doc_to_target(docs[d])) for d in ids]
-                ex = _chrf_expectation(refs, [a for a, _ in pairs], [b for _, b in pairs],
-                                       np.array([items[d].p_correct for d in ids]), 2000, rng)
+                ex = _chrf_expectation(
+                    refs,
+                    [a for a, _ in pairs],
+                    [b for _, b in pairs],
+                    np.array([items[d].p_correct for d in ids]),
+                    2000,
+                    rng,
+                )
             else:
                 ex = float(p.mean())
             truth += weights[m.label] * (ex - m.chance) / (m.ceiling - m.chance)
@@ -111,9 +117,14 @@ def coverage(n_seeds: int, task_dict) -> dict:
         rows.append({"seed": seed, "estimate": est, "se": se, "truth": truth, "covered": bool(covered)})
     rate = hits / n_seeds
     mc_se = math.sqrt(rate * (1 - rate) / n_seeds)
-    return {"n_seeds": n_seeds, "coverage": rate, "mc_se": mc_se, "rows": rows,
-            "mean_abs_error": float(np.mean([abs(r["estimate"] - r["truth"]) for r in rows])),
-            "mean_se": float(np.mean([r["se"] for r in rows]))}
+    return {
+        "n_seeds": n_seeds,
+        "coverage": rate,
+        "mc_se": mc_se,
+        "rows": rows,
+        "mean_abs_error": float(np.mean([abs(r["estimate"] - r["truth"]) for r in rows])),
+        "mean_se": float(np.mean([r["se"] for r in rows])),
+    }
 
 
 def _member_scores(scores, spec):
@@ -151,7 +162,9 @@ def transfer(n_reps: int, task_dict, n_resamples: int) -> dict:
         planted = base_lm.truth.planted_transfer(SOURCES, [m.task for m in spec.members])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tm = transfer_from_scores(base, ck, scale=scale, weights=weights, n_resamples=n_resamples, rng=rep)
+            tm = transfer_from_scores(
+                base, ck, scale=scale, weights=weights, n_resamples=n_resamples, rng=rep
+            )
         sig.append(tm.significant)
         deltas.append(tm.delta)
         nz = planted.nonzero()
@@ -187,7 +200,9 @@ def null_comparisons(n_reps: int, task_dict, n_resamples: int) -> dict:
         b, _ = _member_scores(score_items(SimulatedLM(seed=rep, draw_seed=10_001 + 2 * rep), tasks), spec)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            tm = transfer_from_scores(a, {"B": b}, scale=scale, weights=weights, n_resamples=n_resamples, rng=rep)
+            tm = transfer_from_scores(
+                a, {"B": b}, scale=scale, weights=weights, n_resamples=n_resamples, rng=rep
+            )
         comp_p.append(float(tm.composite_p_value[0]))
         task_p.append(tm.p_value[0])
     comp = np.array(comp_p)
@@ -249,7 +264,10 @@ def markdown(res: dict, cmd: str, seconds: float) -> str:
         "|---|" + "---|" * len(t["targets"]),
     ]
     for i, s in enumerate(t["sources"]):
-        cells = [f"{t['rejection_rate'][i][j]:.2f} [{t['planted_delta_theta'][i][j]:+.1f}]" for j in range(len(t["targets"]))]
+        cells = [
+            f"{t['rejection_rate'][i][j]:.2f} [{t['planted_delta_theta'][i][j]:+.1f}]"
+            for j in range(len(t["targets"]))
+        ]
         lines.append(f"| {s} | " + " | ".join(cells) + " |")
     if "cli" in res:
         cl = res["cli"]
@@ -269,7 +287,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=200, help="replications of the transfer and null studies")
     ap.add_argument("--n-resamples", type=int, default=1000)
     ap.add_argument("--json", type=Path, default=None, help="write every figure here")
-    ap.add_argument("--cli", type=Path, default=None, help="also run the real lm_eval CLI path into this folder")
+    ap.add_argument(
+        "--cli", type=Path, default=None, help="also run the real lm_eval CLI path into this folder"
+    )
     args = ap.parse_args(argv)
     logging.disable(logging.WARNING)
     import lm_eval
@@ -285,7 +305,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.cli is not None:
         res["cli"] = cli_transfer(args.cli, seed=1)
     seconds = time.time() - t0
-    cmd = "python bench/validate.py" + ("" if argv is None and len(sys.argv) == 1 else " " + " ".join(sys.argv[1:] if argv is None else argv))
+    cmd = "python bench/validate.py" + (
+        "" if argv is None and len(sys.argv) == 1 else " " + " ".join(sys.argv[1:] if argv is None else argv)
+    )
     if args.json:
         args.json.write_text(json.dumps(res, indent=1))
     print(markdown(res, cmd, seconds))

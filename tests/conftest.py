@@ -173,7 +173,10 @@ MTL_DEMO_LIMIT = 16
 
 @pytest.fixture(scope="session")
 def mtl_demo_run(
-    tmp_path_factory: pytest.TempPathFactory, tiny_hf_model: Path, offline_env: dict[str, str], lm_eval_bin: Path
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_hf_model: Path,
+    offline_env: dict[str, str],
+    lm_eval_bin: Path,
 ) -> LmEvalRun:
     """``lm_eval run --model hf (tiny) --tasks mtl_demo --log_samples --limit 16``, once per session.
 
@@ -196,7 +199,9 @@ def mtl_demo_run(
         "--output_path", str(out),
         "--log_samples",
     ]  # fmt: skip
-    proc = subprocess.run(argv, cwd=work, env=offline_env, capture_output=True, text=True, timeout=900, check=False)
+    proc = subprocess.run(
+        argv, cwd=work, env=offline_env, capture_output=True, text=True, timeout=900, check=False
+    )
     if proc.returncode != 0:
         raise AssertionError(f"lm_eval failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     return LmEvalRun(out, proc.stdout, proc.stderr, argv)

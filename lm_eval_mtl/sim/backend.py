@@ -147,7 +147,12 @@ class SimulatedLM(LM):  # type: ignore[misc]
             import difflib
 
             hints = [
-                f"{k!r}" + (f" (did you mean {m[0]!r}?)" if (m := difflib.get_close_matches(k, _KNOWN_ARGS, n=1)) else "")
+                f"{k!r}"
+                + (
+                    f" (did you mean {m[0]!r}?)"
+                    if (m := difflib.get_close_matches(k, _KNOWN_ARGS, n=1))
+                    else ""
+                )
                 for k in sorted(kwargs)
             ]
             raise SimProfileError(
@@ -165,7 +170,9 @@ class SimulatedLM(LM):  # type: ignore[misc]
             prof = profile
         elif profile is None or profile == "demo":
             prof = builtin_profile("demo")
-        elif isinstance(profile, str) and (Path(profile).suffix.lower() in (".yaml", ".yml", ".json") or Path(profile).exists()):
+        elif isinstance(profile, str) and (
+            Path(profile).suffix.lower() in (".yaml", ".yml", ".json") or Path(profile).exists()
+        ):
             prof = load_profile(profile)
         else:
             prof = builtin_profile(str(profile))
@@ -206,7 +213,9 @@ class SimulatedLM(LM):  # type: ignore[misc]
         """Fingerprint used by lm-eval's request cache with chat templates."""
         return "mtl-sim"
 
-    def apply_chat_template(self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True) -> str:
+    def apply_chat_template(
+        self, chat_history: list[dict[str, str]], add_generation_prompt: bool = True
+    ) -> str:
         """Render a chat as plain ``role: content`` lines, so ``--apply_chat_template`` works."""
         text = "\n".join(f"{m.get('role', 'user')}: {m.get('content', '')}" for m in chat_history)
         return text + ("\nassistant:" if add_generation_prompt else "")
@@ -272,7 +281,9 @@ class SimulatedLM(LM):  # type: ignore[misc]
         for req in requests:
             gold = self._gold(tasks, req)
             if gold.target is None:
-                raise SimProfileError(f"mtl-sim: task {req.task_name!r} doc {req.doc_id} has no target to answer with.")
+                raise SimProfileError(
+                    f"mtl-sim: task {req.task_name!r} doc {req.doc_id} has no target to answer with."
+                )
             item = self._record(req, None)
             if item.correct:
                 fmt = self.truth.profile.task(str(req.task_name)).answer_format
@@ -315,7 +326,9 @@ class SimulatedLM(LM):  # type: ignore[misc]
         item = self.truth.item(task, key, n_choices)
         self.ledger[task][doc_id] = item
         if self._ledger_path is not None:
-            self._pending.append({"task": task, "doc_id": doc_id, "checkpoint": self.truth.checkpoint, **item.to_dict()})
+            self._pending.append(
+                {"task": task, "doc_id": doc_id, "checkpoint": self.truth.checkpoint, **item.to_dict()}
+            )
         return item
 
     def _flush(self) -> None:
@@ -332,7 +345,9 @@ class SimulatedLM(LM):  # type: ignore[misc]
         k = len(gold.choices)
         if item.correct or k < 2:
             return gold.gold_index
-        u = hash_uniform("wrong", self.truth.effective_draw_seed, self.truth.checkpoint, req.task_name, item.key)
+        u = hash_uniform(
+            "wrong", self.truth.effective_draw_seed, self.truth.checkpoint, req.task_name, item.key
+        )
         offset = 1 + int(u * (k - 1))  # 1 .. k-1
         return (gold.gold_index + offset) % k
 
@@ -383,7 +398,9 @@ class SimulatedLM(LM):  # type: ignore[misc]
                 loaded = {}
                 if self._include_path is not None:  # fast path: only the given folder
                     try:
-                        loaded = TaskManager(include_path=self._include_path, include_defaults=False).load(name)["tasks"]
+                        loaded = TaskManager(include_path=self._include_path, include_defaults=False).load(
+                            name
+                        )["tasks"]
                     except Exception:  # noqa: BLE001 - not there; try with lm-eval's own tasks below
                         loaded = {}
                 if name not in loaded:
@@ -394,7 +411,9 @@ class SimulatedLM(LM):  # type: ignore[misc]
                     f"evaluation and TaskManager(include_path=tasks_dir={self._include_path!r}) could not load it ({exc})."
                 ) from exc
             if name not in loaded:
-                raise SimProfileError(f"mtl-sim: TaskManager loaded {sorted(loaded)} for {name!r}, not the task itself.")
+                raise SimProfileError(
+                    f"mtl-sim: TaskManager loaded {sorted(loaded)} for {name!r}, not the task itself."
+                )
             self._fallback_tasks[name] = loaded[name]
         return self._fallback_tasks[name]
 
@@ -444,7 +463,12 @@ def _gold_of(task: Any, doc: Any, name: str) -> _Gold:
             choices_t = None
     if isinstance(target, list):
         target = target[0] if target else None
-    if isinstance(target, int) and not isinstance(target, bool) and choices_t and 0 <= target < len(choices_t):
+    if (
+        isinstance(target, int)
+        and not isinstance(target, bool)
+        and choices_t
+        and 0 <= target < len(choices_t)
+    ):
         target = choices_t[target]
     return _Gold(output_type, choices_t, None, None if target is None else str(target))
 

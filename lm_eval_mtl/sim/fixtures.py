@@ -91,7 +91,9 @@ def write_fixture_tasks(folder: str | Path, n_items: int = 60, *, rng: int = 0) 
         words = _sentence(gen, 4)
         choices = [" ".join(_WORDS[(w + 3 * j) % len(_WORDS)] for w in words[:2]) for j in range(4)]
         # choice lengths differ, so acc and acc_norm can disagree for a real model
-        choices = [c + ("" if j % 2 else " " + _WORDS[(words[3] + j) % len(_WORDS)]) for j, c in enumerate(choices)]
+        choices = [
+            c + ("" if j % 2 else " " + _WORDS[(words[3] + j) % len(_WORDS)]) for j, c in enumerate(choices)
+        ]
         mc_rows.append(
             {
                 "id": i,
@@ -122,7 +124,12 @@ def write_fixture_tasks(folder: str | Path, n_items: int = 60, *, rng: int = 0) 
                 "reference": " ".join(_WORDS[w] for w in idx).capitalize() + ".",
             }
         )
-    data = {"simfx_mc4": mc_rows, "simfx_binary": bin_rows, "simfx_arith": arith_rows, "simfx_translate": tr_rows}
+    data = {
+        "simfx_mc4": mc_rows,
+        "simfx_binary": bin_rows,
+        "simfx_arith": arith_rows,
+        "simfx_translate": tr_rows,
+    }
     for name, rows in data.items():
         _write_jsonl(out / f"{name}.jsonl", rows)
 
@@ -135,32 +142,28 @@ def write_fixture_tasks(folder: str | Path, n_items: int = 60, *, rng: int = 0) 
         )
 
     yamls = {
-        "simfx_mc4": _head("simfx_mc4")
-        + "output_type: multiple_choice\n"
-        "doc_to_text: \"{{question}}\\nAnswer:\"\n"
-        "doc_to_choice: \"{{choices}}\"\n"
+        "simfx_mc4": _head("simfx_mc4") + "output_type: multiple_choice\n"
+        'doc_to_text: "{{question}}\\nAnswer:"\n'
+        'doc_to_choice: "{{choices}}"\n'
         "doc_to_target: label\n"
         "metric_list:\n  - metric: acc\n  - metric: acc_norm\n"
         "metadata:\n  version: 1.0\n",
-        "simfx_binary": _head("simfx_binary")
-        + "output_type: multiple_choice\n"
-        "doc_to_text: \"{{sentence}}\\nSentiment:\"\n"
-        "doc_to_choice: [\"negative\", \"positive\"]\n"
+        "simfx_binary": _head("simfx_binary") + "output_type: multiple_choice\n"
+        'doc_to_text: "{{sentence}}\\nSentiment:"\n'
+        'doc_to_choice: ["negative", "positive"]\n'
         "doc_to_target: label\n"
         "metric_list:\n  - metric: acc\n"
         "metadata:\n  version: 1.0\n",
-        "simfx_arith": _head("simfx_arith")
-        + "output_type: generate_until\n"
-        "doc_to_text: \"Question: {{question}}\\nAnswer:\"\n"
+        "simfx_arith": _head("simfx_arith") + "output_type: generate_until\n"
+        'doc_to_text: "Question: {{question}}\\nAnswer:"\n'
         "doc_to_target: answer\n"
-        "generation_kwargs:\n  until: [\"\\n\"]\n  do_sample: false\n"
+        'generation_kwargs:\n  until: ["\\n"]\n  do_sample: false\n'
         "metric_list:\n  - metric: exact_match\n    ignore_case: true\n    ignore_punctuation: true\n"
         "metadata:\n  version: 1.0\n",
-        "simfx_translate": _head("simfx_translate")
-        + "output_type: generate_until\n"
-        "doc_to_text: \"Translate: {{source}}\\nEnglish:\"\n"
+        "simfx_translate": _head("simfx_translate") + "output_type: generate_until\n"
+        'doc_to_text: "Translate: {{source}}\\nEnglish:"\n'
         "doc_to_target: reference\n"
-        "generation_kwargs:\n  until: [\"\\n\"]\n  do_sample: false\n"
+        'generation_kwargs:\n  until: ["\\n"]\n  do_sample: false\n'
         "metric_list:\n  - metric: chrf\n"
         "metadata:\n  version: 1.0\n",
     }

@@ -100,7 +100,11 @@ def score_items(
             for d in doc_ids:
                 metrics = task.process_results(docs[d], [r.filtered_resps[fkey] for r in by_doc[d]])
                 for m, v in metrics.items():
-                    if m in ("chrf", "bleu", "ter", "chrf++") and isinstance(v, (list, tuple)) and len(v) == 2:
+                    if (
+                        m in ("chrf", "bleu", "ter", "chrf++")
+                        and isinstance(v, (list, tuple))
+                        and len(v) == 2
+                    ):
                         refs, preds = pair.setdefault(m, ([], []))
                         ref = v[0][0] if isinstance(v[0], (list, tuple)) else v[0]
                         refs.append(str(ref))
@@ -108,7 +112,8 @@ def score_items(
                     elif isinstance(v, (int, float, np.floating, np.integer, bool)):
                         scal[m].append(float(v))
             nch = tuple(
-                len(by_doc[d]) if getattr(task, "OUTPUT_TYPE", "") == "multiple_choice" else None for d in doc_ids
+                len(by_doc[d]) if getattr(task, "OUTPUT_TYPE", "") == "multiple_choice" else None
+                for d in doc_ids
             )
             per_filter[fkey] = ItemScores(
                 task=name,
@@ -121,4 +126,3 @@ def score_items(
             )
         out[name] = per_filter
     return out
-

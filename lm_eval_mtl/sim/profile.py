@@ -151,8 +151,10 @@ class SimProfile:
 
     def checkpoint_is_known(self, checkpoint: str) -> bool:
         """Whether the checkpoint name has a planted row (explicit, rule-based or ``base``)."""
-        return checkpoint in self.transfer or checkpoint in ("base", "mtl") or (
-            checkpoint.startswith("ft_") and len(checkpoint) > 3
+        return (
+            checkpoint in self.transfer
+            or checkpoint in ("base", "mtl")
+            or (checkpoint.startswith("ft_") and len(checkpoint) > 3)
         )
 
 
@@ -162,8 +164,15 @@ _TASK_FIELDS = {f for f in TaskTruth.__dataclass_fields__}
 _TOP_FIELDS = {"schema", "name", "coupling", "default", "tasks", "population", "transfer_rules", "transfer"}
 
 
-def _num(where: str, value: Any, *, low: float | None = None, high: float | None = None,
-         low_open: bool = False, high_open: bool = False) -> float:
+def _num(
+    where: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
         raise SimProfileError(f"`{where}` must be a finite number; got {value!r}.")
     x = float(value)
@@ -172,7 +181,9 @@ def _num(where: str, value: Any, *, low: float | None = None, high: float | None
     if bad_low or bad_high:
         lo = "-inf" if low is None else f"{low}"
         hi = "inf" if high is None else f"{high}"
-        interval = f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
+        interval = (
+            f"{'(' if low_open or low is None else '['}{lo}, {hi}{')' if high_open or high is None else ']'}"
+        )
         raise SimProfileError(f"`{where}` must be in {interval}; got {value!r}.")
     return x
 
@@ -219,7 +230,9 @@ def _parse_task(where: str, raw: Any, base: TaskTruth) -> TaskTruth:
         elif key == "discrimination":
             out = replace(out, discrimination=_num(w, value, low=0.0, low_open=True))
         elif key == "guess":
-            out = replace(out, guess=None if value is None else _num(w, value, low=0.0, high=1.0, high_open=True))
+            out = replace(
+                out, guess=None if value is None else _num(w, value, low=0.0, high=1.0, high_open=True)
+            )
         elif key == "family":
             if value is not None and (not isinstance(value, str) or not value):
                 raise SimProfileError(f"`{w}` must be a non-empty string or null; got {value!r}.")
@@ -230,7 +243,9 @@ def _parse_task(where: str, raw: Any, base: TaskTruth) -> TaskTruth:
             try:
                 value.format(target="x")
             except (KeyError, IndexError, ValueError) as exc:
-                raise SimProfileError(f"`{w}` must be a format string with only {{target}}; got {value!r} ({exc}).") from None
+                raise SimProfileError(
+                    f"`{w}` must be a format string with only {{target}}; got {value!r} ({exc})."
+                ) from None
             out = replace(out, answer_format=value)
     return out
 
@@ -280,7 +295,12 @@ def _parse_profile(raw: Any) -> SimProfile:
         row = _mapping(f"transfer.{ckpt}", row)
         transfer[ckpt] = {t: _num(f"transfer.{ckpt}.{t}", v) for t, v in row.items()}
     return SimProfile(
-        name=name, default=default, tasks=tasks, coupling=coupling, unique_sd=unique_sd, rules=rules,
+        name=name,
+        default=default,
+        tasks=tasks,
+        coupling=coupling,
+        unique_sd=unique_sd,
+        rules=rules,
         transfer=transfer,
     )
 
@@ -304,7 +324,9 @@ def load_profile(path: str | Path) -> SimProfile:
 
             raw = yaml.safe_load(text)
     except (ValueError, ImportError) as exc:  # json.JSONDecodeError is a ValueError
-        raise SimProfileError(f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'YAML'}: {exc}") from None
+        raise SimProfileError(
+            f"{p}: not valid {'JSON' if p.suffix.lower() == '.json' else 'YAML'}: {exc}"
+        ) from None
     except Exception as exc:  # yaml.YAMLError does not derive from ValueError
         if type(exc).__module__.startswith("yaml"):
             raise SimProfileError(f"{p}: not valid YAML: {exc}") from None

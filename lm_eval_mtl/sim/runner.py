@@ -76,12 +76,24 @@ def _lm_eval_command() -> list[str]:
 
 
 def _write_sim_runs_iv(
-    tasks: Sequence[str], checkpoints: Sequence[str], seed: int, limit: int | float | None, profile: str | None
+    tasks: Sequence[str],
+    checkpoints: Sequence[str],
+    seed: int,
+    limit: int | float | None,
+    profile: str | None,
 ) -> None:
-    if isinstance(tasks, str) or not tasks or not all(isinstance(t, str) and t and "," not in t for t in tasks):
-        raise ValueError(f"`tasks` must be a non-empty sequence of task or group names without commas; got {tasks!r}.")
+    if (
+        isinstance(tasks, str)
+        or not tasks
+        or not all(isinstance(t, str) and t and "," not in t for t in tasks)
+    ):
+        raise ValueError(
+            f"`tasks` must be a non-empty sequence of task or group names without commas; got {tasks!r}."
+        )
     if isinstance(checkpoints, str) or not checkpoints:
-        raise ValueError(f"`checkpoints` must be a non-empty sequence of checkpoint names; got {checkpoints!r}.")
+        raise ValueError(
+            f"`checkpoints` must be a non-empty sequence of checkpoint names; got {checkpoints!r}."
+        )
     for c in checkpoints:
         if not isinstance(c, str) or not c or any(ch in c for ch in ",=/\\ "):
             raise ValueError(f"`checkpoints` entries must be names without ',', '=', '/', spaces; got {c!r}.")
@@ -90,7 +102,9 @@ def _write_sim_runs_iv(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"`seed` must be a non-negative int; got {seed!r}.")
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, (int, float)) or limit <= 0):
-        raise ValueError(f"`limit` must be a positive number (count, or fraction < 1) or None; got {limit!r}.")
+        raise ValueError(
+            f"`limit` must be a positive number (count, or fraction < 1) or None; got {limit!r}."
+        )
     if profile is not None and ("," in profile or "=" in profile):
         raise ValueError(f"`profile` must be 'demo' or a path without ',' or '='; got {profile!r}.")
 
@@ -158,12 +172,17 @@ def write_sim_runs(
             model_args += f",profile={profile}"
         cmd = [
             *_lm_eval_command(),
-            "--model", "mtl-sim",
-            "--model_args", model_args,
-            "--tasks", ",".join(tasks),
-            "--output_path", str(folder),
+            "--model",
+            "mtl-sim",
+            "--model_args",
+            model_args,
+            "--tasks",
+            ",".join(tasks),
+            "--output_path",
+            str(folder),
             "--log_samples",
-            "--seed", str(seed),
+            "--seed",
+            str(seed),
         ]
         if limit is not None:
             cmd += ["--limit", str(limit)]
@@ -178,14 +197,18 @@ def write_sim_runs(
             progress(i, n, ckpt)
         cmd = list(commands[ckpt])
         try:
-            proc = subprocess.run(cmd, env=run_env, capture_output=True, text=True, timeout=timeout, check=False)
+            proc = subprocess.run(
+                cmd, env=run_env, capture_output=True, text=True, timeout=timeout, check=False
+            )
         except subprocess.TimeoutExpired as exc:
             raise SimRunError(f"`{' '.join(cmd)}` ran past {timeout} s.") from exc
         if proc.returncode != 0:
             tail = (proc.stdout + proc.stderr)[-3000:]
             hint = ""
             if "mtl-sim" in tail and ("not found" in tail.lower() or "supported model names" in tail.lower()):
-                hint = " lm_eval does not know `mtl-sim`: install lm-eval-mtl (its start-up hook registers it)."
+                hint = (
+                    " lm_eval does not know `mtl-sim`: install lm-eval-mtl (its start-up hook registers it)."
+                )
             raise SimRunError(f"`{' '.join(cmd)}` exited with {proc.returncode}.{hint}\n{tail}")
         found = sorted((out / ckpt).rglob("results_*.json"))
         if not found:

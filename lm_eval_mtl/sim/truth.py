@@ -177,7 +177,11 @@ class SimTruth:
         """
         tt = self.profile.task(task)
         n = len(keys)
-        k = np.zeros(n) if n_choices is None else np.array([0 if c is None else c for c in n_choices], dtype=np.float64)
+        k = (
+            np.zeros(n)
+            if n_choices is None
+            else np.array([0 if c is None else c for c in n_choices], dtype=np.float64)
+        )
         b = tt.difficulty_mean + tt.difficulty_sd * ndtri(_uniforms(("b", self.seed, task), keys))
         a = tt.discrimination * np.exp(tt.discrimination_sd * ndtri(_uniforms(("a", self.seed, task), keys)))
         g = self._guess(task, k)
@@ -228,4 +232,3 @@ class SimTruth:
         """Return the planted change of theta for ``checkpoints`` x ``tasks``."""
         m = np.array([[self.profile.delta(c, t) for t in tasks] for c in checkpoints], dtype=np.float64)
         return PlantedTransfer(tuple(checkpoints), tuple(tasks), m)
-

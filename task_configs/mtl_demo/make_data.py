@@ -25,7 +25,20 @@ Item = dict[str, object]
 
 def sentiment(rng: random.Random) -> list[Item]:
     """Two-way review sentiment (0 negative, 1 positive)."""
-    things = ["film", "book", "meal", "concert", "hotel", "game", "album", "play", "lecture", "trip", "show", "cafe"]
+    things = [
+        "film",
+        "book",
+        "meal",
+        "concert",
+        "hotel",
+        "game",
+        "album",
+        "play",
+        "lecture",
+        "trip",
+        "show",
+        "cafe",
+    ]
     good = ["wonderful", "delightful", "excellent", "moving", "charming", "brilliant"]
     bad = ["dull", "awful", "tedious", "disappointing", "boring", "terrible"]
     items: list[Item] = []
@@ -41,10 +54,26 @@ def sentiment(rng: random.Random) -> list[Item]:
 def topic(rng: random.Random) -> list[Item]:
     """Four-way news-headline topic."""
     heads = {
-        0: ["The local team won the cup final", "A young runner broke the national record", "The coach resigned after the defeat"],
-        1: ["Shares rose after the bank reported profits", "The company cut prices to win customers", "Oil prices fell for a third week"],
-        2: ["Astronomers found a new moon around the planet", "A new battery charges in five minutes", "Researchers mapped the genome of a rare frog"],
-        3: ["Leaders met to sign a trade treaty", "Floods forced thousands from their homes", "The election results were announced at midnight"],
+        0: [
+            "The local team won the cup final",
+            "A young runner broke the national record",
+            "The coach resigned after the defeat",
+        ],
+        1: [
+            "Shares rose after the bank reported profits",
+            "The company cut prices to win customers",
+            "Oil prices fell for a third week",
+        ],
+        2: [
+            "Astronomers found a new moon around the planet",
+            "A new battery charges in five minutes",
+            "Researchers mapped the genome of a rare frog",
+        ],
+        3: [
+            "Leaders met to sign a trade treaty",
+            "Floods forced thousands from their homes",
+            "The election results were announced at midnight",
+        ],
     }
     tails = ["on Monday", "this week", "according to reports", "late last night", "in the capital"]
     items: list[Item] = []
@@ -85,12 +114,20 @@ def qa(rng: random.Random) -> list[Item]:
     ]
     order = list(range(len(facts)))
     rng.shuffle(order)
-    return [{"id": f"qa-{i:02d}", "question": facts[j][0], "answer": facts[j][1]} for i, j in enumerate(order[:N_ITEMS])]
+    return [
+        {"id": f"qa-{i:02d}", "question": facts[j][0], "answer": facts[j][1]}
+        for i, j in enumerate(order[:N_ITEMS])
+    ]
 
 
 def translation(rng: random.Random) -> list[Item]:
     """German-English sentence pairs composed from phrase tables."""
-    subjects = [("Der Hund", "The dog"), ("Die Katze", "The cat"), ("Das Kind", "The child"), ("Der Lehrer", "The teacher")]
+    subjects = [
+        ("Der Hund", "The dog"),
+        ("Die Katze", "The cat"),
+        ("Das Kind", "The child"),
+        ("Der Lehrer", "The teacher"),
+    ]
     verbs = [("schläft", "sleeps"), ("spielt", "plays"), ("wartet", "waits"), ("liest", "reads")]
     places = [
         ("im Garten", "in the garden"),

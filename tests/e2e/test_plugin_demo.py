@@ -52,7 +52,9 @@ def test_demo_runs_lm_eval_and_prints_the_composite(
         assert f"[{step}/9]" in text  # a progress line per step
 
 
-def test_demo_rejects_a_non_positive_limit(lm_eval_mtl_bin: Path, offline_env: dict[str, str], tmp_path: Path) -> None:
+def test_demo_rejects_a_non_positive_limit(
+    lm_eval_mtl_bin: Path, offline_env: dict[str, str], tmp_path: Path
+) -> None:
     proc = subprocess.run(
         [str(lm_eval_mtl_bin), "demo", "--limit", "0"],
         cwd=tmp_path, env=offline_env, capture_output=True, text=True, timeout=120, check=False,

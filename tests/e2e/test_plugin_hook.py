@@ -68,7 +68,7 @@ def override_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             task_alias: user's own sentiment
             dataset_path: json
             dataset_kwargs:
-              data_files: {{test: {folder / 'data.jsonl'}}}
+              data_files: {{test: {folder / "data.jsonl"}}}
             test_split: test
             output_type: multiple_choice
             doc_to_text: "{{{{text}}}}"
@@ -85,8 +85,12 @@ def override_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def listings(lm_eval_bin: Path, offline_env: dict[str, str], override_dir: Path, tmp_path_factory: pytest.TempPathFactory
-             ) -> dict[str, Listing]:
+def listings(
+    lm_eval_bin: Path,
+    offline_env: dict[str, str],
+    override_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Listing]:
     cwd = tmp_path_factory.mktemp("ls_cwd")
     disabled_env = {**offline_env, "LM_EVAL_MTL_DISABLE": "1"}
     commands: dict[str, tuple[list[str], dict[str, str]]] = {
@@ -95,7 +99,9 @@ def listings(lm_eval_bin: Path, offline_env: dict[str, str], override_dir: Path,
         "broken": ([sys.executable, "-c", BROKEN_PLUGIN, "ls", "tasks"], offline_env),
     }
     procs = {
-        key: subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        key: subprocess.Popen(
+            argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         for key, (argv, env) in commands.items()
     }
     out: dict[str, Listing] = {}
@@ -119,7 +125,9 @@ def test_users_include_path_task_wins_over_ours(listings: dict[str, Listing], ov
     assert listings["enabled"].path_of(OVERRIDDEN) == str(override_dir / "my_sentiment.yaml")
 
 
-def test_disabled_plugin_gives_exactly_lm_evals_own_listing(listings: dict[str, Listing], override_dir: Path) -> None:
+def test_disabled_plugin_gives_exactly_lm_evals_own_listing(
+    listings: dict[str, Listing], override_dir: Path
+) -> None:
     disabled, enabled = listings["disabled"], listings["enabled"]
     assert disabled.rc == 0, disabled.stderr[-2000:]
     assert not any(name.startswith("mtl_") for name in disabled.names())
@@ -140,8 +148,9 @@ def test_broken_plugin_leaves_lm_eval_ls_working(listings: dict[str, Listing]) -
 
 
 def _python(code: str, env: dict[str, str], **kw: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300,
-                          check=False, **kw)
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300, check=False, **kw
+    )
 
 
 SNAPSHOT = "import sys; print(sorted(sys.modules)); print([type(f).__name__ for f in sys.meta_path])"

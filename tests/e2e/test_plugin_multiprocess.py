@@ -59,7 +59,10 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def two_process_run(
-    tmp_path_factory: pytest.TempPathFactory, tiny_hf_model: Path, offline_env: dict[str, str], mtl_demo_run: Any
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_hf_model: Path,
+    offline_env: dict[str, str],
+    mtl_demo_run: Any,
 ) -> tuple[Path, str]:
     torchrun = Path(sys.executable).parent / "torchrun"
     if not torchrun.is_file():
@@ -101,15 +104,18 @@ def test_two_ranks_write_one_results_file_with_the_composite(two_process_run: tu
     assert "on rank 1" in log and "on rank 0" in log
 
 
-def test_two_process_numbers_equal_the_single_process_run(two_process_run: tuple[Path, str], mtl_demo_run: Any
-                                                          ) -> None:
+def test_two_process_numbers_equal_the_single_process_run(
+    two_process_run: tuple[Path, str], mtl_demo_run: Any
+) -> None:
     import json
 
     out, _ = two_process_run
     two = json.loads(next(out.rglob("results_*.json")).read_text(encoding="utf-8"))
     one = mtl_demo_run.results()
     for group, row in one["groups"].items():
-        assert two["groups"][group]["mtl_composite,none"] == pytest.approx(row["mtl_composite,none"], abs=1e-9)
+        assert two["groups"][group]["mtl_composite,none"] == pytest.approx(
+            row["mtl_composite,none"], abs=1e-9
+        )
     # Stderrs that lm-eval computes analytically agree too; chrF/BLEU stderrs are
     # bootstraps over items whose order differs after gathering, so they may not.
     for group in ("mtl_demo_classification", "mtl_demo_commonsense", "mtl_demo_qa", "mtl_demo_math"):

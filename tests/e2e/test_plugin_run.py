@@ -19,8 +19,13 @@ from lm_eval_mtl.suites import task_config_dir
 
 pytestmark = pytest.mark.e2e
 
-FAMILIES = ("mtl_demo_classification", "mtl_demo_qa", "mtl_demo_translation", "mtl_demo_commonsense",
-            "mtl_demo_math")
+FAMILIES = (
+    "mtl_demo_classification",
+    "mtl_demo_qa",
+    "mtl_demo_translation",
+    "mtl_demo_commonsense",
+    "mtl_demo_math",
+)
 
 
 def _spec_members(group: str) -> list[dict[str, Any]]:
@@ -134,5 +139,9 @@ def test_bundled_data_loads_from_another_working_directory(mtl_demo_run: Any) ->
     cwd = Path(mtl_demo_run.output_dir).parent
     assert not (cwd / "data").exists()
     doc = _samples(mtl_demo_run, "mtl_demo_sentiment")[0]["doc"]
-    first = (task_config_dir() / "mtl_demo" / "data" / "sentiment.jsonl").read_text(encoding="utf-8").splitlines()[0]
+    first = (
+        (task_config_dir() / "mtl_demo" / "data" / "sentiment.jsonl")
+        .read_text(encoding="utf-8")
+        .splitlines()[0]
+    )
     assert doc == json.loads(first)

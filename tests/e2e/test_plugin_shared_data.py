@@ -101,7 +101,9 @@ def fixture_run(
         "--tasks", "mtl_fixture", "--include_path", str(tasks), "--device", "cpu", "--batch_size", "16",
         "--limit", str(LIMIT), "--output_path", str(work / "out"), "--log_samples",
     ]  # fmt: skip
-    proc = subprocess.run(argv, cwd=work, env=offline_env, capture_output=True, text=True, timeout=900, check=False)
+    proc = subprocess.run(
+        argv, cwd=work, env=offline_env, capture_output=True, text=True, timeout=900, check=False
+    )
     assert proc.returncode == 0, proc.stderr[-4000:]
     results = list((work / "out").rglob("results_*.json"))
     assert len(results) == 1

@@ -28,7 +28,11 @@ def _run(lm: SimulatedLM, task_dict: dict[str, Any], limit: int | None = None) -
 def test_scores_equal_the_planted_draws_item_by_item(fixture_task_dict: dict[str, Any]) -> None:
     lm = SimulatedLM(preset="base", seed=11)
     res = _run(lm, fixture_task_dict)
-    for task, metrics in (("simfx_mc4", ("acc", "acc_norm")), ("simfx_binary", ("acc",)), ("simfx_arith", ("exact_match",))):
+    for task, metrics in (
+        ("simfx_mc4", ("acc", "acc_norm")),
+        ("simfx_binary", ("acc",)),
+        ("simfx_arith", ("exact_match",)),
+    ):
         samples = res["samples"][task]
         assert len(samples) == 40
         for s in samples:
@@ -106,7 +110,9 @@ def test_wrong_generations_differ_from_the_gold(fixture_task_dict: dict[str, Any
                 assert wrong.lstrip("-").isdigit()
 
 
-def test_outside_evaluate_the_backend_loads_tasks_from_tasks_dir(fixture_folder: Path, fixture_task_dict: dict[str, Any]) -> None:
+def test_outside_evaluate_the_backend_loads_tasks_from_tasks_dir(
+    fixture_folder: Path, fixture_task_dict: dict[str, Any]
+) -> None:
     task = fixture_task_dict["tasks"]["simfx_binary"]
     task.build_all_requests(limit=3)
     reqs = list(task.instances)
@@ -119,9 +125,15 @@ def test_outside_evaluate_the_backend_loads_tasks_from_tasks_dir(fixture_folder:
 
 def test_create_from_arg_string_reads_lm_eval_model_args() -> None:
     lm = SimulatedLM.create_from_arg_string(
-        "preset=ft_simfx_binary,seed=3,draw_seed=8,member=2", {"batch_size": 4, "max_batch_size": None, "device": None}
+        "preset=ft_simfx_binary,seed=3,draw_seed=8,member=2",
+        {"batch_size": 4, "max_batch_size": None, "device": None},
     )
-    assert (lm.truth.checkpoint, lm.truth.seed, lm.truth.effective_draw_seed, lm.truth.member) == ("ft_simfx_binary", 3, 8, 2)
+    assert (lm.truth.checkpoint, lm.truth.seed, lm.truth.effective_draw_seed, lm.truth.member) == (
+        "ft_simfx_binary",
+        3,
+        8,
+        2,
+    )
     assert lm.get_model_info()["mtl_sim"]["checkpoint"] == "ft_simfx_binary"
 
 

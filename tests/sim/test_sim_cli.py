@@ -28,7 +28,9 @@ def test_lm_eval_cli_runs_mtl_sim_and_matches_its_truth(
         )
     except SimRunError as exc:
         if "does not know `mtl-sim`" in str(exc):
-            pytest.skip("lm_eval does not know `mtl-sim` yet: the start-up hook (pip install -e .) registers it")
+            pytest.skip(
+                "lm_eval does not know `mtl-sim` yet: the start-up hook (pip install -e .) registers it"
+            )
         raise
     assert set(runs.sources) == {"simfx_binary"} and runs.base is None
     folder = runs.runs["ft_simfx_binary"]
@@ -60,4 +62,6 @@ def test_runner_rejects_bad_arguments(tmp_path: Path) -> None:
 def test_runner_reports_a_failed_run(tmp_path: Path, offline_env: dict[str, str]) -> None:
     # an option lm_eval does not have fails at argument parsing, before any task is indexed
     with pytest.raises(SimRunError, match=r"exited with 2\."):
-        write_sim_runs(tmp_path / "o", checkpoints=("base",), extra_args=("--no_such_option",), env=offline_env)
+        write_sim_runs(
+            tmp_path / "o", checkpoints=("base",), extra_args=("--no_such_option",), env=offline_env
+        )

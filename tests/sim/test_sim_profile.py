@@ -52,14 +52,23 @@ def test_transfer_rules_and_explicit_rows() -> None:
 @pytest.mark.parametrize(
     ("raw", "match"),
     [
-        ({"tasks": {"a": {"abilty": 1}}}, r"`tasks\.a` has unknown field\(s\) 'abilty' \(did you mean 'ability'\?\)"),
-        ({"tasks": {"a": {"discrimination": 0}}}, r"`tasks\.a\.discrimination` must be in \(0\.0, inf\); got 0"),
+        (
+            {"tasks": {"a": {"abilty": 1}}},
+            r"`tasks\.a` has unknown field\(s\) 'abilty' \(did you mean 'ability'\?\)",
+        ),
+        (
+            {"tasks": {"a": {"discrimination": 0}}},
+            r"`tasks\.a\.discrimination` must be in \(0\.0, inf\); got 0",
+        ),
         ({"default": {"guess": 1.0}}, r"`default\.guess` must be in \[0\.0, 1\.0\); got 1\.0"),
         ({"default": {"difficulty_sd": -1}}, r"`default\.difficulty_sd` must be in \[0\.0, inf\)"),
         ({"coupling": 1.5}, r"`coupling` must be in \[0\.0, 1\.0\]; got 1\.5"),
         ({"coupling": "high"}, r"`coupling` must be a finite number; got 'high'"),
         ({"default": {"ability": float("nan")}}, r"`default\.ability` must be a finite number"),
-        ({"tasks": {"a": {"answer_format": "x"}}}, r"`tasks\.a\.answer_format` must be a string containing '\{target\}'"),
+        (
+            {"tasks": {"a": {"answer_format": "x"}}},
+            r"`tasks\.a\.answer_format` must be a string containing '\{target\}'",
+        ),
         ({"schema": 2}, r"`schema` must be 1; got 2"),
         ({"transfer": {"ft_a": {"b": "big"}}}, r"`transfer\.ft_a\.b` must be a finite number"),
         ({"transfer": {"ft_a": [1, 2]}}, r"`transfer\.ft_a` must be a mapping; got list"),
@@ -76,7 +85,9 @@ def test_malformed_profile_names_the_field(raw: object, match: str) -> None:
 def test_profile_files_yaml_and_json_parse_alike(tmp_path: Path) -> None:
     raw = {"name": "p", "tasks": {"a": {"ability": 1.25, "family": "f"}}, "transfer": {"ft_a": {"a": 0.5}}}
     (tmp_path / "p.json").write_text(json.dumps(raw))
-    (tmp_path / "p.yaml").write_text("name: p\ntasks:\n  a: {ability: 1.25, family: f}\ntransfer:\n  ft_a: {a: 0.5}\n")
+    (tmp_path / "p.yaml").write_text(
+        "name: p\ntasks:\n  a: {ability: 1.25, family: f}\ntransfer:\n  ft_a: {a: 0.5}\n"
+    )
     assert load_profile(tmp_path / "p.json") == load_profile(tmp_path / "p.yaml")
 
 

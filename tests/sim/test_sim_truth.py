@@ -35,7 +35,10 @@ def test_p_correct_is_the_three_parameter_logistic() -> None:
 def test_item_parameters_follow_their_distributions() -> None:
     arr = _truth(seed=1).item_arrays("t", KEYS)
     assert stats.kstest(arr["difficulty"], stats.norm(loc=-0.2, scale=0.8).cdf).pvalue > 1e-3
-    assert stats.kstest(np.log(arr["discrimination"]), stats.norm(loc=math.log(1.5), scale=0.25).cdf).pvalue > 1e-3
+    assert (
+        stats.kstest(np.log(arr["discrimination"]), stats.norm(loc=math.log(1.5), scale=0.25).cdf).pvalue
+        > 1e-3
+    )
     assert stats.kstest(arr["draw"], stats.uniform.cdf).pvalue > 1e-3
 
 

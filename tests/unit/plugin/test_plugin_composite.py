@@ -23,23 +23,41 @@ from lm_eval_mtl.suites import SuiteSpec, SuiteSpecError
 MEMBERS = [
     {"task": "t_mc2", "metric": "acc", "chance": 0.5, "family": "cls"},
     {"task": "t_mc4", "metric": "acc", "chance": 0.25, "family": "cls"},
-    {"task": "t_gen", "metric": "exact_match", "filter": "strict", "chance": 0.0, "family": "qa",
-     "output_type": "generate_until"},
-    {"task": "t_mt", "metric": "chrf", "chance": 0.0, "ceiling": 100.0, "family": "mt",
-     "output_type": "generate_until"},
+    {
+        "task": "t_gen",
+        "metric": "exact_match",
+        "filter": "strict",
+        "chance": 0.0,
+        "family": "qa",
+        "output_type": "generate_until",
+    },
+    {
+        "task": "t_mt",
+        "metric": "chrf",
+        "chance": 0.0,
+        "ceiling": 100.0,
+        "family": "mt",
+        "output_type": "generate_until",
+    },
 ]
 
 
 def _meta(weights: str = "family", members: Any = None, **extra: Any) -> dict[str, Any]:
-    return {"version": 2.0, "mtl": {"schema": 1, "kind": "suite", "weights": weights,
-                                    "members": members or MEMBERS, **extra}}
+    return {
+        "version": 2.0,
+        "mtl": {"schema": 1, "kind": "suite", "weights": weights, "members": members or MEMBERS, **extra},
+    }
 
 
 METRICS: dict[str, dict[str, Any]] = {
     "t_mc2": {"acc,none": 0.75, "acc_stderr,none": 0.04, "sample_len": 100},
     "t_mc4": {"acc,none": 0.40, "acc_stderr,none": 0.05, "sample_len": 50},
-    "t_gen": {"exact_match,strict": 0.30, "exact_match_stderr,strict": 0.02, "sample_len": 200,
-              "exact_match,none": 0.9},
+    "t_gen": {
+        "exact_match,strict": 0.30,
+        "exact_match_stderr,strict": 0.02,
+        "sample_len": 200,
+        "exact_match,none": 0.9,
+    },
     "t_mt": {"chrf,none": 45.0, "chrf_stderr,none": 1.5, "sample_len": 150},
 }
 
@@ -53,7 +71,9 @@ def test_family_composite_matches_hand_computation() -> None:
     z = [0.5, 0.2, 0.3, 0.45]
     se = [0.04 / 0.5, 0.05 / 0.75, 0.02, 1.5 / 100]
     assert got.value == pytest.approx(sum(a * b for a, b in zip(w, z, strict=False)), abs=1e-12)
-    assert got.stderr == pytest.approx(math.sqrt(sum((a * s) ** 2 for a, s in zip(w, se, strict=False))), abs=1e-12)
+    assert got.stderr == pytest.approx(
+        math.sqrt(sum((a * s) ** 2 for a, s in zip(w, se, strict=False))), abs=1e-12
+    )
     assert dict(got.normalized) == pytest.approx(dict(zip([m["task"] for m in MEMBERS], z, strict=False)))
     assert got.sizes == {"t_mc2": 100, "t_mc4": 50, "t_gen": 200, "t_mt": 150}
     assert got.leaderboard_average is None
@@ -71,8 +91,11 @@ def test_missing_metric_names_group_task_key_and_what_the_task_has() -> None:
     spec = SuiteSpec.from_metadata("my_suite", _meta())
     metrics = dict(METRICS)
     metrics["t_gen"] = {"exact_match,none": 0.3, "exact_match_stderr,none": 0.01, "sample_len": 5}
-    with pytest.raises(MissingMetricError, match=r"group 'my_suite': task 't_gen' has no metric "
-                                                 r"'exact_match,strict'; it has: exact_match,none\."):
+    with pytest.raises(
+        MissingMetricError,
+        match=r"group 'my_suite': task 't_gen' has no metric "
+        r"'exact_match,strict'; it has: exact_match,none\.",
+    ):
         group_composite(spec, metrics)
 
 
@@ -120,8 +143,13 @@ def test_leaderboard_average_is_computed_from_raw_values(monkeypatch: pytest.Mon
     spec = SuiteSpec.from_metadata("g", _meta(leaderboard="openllm_v2"))
     got = group_composite(spec, METRICS)
     assert got.leaderboard_average == 42.5
-    assert calls == [("g", {"t_mc2": 0.75, "t_mc4": 0.40, "t_gen": 0.30, "t_mt": 45.0},
-                      {"t_mc2": 100, "t_mc4": 50, "t_gen": 200, "t_mt": 150})]
+    assert calls == [
+        (
+            "g",
+            {"t_mc2": 0.75, "t_mc4": 0.40, "t_gen": 0.30, "t_mt": 45.0},
+            {"t_mc2": 100, "t_mc4": 50, "t_gen": 200, "t_mt": 150},
+        )
+    ]
 
 
 def test_missing_leaderboard_module_skips_with_a_warning(
@@ -156,7 +184,9 @@ def _original_aggregate() -> Any:
     return getattr(Group.aggregate, "__wrapped__", Group.aggregate)
 
 
-def test_lm_eval_group_gets_composite_keys_and_no_missing_value_warning(caplog: pytest.LogCaptureFixture) -> None:
+def test_lm_eval_group_gets_composite_keys_and_no_missing_value_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     group = _lm_eval_group(_meta())
     with caplog.at_level(logging.WARNING):
         out = aggregate_with_composite(group, METRICS, _original_aggregate())
@@ -181,7 +211,9 @@ def test_lm_eval_group_with_unknown_stderr_reports_na() -> None:
 
 def test_lm_eval_group_with_bad_spec_raises_and_restores_its_list() -> None:
     group = _lm_eval_group({"version": 1, "mtl": {"schema": 1, "members": []}})
-    with pytest.raises(SuiteSpecError, match=r"group 'my_suite': `metadata.mtl.members` must be a non-empty list"):
+    with pytest.raises(
+        SuiteSpecError, match=r"group 'my_suite': `metadata.mtl.members` must be a non-empty list"
+    ):
         aggregate_with_composite(group, METRICS, _original_aggregate())
     assert group.has_aggregation
 

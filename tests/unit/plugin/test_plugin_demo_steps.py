@@ -28,7 +28,10 @@ def test_model_cache_key_changes_with_the_shape() -> None:
 def test_steps_run_in_order_and_report_progress(tmp_path: Path) -> None:
     lines: list[str] = []
     order: list[str] = []
-    steps = [demo.DemoStep("first", lambda c: order.append("a")), demo.DemoStep("second", lambda c: order.append("b"))]
+    steps = [
+        demo.DemoStep("first", lambda c: order.append("a")),
+        demo.DemoStep("second", lambda c: order.append("b")),
+    ]
     ctx = demo.run_demo(demo.DemoContext(output_dir=tmp_path, echo=lines.append), steps)
     assert order == ["a", "b"]
     assert lines[0] == "[1/2] first ..." and "[2/2] second ..." in lines
@@ -40,7 +43,9 @@ def test_failing_lm_eval_names_its_exit_code_and_log(monkeypatch: pytest.MonkeyP
     script.write_text("import sys; print('bad things', file=sys.stderr); sys.exit(3)\n", encoding="utf-8")
     monkeypatch.setattr(demo, "lm_eval_command", lambda: [sys.executable, str(script)])
     ctx = demo.DemoContext(output_dir=tmp_path / "out", model_dir=tmp_path)
-    with pytest.raises(demo.DemoError, match=r"lm_eval exited with code 3; full log: .*lm_eval.log\n.*bad things"):
+    with pytest.raises(
+        demo.DemoError, match=r"lm_eval exited with code 3; full log: .*lm_eval.log\n.*bad things"
+    ):
         demo._step_lm_eval(ctx)
 
 
@@ -53,12 +58,18 @@ def test_show_step_prints_table_composite_and_paths(tmp_path: Path) -> None:
     run_dir = tmp_path / "model"
     run_dir.mkdir()
     results = run_dir / "results_x.json"
-    results.write_text(json.dumps({"groups": {"mtl_demo": {"mtl_composite,none": 0.125,
-                                                           "mtl_composite_stderr,none": 0.5}}}))
+    results.write_text(
+        json.dumps({"groups": {"mtl_demo": {"mtl_composite,none": 0.125, "mtl_composite_stderr,none": 0.5}}})
+    )
     (run_dir / "samples_mtl_demo_a_x.jsonl").write_text("")
     lines: list[str] = []
-    ctx = demo.DemoContext(output_dir=tmp_path, echo=lines.append, results_file=results, run_dir=run_dir,
-                           table="log line\n|a|b|\n|c|d|")
+    ctx = demo.DemoContext(
+        output_dir=tmp_path,
+        echo=lines.append,
+        results_file=results,
+        run_dir=run_dir,
+        table="log line\n|a|b|\n|c|d|",
+    )
     demo._step_show(ctx)
     assert "|a|b|" in lines and "log line" not in lines
     assert any("composite (chance-normalized, family weights): 0.1250 ± 0.5000" in x for x in lines)

@@ -34,8 +34,13 @@ def _manager_module(tmp_path: Path, init: Any, source: str = "x = 1\n") -> types
 
 
 def _recording_init(calls: list[Any]) -> Any:
-    def __init__(self: Any, verbosity: Any = None, include_path: Any = None, include_defaults: bool = True,
-                 metadata: Any = None) -> None:
+    def __init__(
+        self: Any,
+        verbosity: Any = None,
+        include_path: Any = None,
+        include_defaults: bool = True,
+        metadata: Any = None,
+    ) -> None:
         calls.append(include_path)
         self.include_path = include_path
 
@@ -102,7 +107,9 @@ def test_patch_is_idempotent(tmp_path: Path) -> None:
     assert len(calls) == 1
 
 
-def test_unknown_signature_stands_aside_and_logs_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_unknown_signature_stands_aside_and_logs_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     def __init__(self: Any, include_path: Any = None, *, extra: int = 0) -> None:
         self.include_path = include_path
 
@@ -145,11 +152,18 @@ def test_unlocatable_task_folder_leaves_task_manager_untouched(
     assert any("cannot locate" in r.getMessage() for r in caplog.records)
 
 
-def test_index_failure_with_our_folder_retries_without_it(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_index_failure_with_our_folder_retries_without_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     calls: list[Any] = []
 
-    def __init__(self: Any, verbosity: Any = None, include_path: Any = None, include_defaults: bool = True,
-                 metadata: Any = None) -> None:
+    def __init__(
+        self: Any,
+        verbosity: Any = None,
+        include_path: Any = None,
+        include_defaults: bool = True,
+        metadata: Any = None,
+    ) -> None:
         calls.append(include_path)
         if isinstance(include_path, list):
             raise RuntimeError("broken yaml")
@@ -183,7 +197,9 @@ def test_group_patch_routes_only_mtl_groups_to_the_composite(monkeypatch: pytest
     routed: list[Any] = []
     import lm_eval_mtl.plugin.composite as composite
 
-    monkeypatch.setattr(composite, "aggregate_with_composite", lambda g, m, orig: routed.append((g.name, orig)) or {})
+    monkeypatch.setattr(
+        composite, "aggregate_with_composite", lambda g, m, orig: routed.append((g.name, orig)) or {}
+    )
     marked = group_cls()
     marked.name, marked.metadata = "ours", {"version": 1, "mtl": {}}
     marked.aggregate({})
@@ -231,7 +247,9 @@ def test_failing_hooks_import_is_logged_once_and_lm_eval_module_is_left_alone(
     with caplog.at_level(logging.WARNING, logger="lm_eval_mtl.plugin"):
         _startup._apply("lm_eval.tasks.manager", module)
         _startup._apply("lm_eval.tasks.manager", module)
-    messages = [r.getMessage() for r in caplog.records if "cannot patch lm_eval.tasks.manager" in r.getMessage()]
+    messages = [
+        r.getMessage() for r in caplog.records if "cannot patch lm_eval.tasks.manager" in r.getMessage()
+    ]
     assert len(messages) == 1 and "standing aside" in messages[0]
     _startup._failed.clear()
 

@@ -458,6 +458,7 @@ def test_compare_runs_composite_p_is_the_exact_joint_randomization_test(tmp_path
     import fixture_runs as fx  # tests/data, on sys.path via tests/conftest.py
 
     from lm_eval_mtl.compare import compare_runs
+
     refs = ["the cat sat on the mat", "a dog ran far away", "we went home today", "it is a fine day"]
     hyp_a = ["the cat sat on a mat", "a dog ran away", "we went home today", "it is fine day"]
     hyp_b = ["a cat sat on mat", "the dog ran far away", "we go home", "it is a fine day"]
