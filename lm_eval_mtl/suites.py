@@ -23,6 +23,7 @@ The schema of ``metadata`` in a suite or family group YAML::
             family: classification  # capability family
             output_type: multiple_choice   # multiple_choice | generate_until | loglikelihood
             cluster: null           # doc field shared by items of one context, or null
+            overlap: null           # members with one key score overlapping items (GPQA subsets)
             label: null             # optional; defaults to the task name, must be unique
 
 A member is identified by its ``label`` (the task name unless two members
@@ -89,10 +90,21 @@ class MemberSpec:
     """Doc field shared by items of one context (passage, subject), or None."""
     label: str = ""
     """Unique key of the member inside its suite; defaults to ``task``."""
+    overlap: str | None = None
+    """Key shared by members whose item sets overlap (e.g. GPQA diamond inside main), or None.
+
+    Members of one task always overlap. Without per-item samples the covariance of
+    overlapping members is unknown, so their errors are added as perfectly correlated
+    (an upper bound) instead of as independent."""
 
     def __post_init__(self) -> None:
         if not self.label:
             object.__setattr__(self, "label", self.task)
+
+    @property
+    def overlap_key(self) -> str:
+        """Members with equal keys share items: the ``overlap`` key, else the task name."""
+        return self.overlap or f"task:{self.task}"
 
     @property
     def metric_key(self) -> str:
@@ -233,7 +245,18 @@ class SuiteSpec:
 def _parse_member(where: str, i: int, raw: Any) -> MemberSpec:
     if not isinstance(raw, Mapping):
         raise SuiteSpecError(f"{where}: member {i} must be a mapping; got {raw!r}.")
-    known = {"task", "metric", "filter", "chance", "ceiling", "family", "output_type", "cluster", "label"}
+    known = {
+        "task",
+        "metric",
+        "filter",
+        "chance",
+        "ceiling",
+        "family",
+        "output_type",
+        "cluster",
+        "label",
+        "overlap",
+    }
     extra = sorted(set(raw) - known)
     if extra:
         raise SuiteSpecError(
@@ -261,6 +284,11 @@ def _parse_member(where: str, i: int, raw: Any) -> MemberSpec:
         raise SuiteSpecError(
             f"{where}: member {task!r} `cluster` must be a doc field name or null; got {cluster!r}."
         )
+    overlap = raw.get("overlap")
+    if overlap is not None and (not isinstance(overlap, str) or not overlap):
+        raise SuiteSpecError(
+            f"{where}: member {task!r} `overlap` must be a non-empty string or null; got {overlap!r}."
+        )
     label = raw.get("label") or ""
     if not isinstance(label, str):
         raise SuiteSpecError(f"{where}: member {task!r} `label` must be a string; got {label!r}.")
@@ -274,6 +302,7 @@ def _parse_member(where: str, i: int, raw: Any) -> MemberSpec:
         output_type=output_type,
         cluster=cluster,
         label=label,
+        overlap=overlap,
     )
 
 

@@ -145,6 +145,7 @@ def group_composite(spec: SuiteSpec, task_metrics: Mapping[str, Mapping[str, Any
         [z[label] for label in labels],
         [se_z[label] for label in labels],
         [weights[label] for label in labels],
+        groups=[m.overlap_key for m in spec.members],
     )
     return GroupComposite(
         group=spec.name,

@@ -14,7 +14,7 @@ estimates); callers must detect overlapping item sets and not use it there.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import NamedTuple
 
 __all__ = ["AnalyticComposite", "analytic_composite", "normalize"]
@@ -41,14 +41,22 @@ def normalize(x: float, chance: float, ceiling: float) -> float:
 
 
 def analytic_composite(
-    values: Sequence[float], ses: Sequence[float], weights: Sequence[float]
+    values: Sequence[float],
+    ses: Sequence[float],
+    weights: Sequence[float],
+    groups: Sequence[Hashable] | None = None,
 ) -> AnalyticComposite:
     """Weighted sum of normalized scores with the independent-tasks stderr.
+
+    Members in one ``group`` score overlapping items; their covariance is unknown, so
+    their errors are added as perfectly correlated, the upper bound:
+    Var(C) = sum_g (sum_{t in g} w_t se_t)^2. Without groups every member is its own.
 
     Args:
         values: Normalized scores z_t.
         ses: Their standard errors (NaN where unknown).
         weights: Non-negative weights summing to 1, same order.
+        groups: Overlap key per member (same order), or None for disjoint item sets.
 
     Returns:
         The composite and its stderr (NaN if any stderr is NaN).
@@ -66,6 +74,13 @@ def analytic_composite(
         raise ValueError(f"`values` must be finite; got {list(values)}.")
     if any(w < 0 or not math.isfinite(w) for w in weights) or abs(math.fsum(weights) - 1.0) > 1e-9:
         raise ValueError(f"`weights` must be non-negative and sum to 1; got {list(weights)}.")
+    if groups is not None and len(groups) != len(values):
+        raise ValueError(f"`groups` must have one key per value; got {len(groups)} for {len(values)} values.")
     value = math.fsum(w * v for w, v in zip(weights, values, strict=True))
-    var = math.fsum((w * s) ** 2 for w, s in zip(weights, ses, strict=True) if w > 0)
+    keys: Sequence[Hashable] = groups if groups is not None else range(len(values))
+    parts: dict[Hashable, list[float]] = {}
+    for key, w, s in zip(keys, weights, ses, strict=True):
+        if w > 0:
+            parts.setdefault(key, []).append(w * s)
+    var = math.fsum(math.fsum(p) ** 2 for p in parts.values())
     return AnalyticComposite(value, math.sqrt(var) if math.isfinite(var) else math.nan)

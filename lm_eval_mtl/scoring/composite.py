@@ -643,7 +643,7 @@ def _member_se(mem: _Member, notes: list[str], gen: np.random.Generator, n_resam
 
 
 def _components(members: Sequence[_Member], run: RunResult, with_samples: bool) -> list[list[int]]:
-    """Group members whose item sets overlap (same task, shared doc hashes, or group containment)."""
+    """Group members whose item sets overlap (same task or `overlap` key, shared doc hashes, containment)."""
     parent = list(range(len(members)))
 
     def find(i: int) -> int:
@@ -662,7 +662,7 @@ def _components(members: Sequence[_Member], run: RunResult, with_samples: bool) 
         hashes.append(hs)
     for i in range(len(members)):
         for j in range(i + 1, len(members)):
-            if members[i].spec.task == members[j].spec.task or leaves[i] & leaves[j]:
+            if members[i].spec.overlap_key == members[j].spec.overlap_key or leaves[i] & leaves[j]:
                 union(i, j)
             elif hashes[i] and hashes[j] and not hashes[i].isdisjoint(hashes[j]):
                 union(i, j)

@@ -227,3 +227,27 @@ def test_installed_wrapper_aggregates_an_mtl_group_through_lm_eval() -> None:
     assert COMPOSITE_KEY in out
     plain = Group(name="plain", metadata={"version": 1})
     assert plain.aggregate(METRICS) == {"alias": "plain", "name": "plain"}
+
+
+def test_members_sharing_items_add_their_errors_as_correlated() -> None:
+    # two metrics of one task (as IFEval on the Open LLM Leaderboard v2) and two nested subsets
+    # marked with one `overlap` key (as GPQA diamond inside main)
+    members = [
+        {"task": "t_if", "metric": "inst", "chance": 0.0, "family": "if", "label": "t_if:inst"},
+        {"task": "t_if", "metric": "prompt", "chance": 0.0, "family": "if", "label": "t_if:prompt"},
+        {"task": "t_sub", "metric": "acc", "chance": 0.25, "family": "mc", "overlap": "nested"},
+        {"task": "t_all", "metric": "acc", "chance": 0.25, "family": "mc", "overlap": "nested"},
+    ]
+    metrics = {
+        "t_if": {"inst,none": 0.6, "inst_stderr,none": 0.02, "prompt,none": 0.5, "prompt_stderr,none": 0.03},
+        "t_sub": {"acc,none": 0.4, "acc_stderr,none": 0.05, "sample_len": 100},
+        "t_all": {"acc,none": 0.45, "acc_stderr,none": 0.02, "sample_len": 400},
+    }
+    spec = SuiteSpec.from_metadata("mtl_overlap", _meta(weights="equal", members=members))
+    got = group_composite(spec, metrics)
+    w = 0.25
+    se_if = w * 0.02 + w * 0.03
+    se_mc = w * 0.05 / 0.75 + w * 0.02 / 0.75
+    assert got.stderr == pytest.approx(math.sqrt(se_if**2 + se_mc**2))
+    independent = math.sqrt(sum((w * s) ** 2 for s in (0.02, 0.03, 0.05 / 0.75, 0.02 / 0.75)))
+    assert got.stderr > independent
