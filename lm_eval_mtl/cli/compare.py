@@ -128,7 +128,7 @@ def register(subparsers: Any) -> None:
         help="paired comparison of two or more runs, per task and composite",
         description=(
             "Paired differences on the items both runs scored (aligned by doc_id and doc_hash): "
-            "difference, SE, CI, p-value (McNemar for 0/1 metrics, paired bootstrap otherwise), "
+            "difference, SE, CI, p-value (exact McNemar for 0/1 metrics, paired sign-flip randomization otherwise), "
             "minimum detectable effect, Holm or BH across tasks. Without samples: unpaired analytic "
             "statistics from the results JSON, labelled analytic-unpaired."
         ),
