@@ -2,7 +2,7 @@
 
 Run:  PYTHONPATH=. python bench/bench_transfer.py [--continuous]
 
-Prints wall time and peak memory (ru_maxrss) of lm_eval_mtl.transfer.transfer_from_scores,
+Prints wall time and peak memory (ru_maxrss) of lm_eval_mtl.analysis.transfer.transfer_from_scores,
 and one cell against scipy.stats.bootstrap(paired=True) on the same data (time ratio,
 and the two percentile intervals side by side). Target: under 10 s and 2 GB.
 """
@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 from scipy import stats
 
-from lm_eval_mtl.transfer import transfer_from_scores
+from lm_eval_mtl.analysis.transfer import transfer_from_scores
 
 N_SOURCES, N_TARGETS, N_ITEMS, B = 10, 20, 60_000, 2_000
 

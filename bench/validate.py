@@ -12,7 +12,7 @@ seeds (a seed draws new item parameters and new answers):
    draws, from sacrebleu's per-segment statistics of the right and wrong answers).
 2. transfer: base + ft_mtl_demo_sentiment + ft_mtl_demo_arithmetic, per-item scores
    from lm-eval's own process_results (lm_eval_mtl.sim.harness), then
-   lm_eval_mtl.transfer.transfer_from_scores (McNemar per 0/1 cell, paired bootstrap
+   lm_eval_mtl.analysis.transfer.transfer_from_scores (McNemar per 0/1 cell, paired bootstrap
    for sentence-level chrF, BH-FDR 5% over the 12 cells). Planted non-zero cells:
    power; zero cells: rejection rate and the false discovery proportion.
 3. null comparisons: two identical models (same truth and items, independent answer
@@ -144,9 +144,9 @@ def _member_scores(scores, spec):
 
 
 def transfer(n_reps: int, task_dict, n_resamples: int) -> dict:
+    from lm_eval_mtl.analysis.transfer import transfer_from_scores
     from lm_eval_mtl.sim.backend import SimulatedLM
     from lm_eval_mtl.sim.harness import score_items
-    from lm_eval_mtl.transfer import transfer_from_scores
 
     spec, weights = _spec_and_weights()
     tasks = task_dict["tasks"]
@@ -188,9 +188,9 @@ def transfer(n_reps: int, task_dict, n_resamples: int) -> dict:
 
 
 def null_comparisons(n_reps: int, task_dict, n_resamples: int) -> dict:
+    from lm_eval_mtl.analysis.transfer import transfer_from_scores
     from lm_eval_mtl.sim.backend import SimulatedLM
     from lm_eval_mtl.sim.harness import score_items
-    from lm_eval_mtl.transfer import transfer_from_scores
 
     spec, weights = _spec_and_weights()
     tasks = task_dict["tasks"]
@@ -217,9 +217,9 @@ def null_comparisons(n_reps: int, task_dict, n_resamples: int) -> dict:
 
 def cli_transfer(out_dir: Path, seed: int) -> dict:
     """One transfer matrix from real `lm_eval --model mtl-sim` runs (4 subprocesses) via transfer_matrix."""
+    from lm_eval_mtl.analysis.transfer import transfer_matrix
     from lm_eval_mtl.sim.backend import SimulatedLM
     from lm_eval_mtl.sim.runner import write_sim_runs
-    from lm_eval_mtl.transfer import transfer_matrix
 
     runs = write_sim_runs(out_dir, seed=seed)
     with warnings.catch_warnings():

@@ -8,6 +8,13 @@ Messages name the argument, the contract and what was received.
 from __future__ import annotations
 
 __all__ = [
+    "DemoError",
+    "SuiteSpecError",
+    "RefusedSchemeError",
+    "WeightsFormatError",
+    "PanelFormatError",
+    "SimProfileError",
+    "SimRunError",
     "DegenerateDataWarning",
     "IncompatibleRunsError",
     "IncompatibleWeightsError",
@@ -64,6 +71,34 @@ class UnknownNameError(MTLError, KeyError):
 
 class MissingExtraError(MTLError, ImportError):
     """An optional dependency is missing; the message gives the pip command that installs it."""
+
+
+class SimRunError(MTLError, RuntimeError):
+    """An ``lm_eval`` subprocess on a simulated checkpoint failed."""
+
+
+class SimProfileError(MTLError, ValueError):
+    """A simulation profile (file or mapping) is malformed."""
+
+
+class PanelFormatError(MTLError, ValueError):
+    """A population panel (CSV) cannot be used: missing columns, bad cells, duplicate ids."""
+
+
+class WeightsFormatError(MTLError, ValueError):
+    """A weights file is malformed: not JSON, truncated, missing fields, bad weights."""
+
+
+class RefusedSchemeError(MTLError, ValueError):
+    """A weighting scheme that is deliberately not offered (GLS / minimum variance)."""
+
+
+class SuiteSpecError(MTLError, ValueError):
+    """A suite's ``metadata.mtl`` block is malformed."""
+
+
+class DemoError(MTLError, RuntimeError):
+    """A demo step failed; the message says which and where its log is."""
 
 
 class DegenerateDataWarning(RuntimeWarning):

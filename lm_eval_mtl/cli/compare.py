@@ -157,9 +157,9 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lm_eval_mtl._analysis_render import comparison_tables
-    from lm_eval_mtl.compare import compare_runs
+    from lm_eval_mtl.analysis.compare import compare_runs
     from lm_eval_mtl.errors import MTLError
+    from lm_eval_mtl.report.analysis import comparison_tables
 
     if len(args.runs) < 2:
         raise MTLError(f"compare needs at least two runs; got {len(args.runs)}.")

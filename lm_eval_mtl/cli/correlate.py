@@ -55,8 +55,8 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lm_eval_mtl._analysis_render import correlation_tables
-    from lm_eval_mtl.correlate import correlate_tasks
+    from lm_eval_mtl.analysis.correlate import correlate_tasks
+    from lm_eval_mtl.report.analysis import correlation_tables
 
     study = run_reporting_warnings(
         correlate_tasks,

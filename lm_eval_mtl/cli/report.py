@@ -96,10 +96,11 @@ def register(subparsers: Any) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
+    from lm_eval_mtl.io import load_run
     from lm_eval_mtl.report.render import render_composite
-    from lm_eval_mtl.results import load_run
-    from lm_eval_mtl.scoring.composite import detect_suite, score_run, shipped_suites
+    from lm_eval_mtl.scoring.composite import score_run
     from lm_eval_mtl.suites import SuiteSpec
+    from lm_eval_mtl.suites.detect import detect_suite, shipped_suites
 
     run = load_run(Path(args.run), run=args.run_id)
     spec: SuiteSpec

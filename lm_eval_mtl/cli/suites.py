@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
 
 def _main(args: argparse.Namespace) -> int:
     from lm_eval_mtl.report.tables import Table, render_table
-    from lm_eval_mtl.scoring.composite import shipped_suites
+    from lm_eval_mtl.suites.detect import shipped_suites
 
     specs = {s.name: s for s in shipped_suites()}
     if not args.name:
@@ -54,7 +54,7 @@ def _main(args: argparse.Namespace) -> int:
 
         raise unknown_name("suite", args.name, tuple(specs))
     spec = specs[args.name]
-    from lm_eval_mtl.scoring.composite import _weights_for
+    from lm_eval_mtl.scoring.weights import resolve as _weights_for
 
     sizes: dict[str, int] = {}
     scheme = args.weights or spec.weights

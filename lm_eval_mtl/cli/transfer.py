@@ -108,9 +108,9 @@ def _manifest(path: str) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lm_eval_mtl._analysis_render import plot_transfer, transfer_tables
+    from lm_eval_mtl.analysis.transfer import transfer_matrix
     from lm_eval_mtl.errors import MTLError
-    from lm_eval_mtl.transfer import transfer_matrix
+    from lm_eval_mtl.report.analysis import plot_transfer, transfer_tables
 
     spec: dict[str, Any] = _manifest(args.manifest) if args.manifest else {}
     base = args.base or spec.get("base")

@@ -226,7 +226,7 @@ def _show(args: argparse.Namespace) -> int:
     wf = load_weights(args.weights)
     print(_render(wf, args.format))
     if args.plot:
-        from lm_eval_mtl.scoring.plots import plot_weights
+        from lm_eval_mtl.report.weights_plot import plot_weights
 
         out = plot_weights(wf, args.plot)
         print(f"wrote {out}", file=sys.stderr)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lm_eval_mtl.errors import MTLError
+from lm_eval_mtl.errors import DemoError
 
 if TYPE_CHECKING:
     from lm_eval_mtl.sim.runner import SimRuns
@@ -46,10 +46,6 @@ DEMO_SUITE = "mtl_demo"
 """The bundled suite the demo evaluates."""
 
 Echo = Callable[[str], None]
-
-
-class DemoError(MTLError, RuntimeError):
-    """A demo step failed; the message says which and where its log is."""
 
 
 @dataclass

@@ -61,9 +61,9 @@ def _step_sim_runs(ctx: DemoContext) -> None:
 
 
 def _step_report(ctx: DemoContext) -> None:
+    from lm_eval_mtl.io import load_run
     from lm_eval_mtl.report.plots import write_composite_plots
     from lm_eval_mtl.report.render import headline, render_composite
-    from lm_eval_mtl.results import load_run
     from lm_eval_mtl.scoring.composite import score_run
     from lm_eval_mtl.suites import load_suite
 
@@ -86,8 +86,8 @@ def _step_report(ctx: DemoContext) -> None:
 
 
 def _step_compare(ctx: DemoContext) -> None:
-    from lm_eval_mtl._analysis_render import comparison_tables
-    from lm_eval_mtl.compare import compare_runs
+    from lm_eval_mtl.analysis.compare import compare_runs
+    from lm_eval_mtl.report.analysis import comparison_tables
     from lm_eval_mtl.report.tables import render_table
 
     runs = ctx.sim_runs
@@ -119,10 +119,10 @@ def _planted_table(ctx: DemoContext, sources: list[str], targets: list[str]) -> 
 
 
 def _step_transfer(ctx: DemoContext) -> None:
-    from lm_eval_mtl._analysis_render import plot_transfer, transfer_tables
+    from lm_eval_mtl.analysis.transfer import transfer_matrix
+    from lm_eval_mtl.report.analysis import plot_transfer, transfer_tables
     from lm_eval_mtl.report.tables import render_table
     from lm_eval_mtl.sim.profile import builtin_profile
-    from lm_eval_mtl.transfer import transfer_matrix
 
     runs = ctx.sim_runs
     if runs is None or runs.base is None:
@@ -194,8 +194,8 @@ def write_population_panel(
 
 
 def _step_correlate(ctx: DemoContext) -> None:
-    from lm_eval_mtl._analysis_render import correlation_tables
-    from lm_eval_mtl.correlate import correlate_tasks
+    from lm_eval_mtl.analysis.correlate import correlate_tasks
+    from lm_eval_mtl.report.analysis import correlation_tables
     from lm_eval_mtl.report.tables import render_table
 
     panel = ctx.output_dir / "report" / "sim_population.csv"

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from lm_eval_mtl.errors import MissingExtraError
 
 if TYPE_CHECKING:
-    from lm_eval_mtl.scoring.composite import CompositeScore
+    from lm_eval_mtl.scoring.types import CompositeScore
 
 __all__ = ["PLOT_SUFFIXES", "forest_plot", "heatmap", "weights_plot", "write_composite_plots"]
 

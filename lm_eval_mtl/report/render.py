@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from lm_eval_mtl.report.tables import Cell, Table, render_table
 
 if TYPE_CHECKING:
-    from lm_eval_mtl.scoring.composite import CompositeScore
+    from lm_eval_mtl.scoring.types import CompositeScore
 
 __all__ = ["REPORT_FORMATS", "ReportFormat", "composite_table", "render_composite"]
 

@@ -11,7 +11,7 @@ Two ways to build one:
 * :func:`load_panel_csv`: a CSV with one row per model (e.g. the Open LLM
   Leaderboard exports);
 * :func:`population_from_runs`: lm-eval output folders, one per model, read
-  with :func:`lm_eval_mtl.results.load_run` and normalized with a suite's
+  with :func:`lm_eval_mtl.io.load_run` and normalized with a suite's
   chance and ceiling.
 
 Empty cells are gaps (NaN); the fitting code decides what to do with them
@@ -32,7 +32,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from lm_eval_mtl.errors import InsufficientDataError, MTLError, unknown_name
+from lm_eval_mtl.errors import InsufficientDataError, PanelFormatError, unknown_name
 from lm_eval_mtl.suites import SuiteSpec
 
 __all__ = [
@@ -45,10 +45,6 @@ __all__ = [
 
 DuplicatePolicy = Literal["error", "first", "mean"]
 _DUPLICATE_POLICIES: tuple[str, ...] = ("error", "first", "mean")
-
-
-class PanelFormatError(MTLError, ValueError):
-    """A population panel (CSV) cannot be used: missing columns, bad cells, duplicate ids."""
 
 
 @dataclass(frozen=True)
@@ -395,7 +391,7 @@ def _normalization(
 def population_from_runs(paths: Sequence[str | Path], spec: SuiteSpec) -> Population:
     """Build a population from lm-eval output folders, one model each.
 
-    Each folder is read with :func:`lm_eval_mtl.results.load_run`; member
+    Each folder is read with :func:`lm_eval_mtl.io.load_run`; member
     ``m``'s metric is normalized with the suite's chance and ceiling:
     ``z = (x - c_m) / (u_m - c_m)``.
 
@@ -412,7 +408,7 @@ def population_from_runs(paths: Sequence[str | Path], spec: SuiteSpec) -> Popula
         MissingTaskError / MissingMetricError: A run lacks a member or its metric.
         PanelFormatError: Two runs have the same model name.
     """
-    from lm_eval_mtl.results import load_run
+    from lm_eval_mtl.io import load_run
 
     if isinstance(paths, (str, Path)) or len(paths) < 3:
         raise InsufficientDataError(

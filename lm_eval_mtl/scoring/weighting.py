@@ -38,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from lm_eval_mtl.errors import InsufficientDataError, MTLError, unknown_name
+from lm_eval_mtl.errors import InsufficientDataError, MTLError, RefusedSchemeError, unknown_name
 from lm_eval_mtl.scoring.population import Population
 from lm_eval_mtl.scoring.weights_file import (
     Normalization,
@@ -80,10 +80,6 @@ REFUSED_SCHEMES: Mapping[str, str] = {
     )
     for name in ("gls", "min_variance", "minimum_variance", "mvue")
 }
-
-
-class RefusedSchemeError(MTLError, ValueError):
-    """A weighting scheme that is deliberately not offered (GLS / minimum variance)."""
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from lm_eval_mtl.errors import IncompatibleWeightsError, MTLError, unknown_name
+from lm_eval_mtl.errors import IncompatibleWeightsError, MTLError, WeightsFormatError, unknown_name
 from lm_eval_mtl.suites import SuiteSpec
 
 __all__ = [
@@ -57,10 +57,6 @@ FORMAT_VERSION = 1
 WeightsLevel = Literal["member", "family"]
 _SUM_TOLERANCE = 1e-6
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$")
-
-
-class WeightsFormatError(MTLError, ValueError):
-    """A weights file is malformed: not JSON, truncated, missing fields, bad weights."""
 
 
 @dataclass(frozen=True)

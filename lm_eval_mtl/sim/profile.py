@@ -45,7 +45,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from lm_eval_mtl.errors import MTLError, unknown_name
+from lm_eval_mtl.errors import SimProfileError, unknown_name
 
 __all__ = [
     "PRESETS",
@@ -59,10 +59,6 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-
-
-class SimProfileError(MTLError, ValueError):
-    """A simulation profile (file or mapping) is malformed."""
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lm_eval_mtl.errors import MTLError
+from lm_eval_mtl.errors import SimRunError
 
 __all__ = ["DEFAULT_CHECKPOINTS", "SimRunError", "SimRuns", "write_sim_runs"]
 
@@ -27,10 +27,6 @@ DEFAULT_CHECKPOINTS: tuple[str, ...] = ("base", "ft_mtl_demo_sentiment", "ft_mtl
 
 LEDGER_NAME = "sim_truth.jsonl"
 """File (in each checkpoint's output folder) holding the truth of every answered item."""
-
-
-class SimRunError(MTLError, RuntimeError):
-    """An ``lm_eval`` subprocess on a simulated checkpoint failed."""
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Joint bootstrap of column means of aligned per-item values.
 
-Used by :mod:`lm_eval_mtl.compare` and :mod:`lm_eval_mtl.transfer`: the columns are
+Used by :mod:`lm_eval_mtl.analysis.compare` and :mod:`lm_eval_mtl.analysis.transfer`: the columns are
 paired per-item differences (one per comparison or per source checkpoint) of one
 task, and every column is resampled with the *same* item (or cluster) draws, so that
 functions of several columns (a multi-task checkpoint's gain over the best single

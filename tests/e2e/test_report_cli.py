@@ -94,7 +94,7 @@ def test_report_detects_the_suite_and_prints_table_and_signature(demo_run: Path)
 
 
 def test_json_output_matches_the_python_api(demo_run: Path, tmp_path: Path) -> None:
-    from lm_eval_mtl.results import load_run
+    from lm_eval_mtl.io import load_run
     from lm_eval_mtl.scoring.composite import score_run
     from lm_eval_mtl.suites import load_suite
 

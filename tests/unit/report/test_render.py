@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from lm_eval_mtl.errors import MissingExtraError
+from lm_eval_mtl.io import load_run
 from lm_eval_mtl.report.render import composite_table, render_composite
-from lm_eval_mtl.results import load_run
 from lm_eval_mtl.scoring.composite import CompositeScore, score_run
 from lm_eval_mtl.suites import MemberSpec, SuiteSpec
 

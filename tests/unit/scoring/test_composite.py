@@ -22,9 +22,10 @@ from lm_eval_mtl.errors import (
     ResultsFormatError,
     UnknownNameError,
 )
-from lm_eval_mtl.results import load_run
-from lm_eval_mtl.scoring.composite import CompositeScore, detect_suite, score_run, signature
+from lm_eval_mtl.io import load_run
+from lm_eval_mtl.scoring.composite import CompositeScore, score_run, signature
 from lm_eval_mtl.suites import MemberSpec, SuiteSpec
+from lm_eval_mtl.suites.detect import detect_suite
 
 
 def _suite(*members: MemberSpec, weights: str = "equal", name: str = "mtl_test") -> SuiteSpec:

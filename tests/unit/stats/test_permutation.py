@@ -349,7 +349,7 @@ def test_result_to_dict_is_plain_json() -> None:
 
 
 def test_paired_difference_uses_the_exact_sign_flip_p_at_small_n() -> None:
-    from lm_eval_mtl._paired import paired_difference
+    from lm_eval_mtl.stats.paired import paired_difference
 
     b = np.linspace(0.2, 0.8, 24)
     a = b.copy()
@@ -361,7 +361,7 @@ def test_paired_difference_uses_the_exact_sign_flip_p_at_small_n() -> None:
 
 @pytest.mark.filterwarnings("ignore::lm_eval_mtl.errors.DegenerateDataWarning")  # relative transfer
 def test_transfer_cells_and_composite_use_randomization_p_values() -> None:
-    from lm_eval_mtl.transfer import transfer_from_scores
+    from lm_eval_mtl.analysis.transfer import transfer_from_scores
 
     rng = np.random.default_rng(12)
     base = {"x": rng.random(7), "y": rng.random(6)}
@@ -382,7 +382,7 @@ def test_transfer_cells_and_composite_use_randomization_p_values() -> None:
 
 @pytest.mark.filterwarnings("ignore::lm_eval_mtl.errors.DegenerateDataWarning")  # relative transfer
 def test_transfer_monte_carlo_p_values_are_deterministic_given_the_seed() -> None:
-    from lm_eval_mtl.transfer import transfer_from_scores
+    from lm_eval_mtl.analysis.transfer import transfer_from_scores
 
     rng = np.random.default_rng(13)
     base = {"x": rng.random(60)}
@@ -457,7 +457,7 @@ def test_column_functions_validate_their_inputs() -> None:
 def test_compare_runs_composite_p_is_the_exact_joint_randomization_test(tmp_path: Path) -> None:
     import fixture_runs as fx  # tests/data, on sys.path via tests/conftest.py
 
-    from lm_eval_mtl.compare import compare_runs
+    from lm_eval_mtl.analysis.compare import compare_runs
 
     refs = ["the cat sat on the mat", "a dog ran far away", "we went home today", "it is a fine day"]
     hyp_a = ["the cat sat on a mat", "a dog ran away", "we went home today", "it is fine day"]

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import csv
-import json
 import math
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -14,99 +12,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
+from score_runs import write_run  # tests/data, on sys.path via tests/conftest.py
 
-from lm_eval_mtl._align import align_items
-from lm_eval_mtl._paired import adjust_p_values, paired_difference
-from lm_eval_mtl.compare import compare_runs
+from lm_eval_mtl.analysis.compare import compare_runs
 from lm_eval_mtl.errors import IncompatibleRunsError, InsufficientDataError, ResultsFormatError
-
-TS = "2026-01-01T00-00-00.000000"
-
-
-# --------------------------------------------------------------------------- run writer (lm-eval format)
-
-
-def write_run(
-    folder: Path,
-    model: str,
-    tasks: Mapping[str, Mapping[str, Any]],
-    *,
-    ts: str = TS,
-    samples: bool = True,
-    groups: Mapping[str, Any] | None = None,
-) -> Path:
-    """Write an lm-eval v0.4 run folder: results_<ts>.json (+ samples_<task>_<ts>.jsonl).
-
-    Each task spec: ``scores`` (per-item 0/1 or floats, in file order), optional ``doc_ids``
-    (default 0..n-1), ``doc_hashes`` (default ``h<doc_id>``), ``metric`` (acc), ``num_fewshot`` (0),
-    ``version`` (1.0), ``task_hash`` ('th-<task>'), ``n_original`` (n), ``docs`` (per-item dicts),
-    ``value``/``stderr`` (defaults: mean and sd/sqrt(n) of scores); or, for a corpus metric,
-    ``pairs`` = (references, predictions) instead of ``scores``.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {}
-    versions: dict[str, Any] = {}
-    nshot: dict[str, Any] = {}
-    nsamples: dict[str, Any] = {}
-    hashes: dict[str, Any] = {}
-    hib: dict[str, Any] = {}
-    for task, spec in tasks.items():
-        pairs = spec.get("pairs")  # corpus metric: (references, predictions) per item
-        scores = np.asarray(spec["scores"] if pairs is None else np.zeros(len(pairs[0])), dtype=float)
-        n = scores.size
-        metric = spec.get("metric", "acc")
-        value = float(spec.get("value", scores.mean()))
-        stderr = float(spec.get("stderr", scores.std(ddof=1) / math.sqrt(n)))
-        results[task] = {"alias": task, f"{metric},none": value, f"{metric}_stderr,none": stderr}
-        versions[task] = spec.get("version", 1.0)
-        nshot[task] = spec.get("num_fewshot", 0)
-        nsamples[task] = {"original": spec.get("n_original", n), "effective": n}
-        hashes[task] = spec.get("task_hash", f"th-{task}")
-        hib[task] = {metric: True}
-        if samples:
-            ids = list(spec.get("doc_ids", range(n)))
-            dh = list(spec.get("doc_hashes", [f"h{i}" for i in ids]))
-            docs = spec.get("docs") or [{"text": f"doc {i}"} for i in ids]
-            with (folder / f"samples_{task}_{ts}.jsonl").open("w", encoding="utf-8") as fh:
-                for k in range(n):
-                    rec = {
-                        "doc_id": int(ids[k]),
-                        "doc": docs[k],
-                        "target": 0,
-                        "arguments": {
-                            "gen_args_0": {"arg_0": "q", "arg_1": " a"},
-                            "gen_args_1": {"arg_0": "q", "arg_1": " b"},
-                        },
-                        "resps": [[["-1.0", "False"]], [["-2.0", "False"]]],
-                        "filtered_resps": [["-1.0", "False"], ["-2.0", "False"]],
-                        "filter": "none",
-                        "metrics": [metric],
-                        "doc_hash": dh[k],
-                        "prompt_hash": "p",
-                        "target_hash": "t",
-                        metric: float(scores[k]) if pairs is None else [pairs[0][k], pairs[1][k]],
-                    }
-                    fh.write(json.dumps(rec) + "\n")
-    group_subtasks: dict[str, Any] = {t: [] for t in tasks}
-    for g, version in (groups or {}).items():  # group rows: name -> version, children = every task
-        results[g] = {"alias": g, "acc,none": 0.5, "acc_stderr,none": "N/A"}
-        versions[g] = version
-        group_subtasks[g] = list(tasks)
-    data = {
-        "results": results,
-        "group_subtasks": group_subtasks,
-        "configs": {t: {"task": t, "output_type": "multiple_choice"} for t in tasks},
-        "versions": versions,
-        "n-shot": nshot,
-        "higher_is_better": hib,
-        "n-samples": nsamples,
-        "config": {"model": "hf", "model_args": f"pretrained={model}"},
-        "model_name": model,
-        "task_hashes": hashes,
-        "lm_eval_version": "0.4.13",
-    }
-    (folder / f"results_{ts}.json").write_text(json.dumps(data), encoding="utf-8")
-    return folder
+from lm_eval_mtl.io.align import align_items
+from lm_eval_mtl.stats.paired import adjust_p_values, paired_difference
 
 
 def _two_task_runs(

@@ -32,7 +32,7 @@ from lm_eval.tasks._yaml_loader import load_yaml  # noqa: E402
 from lm_eval_mtl.suites import SuiteSpec, list_suites  # noqa: E402
 from lm_eval_mtl.suites import load_suite as _load_suite  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CONFIGS = REPO / "task_configs"
 BUILTIN = Path(lm_tasks.__file__).parent
 OURS = ("mtl_suite", "mtl_suite_lite", "mtl_openllm_v1", "mtl_openllm_v2")  # H2's folders

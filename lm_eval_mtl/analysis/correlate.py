@@ -246,7 +246,7 @@ def _fisher_ci(r: FloatArray, se: FloatArray | float, level: float) -> tuple[Flo
 
 def _population_from_common_tasks(folders: Sequence[Path], tasks: Sequence[str] | None) -> Population:
     """Raw metric values of the tasks every run reports (first metric lm-eval lists for each)."""
-    from lm_eval_mtl._plan import as_run, plan_tasks, task_value
+    from lm_eval_mtl.analysis.plan import as_run, plan_tasks, task_value
 
     if len(folders) < 2:
         raise InsufficientDataError(f"a folder of runs must hold several model runs; found {len(folders)}.")
@@ -274,7 +274,7 @@ def _population(
             f"`panel` {str(path)!r} does not exist (a CSV file or a folder of lm-eval runs)."
         )
     if path.is_dir():
-        from lm_eval_mtl.results import find_runs
+        from lm_eval_mtl.io import find_runs
         from lm_eval_mtl.scoring.population import population_from_runs
         from lm_eval_mtl.suites import load_suite
 

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from score_runs import write_run  # tests/data, on sys.path via tests/conftest.py
 
 from lm_eval_mtl.cli.main import main
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_compare import write_run  # noqa: E402
 
 
 def _runs(tmp_path: Path) -> dict[str, Path]:

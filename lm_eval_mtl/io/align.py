@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lm_eval_mtl.errors import IncompatibleRunsError
-from lm_eval_mtl.results import TaskResult
+from lm_eval_mtl.io.results import TaskResult
 
 __all__ = ["AlignedItems", "align_items", "check_same_settings"]
 

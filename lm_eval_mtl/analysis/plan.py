@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from lm_eval_mtl._align import align_items, check_same_settings
 from lm_eval_mtl.errors import IncompatibleRunsError, MissingTaskError, MTLError
-from lm_eval_mtl.results import RunResult, TaskResult, TaskSamples, load_run
+from lm_eval_mtl.io import RunResult, TaskResult, TaskSamples, load_run
+from lm_eval_mtl.io.align import align_items, check_same_settings
 from lm_eval_mtl.stats.corpus import CorpusStats
 
 __all__ = ["AlignedTask", "TaskPlan", "aligned_task", "as_run", "item_scores", "plan_tasks", "task_value"]

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import csv
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import stats
+from score_runs import write_run  # tests/data, on sys.path via tests/conftest.py
 
-from lm_eval_mtl.correlate import correlate_tasks, impute_pca, loo_r2_matrix
+from lm_eval_mtl.analysis.correlate import correlate_tasks, impute_pca, loo_r2_matrix
 from lm_eval_mtl.errors import InsufficientDataError
 from lm_eval_mtl.scoring.population import Population
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_compare import write_run  # noqa: E402
 
 V1_TASKS = ["ARC", "HellaSwag", "MMLU", "TruthfulQA", "Winogrande", "GSM8K"]
 V2_TASKS = ["IFEval", "BBH", "MATH Lvl 5", "GPQA", "MUSR", "MMLU-PRO"]

@@ -43,17 +43,17 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
 
-from lm_eval_mtl._paired import adjust_p_values, normal_test
-from lm_eval_mtl._plan import aligned_task, as_run, check_settings_all, plan_tasks, task_value
-from lm_eval_mtl._transfer_cells import Column as _Column
-from lm_eval_mtl._transfer_cells import analytic_column as _analytic_column
-from lm_eval_mtl._transfer_cells import corpus_column as _corpus_column
-from lm_eval_mtl._transfer_cells import paired_column as _paired_column
+from lm_eval_mtl.analysis.plan import aligned_task, as_run, check_settings_all, plan_tasks, task_value
+from lm_eval_mtl.analysis.transfer_cells import Column as _Column
+from lm_eval_mtl.analysis.transfer_cells import analytic_column as _analytic_column
+from lm_eval_mtl.analysis.transfer_cells import corpus_column as _corpus_column
+from lm_eval_mtl.analysis.transfer_cells import paired_column as _paired_column
 from lm_eval_mtl.errors import DegenerateDataWarning, InsufficientDataError
-from lm_eval_mtl.results import RunResult
+from lm_eval_mtl.io import RunResult
 from lm_eval_mtl.stats._common import as_generator, check_confidence_level, check_n_resamples
 from lm_eval_mtl.stats.corpus import CorpusStats
 from lm_eval_mtl.stats.joint import resample_column_means
+from lm_eval_mtl.stats.paired import adjust_p_values, normal_test
 from lm_eval_mtl.stats.permutation import (
     composite_sign_flip_p_values,
     corpus_randomization_test,

@@ -2,9 +2,9 @@
 
 Builds :class:`~lm_eval_mtl.report.tables.Table` objects (rendered by
 :func:`~lm_eval_mtl.report.tables.render_table` as terminal text, Markdown, LaTeX or
-CSV) from :class:`~lm_eval_mtl.compare.ModelComparison`,
-:class:`~lm_eval_mtl.transfer.TransferMatrix` and
-:class:`~lm_eval_mtl.correlate.CorrelationStudy`, and draws transfer heatmaps with
+CSV) from :class:`~lm_eval_mtl.analysis.compare.ModelComparison`,
+:class:`~lm_eval_mtl.analysis.transfer.TransferMatrix` and
+:class:`~lm_eval_mtl.analysis.correlate.CorrelationStudy`, and draws transfer heatmaps with
 significance marks (matplotlib, the ``plot`` extra).
 """
 
@@ -22,9 +22,9 @@ from lm_eval_mtl.report.tables import Cell, Table
 from lm_eval_mtl.stats._common import ConfidenceInterval
 
 if TYPE_CHECKING:
-    from lm_eval_mtl.compare import ModelComparison
-    from lm_eval_mtl.correlate import CorrelationStudy
-    from lm_eval_mtl.transfer import TransferMatrix
+    from lm_eval_mtl.analysis.compare import ModelComparison
+    from lm_eval_mtl.analysis.correlate import CorrelationStudy
+    from lm_eval_mtl.analysis.transfer import TransferMatrix
 
 __all__ = ["comparison_tables", "correlation_tables", "plot_transfer", "transfer_tables"]
 

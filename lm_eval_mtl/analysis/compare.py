@@ -34,7 +34,26 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from lm_eval_mtl._paired import (
+from lm_eval_mtl.analysis.plan import (
+    AlignedTask,
+    TaskPlan,
+    aligned_task,
+    as_run,
+    check_settings_all,
+    plan_tasks,
+    task_value,
+)
+from lm_eval_mtl.errors import InsufficientDataError
+from lm_eval_mtl.io import RunResult
+from lm_eval_mtl.stats._common import (
+    ConfidenceInterval,
+    as_generator,
+    check_confidence_level,
+    check_n_resamples,
+)
+from lm_eval_mtl.stats.corpus import CorpusStats
+from lm_eval_mtl.stats.joint import resample_column_means, resample_totals
+from lm_eval_mtl.stats.paired import (
     Correction,
     PairedDifference,
     adjust_p_values,
@@ -45,25 +64,6 @@ from lm_eval_mtl._paired import (
     paired_from_arrays,
     unpaired_analytic,
 )
-from lm_eval_mtl._plan import (
-    AlignedTask,
-    TaskPlan,
-    aligned_task,
-    as_run,
-    check_settings_all,
-    plan_tasks,
-    task_value,
-)
-from lm_eval_mtl.errors import InsufficientDataError
-from lm_eval_mtl.results import RunResult
-from lm_eval_mtl.stats._common import (
-    ConfidenceInterval,
-    as_generator,
-    check_confidence_level,
-    check_n_resamples,
-)
-from lm_eval_mtl.stats.corpus import CorpusStats
-from lm_eval_mtl.stats.joint import resample_column_means, resample_totals
 from lm_eval_mtl.stats.permutation import composite_sign_flip_p_values
 
 __all__ = [

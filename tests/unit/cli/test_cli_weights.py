@@ -175,7 +175,7 @@ def test_plot_without_matplotlib_raises_missing_extra(
     import sys
 
     from lm_eval_mtl.errors import MissingExtraError
-    from lm_eval_mtl.scoring.plots import plot_weights
+    from lm_eval_mtl.report.weights_plot import plot_weights
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(MissingExtraError, match=r"plots need: pip install 'lm-eval-mtl\[plot\]'"):

@@ -1,4 +1,4 @@
-"""lm_eval_mtl.results: lm-eval output folders -> typed objects."""
+"""lm_eval_mtl.io: lm-eval output folders -> typed objects."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from lm_eval_mtl.errors import MissingMetricError, MissingTaskError, ResultsFormatError, UnknownNameError
-from lm_eval_mtl.results import (
+from lm_eval_mtl.io import (
     MetricKey,
     find_runs,
     load_run,

@@ -10,18 +10,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from scipy import stats
+from score_runs import write_run  # tests/data, on sys.path via tests/conftest.py
 
-from lm_eval_mtl._transfer_cells import mcnemar_vector as _mcnemar_vector
+from lm_eval_mtl.analysis.transfer import transfer_from_scores, transfer_matrix
+from lm_eval_mtl.analysis.transfer_cells import mcnemar_vector as _mcnemar_vector
 from lm_eval_mtl.errors import (
     DegenerateDataWarning,
     IncompatibleRunsError,
     InsufficientDataError,
     MissingExtraError,
 )
-from lm_eval_mtl.transfer import transfer_from_scores, transfer_matrix
-
-sys.path.insert(0, str(Path(__file__).parent))
-from test_compare import write_run  # noqa: E402
 
 S, T, N = 4, 6, 1500
 PLANTED = np.zeros((S, T))
@@ -227,7 +225,7 @@ def test_metabench_results_json_gives_an_analytic_row(shared_data: Path) -> None
 
 def test_heatmaps_are_written_and_need_matplotlib(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("matplotlib")
-    from lm_eval_mtl._analysis_render import plot_transfer, transfer_tables
+    from lm_eval_mtl.report.analysis import plot_transfer, transfer_tables
     from lm_eval_mtl.report.tables import render_table
 
     rng = np.random.default_rng(1)
@@ -304,7 +302,7 @@ def test_analytic_composite_p_value_is_nan_when_a_stderr_is_missing(tmp_path: Pa
 
 
 def test_normal_test_matches_scipy_and_the_degenerate_conventions() -> None:
-    from lm_eval_mtl._paired import normal_test
+    from lm_eval_mtl.stats.paired import normal_test
 
     lo, hi, p = normal_test([0.3, 0.0, 0.2, 0.1], [0.1, 0.0, 0.0, math.nan], 0.9)
     z = stats.norm.ppf(0.95)

@@ -1,4 +1,4 @@
-"""Per-target statistics of transfer-matrix cells (private to :mod:`lm_eval_mtl.transfer`).
+"""Per-target statistics of transfer-matrix cells (private to :mod:`lm_eval_mtl.analysis.transfer`).
 
 One target's column holds every checkpoint's change against the base: paired per-item
 differences (exact McNemar p for 0/1 metrics, else a sign-flip randomization p), a corpus
@@ -16,9 +16,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats as sps
 
-from lm_eval_mtl._paired import RANDOMIZATION, SIGN_FLIP, normal_test
 from lm_eval_mtl.stats.corpus import CorpusStats
 from lm_eval_mtl.stats.joint import resample_column_means, resample_totals
+from lm_eval_mtl.stats.paired import RANDOMIZATION, SIGN_FLIP, normal_test
 from lm_eval_mtl.stats.permutation import corpus_randomization_test, sign_flip_p_values
 
 __all__ = ["Column", "analytic_column", "corpus_column", "mcnemar_vector", "paired_column"]
@@ -61,6 +61,7 @@ def paired_column(
     nres: int,
     gen: np.random.Generator,
 ) -> Column:
+    """Per-item paired statistics of one target for every checkpoint at once (columns of ``d``)."""
     n = d.shape[0]
     boot = scale * resample_column_means(d, nres, gen, clusters, joint=False)
     delta = scale * d.mean(axis=0)
@@ -138,6 +139,7 @@ def corpus_column(
 def analytic_column(
     base: tuple[float, float], others: Sequence[tuple[float, float]], scale: float, level: float
 ) -> Column:
+    """Unpaired statistics of one target from results-file values (value, stderr) of the base and each checkpoint."""
     x0, s0 = base
     delta = np.array([scale * (x - x0) for x, _ in others])
     se = np.array([scale * math.sqrt(s**2 + s0**2) for _, s in others])

@@ -1,0 +1,489 @@
+"""lm-eval results JSON files as typed objects.
+
+This module is the only place that sees lm-eval's string keys (``"acc,none"``,
+``"acc_stderr,none"``, v0.3's ``"acc"``/``"acc_stderr"``). Everything downstream works
+with :class:`RunResult`, :class:`TaskResult` and :class:`MetricValue`.
+
+Formats read:
+
+* lm-eval v0.4 results files (``results_<timestamp>.json``): ``results``,
+  ``groups``, ``group_subtasks``, ``versions``, ``n-shot``, ``n-samples``,
+  ``higher_is_better``, ``task_hashes``, ``configs``, ``config``,
+  ``lm_eval_version``/``git_hash``, ``model_name``. Keys ``"<metric>,<filter>"``;
+  a stderr of ``"N/A"`` becomes NaN.
+* The bare ``results`` mapping of v0.4 (what ``simple_evaluate(...)["results"]``
+  returns, as some projects save it): group rows are recognised by the
+  ``" - "`` alias indentation of their children.
+* lm-eval v0.3 results (``{"results", "versions", "config"}``, keys ``"acc"``,
+  ``"acc_stderr"``); every metric gets the filter ``none``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+
+from lm_eval_mtl.errors import MissingMetricError, MissingTaskError, ResultsFormatError
+from lm_eval_mtl.io.names import ANY_TIMESTAMPED_JSON as _ANY_TS_JSON
+from lm_eval_mtl.io.names import SAMPLES_NAME as _SAMPLES_NAME
+from lm_eval_mtl.io.samples import TaskSamples, concat_samples, read_samples
+from lm_eval_mtl.io.values import is_metric_number as _is_metric_number
+from lm_eval_mtl.io.values import opt_int as _opt_int
+
+__all__ = ["MetricKey", "MetricValue", "ResultsFormat", "RunResult", "TaskResult", "read_results_file"]
+
+ResultsFormat = Literal["v0.4", "v0.3"]
+
+#: Keys of a v0.4 task row that are not metrics.
+_NON_METRIC_KEYS = frozenset({"alias", "name", "sample_len", "sample_count", "samples", " ", ""})
+
+
+class MetricKey(NamedTuple):
+    """A metric as lm-eval names it: metric name and filter name."""
+
+    metric: str
+    """``acc``, ``exact_match``, ``chrf`` ..."""
+    filter: str
+    """``none``, ``strict-match`` ...; v0.3 results have ``none``."""
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One aggregated metric of one task."""
+
+    key: MetricKey
+    """Metric and filter."""
+    value: float
+    """The aggregated value (finite)."""
+    stderr: float
+    """Its standard error; NaN where lm-eval reported none or ``N/A``."""
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """What a results file says about one task (or group row)."""
+
+    task: str
+    """lm-eval task name."""
+    metrics: Mapping[MetricKey, MetricValue]
+    """Every metric reported for the task with a finite value."""
+    n: int | None
+    """Number of items scored (``n-samples.effective``), when known."""
+    n_original: int | None = None
+    """Number of items in the split before ``--limit`` (``n-samples.original``)."""
+    version: str | None = None
+    """Task version from ``versions``."""
+    num_fewshot: int | None = None
+    """From ``n-shot``."""
+    task_hash: str | None = None
+    """From ``task_hashes`` (v0.4), identifies the documents and prompts."""
+    higher_is_better: Mapping[str, bool] = field(default_factory=dict)
+    """Per metric name."""
+    is_group: bool = False
+    """True for a group's aggregate row."""
+    alias: str | None = None
+    """lm-eval's display alias (``" - arc_easy"`` for a group's child), when given."""
+    output_type: str | None = None
+    """``configs[task].output_type`` (``multiple_choice``, ``generate_until`` ...), when recorded."""
+    invalid: Mapping[MetricKey, str] = field(default_factory=dict)
+    """Metrics whose value could not be used (NaN, ``N/A``, not a number) -> the raw value, as text."""
+    source: Path | None = field(default=None, compare=False)
+    """The results file the row was read from."""
+
+    def metric(self, name: str, filter: str = "none") -> MetricValue:
+        """Return the metric ``name`` under ``filter``.
+
+        Raises:
+            MissingMetricError: The task lacks it; the message names the task,
+                the metric and the metrics it has.
+            ResultsFormatError: The file reports it, but not as a finite number
+                (NaN, ``N/A``); the message names the file.
+        """
+        key = MetricKey(name, filter)
+        found = self.metrics.get(key)
+        if found is not None:
+            return found
+        where = f" in {self.source}" if self.source else ""
+        if key in self.invalid:
+            raise ResultsFormatError(
+                f"task {self.task!r} reports metric {name!r} (filter {filter!r}) as "
+                f"{self.invalid[key]}{where}, not a finite number; the composite cannot use it."
+            )
+        available = self.available_metrics()
+        same_name = [k.filter for k in self.metrics if k.metric == name]
+        hint = f" It has {name!r} under filter(s) {', '.join(same_name)}." if same_name else ""
+        raise MissingMetricError(
+            f"task {self.task!r} has no metric {name!r} with filter {filter!r}{where}.{hint} "
+            f"Available: {available or 'none'}."
+        )
+
+    def available_metrics(self) -> str:
+        """Return the task's metrics as ``metric (filter)``, comma-separated, for messages."""
+        return ", ".join(f"{k.metric} ({k.filter})" for k in self.metrics)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One model's lm-eval run: its results file and the samples beside it."""
+
+    path: Path
+    """The results JSON file read."""
+    model_name: str
+    """``model_name`` (v0.4) or the model args; the folder name otherwise."""
+    format: ResultsFormat
+    """Which key style the file used."""
+    tasks: Mapping[str, TaskResult]
+    """Leaf tasks."""
+    groups: Mapping[str, TaskResult]
+    """Group rows (lm-eval's and ours, e.g. the ``mtl_composite`` row)."""
+    group_subtasks: Mapping[str, tuple[str, ...]]
+    """Group -> direct children."""
+    lm_eval_version: str | None
+    """lm-eval version or git hash that produced the file, when recorded."""
+    samples_files: Mapping[str, Path]
+    """Task -> its ``samples_*.jsonl`` from the same run (same timestamp)."""
+    other_runs: tuple[Path, ...] = ()
+    """Other results files in the same folder that were not chosen."""
+    timestamp: str | None = None
+    """The ``<timestamp>`` of the results file name, when it has one."""
+    git_hash: str | None = None
+    """``git_hash`` of the lm-eval checkout, when recorded."""
+    model_args: str | None = None
+    """``config.model_args`` as text, when recorded."""
+    limit: float | None = None
+    """``config.limit`` (``--limit``), when recorded."""
+    _cache: dict[tuple[str, str], TaskSamples] = field(
+        default_factory=dict, repr=False, compare=False, hash=False
+    )
+
+    def task(self, name: str) -> TaskResult:
+        """Return the leaf task ``name`` (a group row of that name is returned too).
+
+        Raises:
+            MissingTaskError: Not in the run (close matches listed).
+        """
+        if name in self.tasks:
+            return self.tasks[name]
+        if name in self.groups:
+            return self.groups[name]
+        import difflib
+
+        known = [*self.tasks, *self.groups]
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        listing = ", ".join(sorted(known)) if len(known) <= 12 else f"{len(known)} tasks"
+        raise MissingTaskError(f"task {name!r} is not in the run {self.path}.{hint} The run has: {listing}.")
+
+    def leaf_tasks(self, name: str) -> tuple[str, ...]:
+        """Return the leaf tasks under ``name`` (itself when it is a leaf), in group order."""
+        if name in self.tasks and not self.group_subtasks.get(name):
+            return (name,)
+        out: list[str] = []
+        seen: set[str] = set()
+
+        def walk(n: str) -> None:
+            if n in seen:
+                return
+            seen.add(n)
+            children = self.group_subtasks.get(n, ())
+            if not children:
+                if n in self.tasks:
+                    out.append(n)
+                return
+            for c in children:
+                walk(c)
+
+        walk(name)
+        return tuple(out)
+
+    def has_samples(self, task: str) -> bool:
+        """Whether per-item records exist for ``task`` (for a group: for each of its leaf tasks)."""
+        leaves = self.leaf_tasks(task) or (task,)
+        return all(t in self.samples_files for t in leaves)
+
+    def samples(self, task: str, filter: str = "none") -> TaskSamples:
+        """Read the task's per-item records.
+
+        For a group row (``mmlu``), the records of its leaf tasks are concatenated
+        and :attr:`TaskSamples.subtasks` says which leaf each item came from.
+
+        Raises:
+            MissingTaskError: No samples were logged for the task (run lm_eval with --log_samples).
+            ResultsFormatError: The file is empty, truncated or malformed (line number given).
+        """
+        key = (task, filter)
+        if key in self._cache:
+            return self._cache[key]
+        leaves = self.leaf_tasks(task) if (task in self.groups or task in self.group_subtasks) else (task,)
+        if not leaves:
+            leaves = (task,)
+        missing = [t for t in leaves if t not in self.samples_files]
+        if missing:
+            raise MissingTaskError(
+                f"no samples_{missing[0]}_*.jsonl beside {self.path} for task {task!r}"
+                + (f" (leaf tasks without samples: {', '.join(missing)})" if len(leaves) > 1 else "")
+                + "; run lm_eval with --log_samples to get per-item records."
+            )
+        parts = []
+        for leaf in leaves:
+            info = self.tasks.get(leaf)
+            parts.append(
+                read_samples(
+                    self.samples_files[leaf],
+                    task=leaf,
+                    filter=filter,
+                    output_type=info.output_type if info else None,
+                )
+            )
+        result = parts[0] if len(parts) == 1 and leaves == (task,) else concat_samples(task, parts)
+        self._cache[key] = result
+        return result
+
+
+# --------------------------------------------------------------------------- results JSON
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ResultsFormatError(f"{path}: not a UTF-8 text file ({err.reason}).") from None
+    if not text.strip():
+        raise ResultsFormatError(f"{path}: the file is empty; expected an lm-eval results JSON.")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        truncated = " (the file looks truncated)" if err.pos >= len(text.rstrip()) - 1 else ""
+        raise ResultsFormatError(
+            f"{path}:{err.lineno}: invalid JSON at column {err.colno}: {err.msg}{truncated}."
+        ) from None
+
+
+def _parse_metrics(
+    row: Mapping[str, Any], style: ResultsFormat
+) -> tuple[dict[MetricKey, MetricValue], dict[MetricKey, str]]:
+    """Split a task row into metrics (finite values) and invalid entries."""
+    values: dict[MetricKey, Any] = {}
+    stderrs: dict[MetricKey, Any] = {}
+    for raw_key, value in row.items():
+        if not isinstance(raw_key, str) or raw_key in _NON_METRIC_KEYS:
+            continue
+        if style == "v0.4":
+            if "," not in raw_key:
+                continue
+            name, _, filt = raw_key.partition(",")
+        else:
+            name, filt = raw_key, "none"
+        if name.endswith("_stderr"):
+            stderrs[MetricKey(name[: -len("_stderr")], filt)] = value
+        else:
+            values[MetricKey(name, filt)] = value
+    metrics: dict[MetricKey, MetricValue] = {}
+    invalid: dict[MetricKey, str] = {}
+    for key, value in values.items():
+        if not _is_metric_number(value) or not math.isfinite(float(value)):
+            invalid[key] = json.dumps(value) if not isinstance(value, float) else repr(value)
+            continue
+        se_raw = stderrs.get(key)
+        se = (
+            float(se_raw)
+            if isinstance(se_raw, (int, float)) and _is_metric_number(se_raw) and math.isfinite(se_raw)
+            else math.nan
+        )
+        metrics[key] = MetricValue(key=key, value=float(value), stderr=se)
+    return metrics, invalid
+
+
+def _row_style(rows: Mapping[str, Any]) -> ResultsFormat:
+    for row in rows.values():
+        if isinstance(row, Mapping):
+            for k in row:
+                if isinstance(k, str) and "," in k and k not in _NON_METRIC_KEYS:
+                    return "v0.4"
+    return "v0.3"
+
+
+def _looks_like_task_rows(data: Mapping[str, Any]) -> bool:
+    """Tell a bare v0.4 ``results`` mapping: every value a mapping, some with metric keys."""
+    if not data or not all(isinstance(v, Mapping) for v in data.values()):
+        return False
+    return any(
+        any(isinstance(k, str) and k not in _NON_METRIC_KEYS and _is_metric_number(v) for k, v in row.items())
+        for row in data.values()
+    )
+
+
+def _bare_group_subtasks(rows: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, ...]]:
+    """Recover group -> children of a bare results mapping from alias indentation (``" - child"``)."""
+    out: dict[str, list[str]] = {}
+    stack: list[tuple[int, str]] = []
+    for name, row in rows.items():
+        alias = row.get("alias")
+        depth = 0
+        if isinstance(alias, str):
+            m = re.match(r"^(\s*)-\s", alias)
+            if m:
+                depth = max(len(m.group(1)), 1)
+        while stack and stack[-1][0] >= depth:
+            stack.pop()
+        if stack:
+            out.setdefault(stack[-1][1], []).append(name)
+        stack.append((depth, name))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def read_results_file(path: str | Path) -> RunResult:
+    """Parse one results JSON file (v0.4, bare v0.4 ``results`` mapping or v0.3).
+
+    Samples files are matched by the timestamp in the file name
+    (``results_<ts>.json`` <-> ``samples_<task>_<ts>.jsonl`` in the same folder).
+
+    Raises:
+        ResultsFormatError: Unreadable, truncated or not an lm-eval results file.
+        FileNotFoundError: ``path`` does not exist.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"results file {p} does not exist.")
+    data = _load_json(p)
+    if not isinstance(data, Mapping):
+        raise ResultsFormatError(
+            f"{p}: not an lm-eval results file: the top level is a JSON {type(data).__name__}, "
+            "expected an object with a 'results' mapping."
+        )
+    if "results" in data:
+        rows = data["results"]
+        if not isinstance(rows, Mapping) or not all(isinstance(v, Mapping) for v in rows.values()):
+            raise ResultsFormatError(
+                f"{p}: not an lm-eval results file: 'results' must map task names to metric objects."
+            )
+        bare = False
+    elif _looks_like_task_rows(data):
+        rows, bare = data, True
+    else:
+        keys = ", ".join(list(map(str, data))[:6])
+        raise ResultsFormatError(
+            f"{p}: not an lm-eval results file: no 'results' mapping (top-level keys: {keys or 'none'})."
+        )
+    if not rows:
+        raise ResultsFormatError(f"{p}: the 'results' mapping is empty: no task was scored.")
+    style = _row_style(rows)
+
+    def section(name: str) -> Mapping[str, Any]:
+        value = data.get(name) if not bare else None
+        return value if isinstance(value, Mapping) else {}
+
+    group_rows = section("groups")
+    if bare:
+        group_subtasks = _bare_group_subtasks(rows)
+    else:
+        group_subtasks = {
+            str(g): tuple(str(c) for c in children)
+            for g, children in section("group_subtasks").items()
+            if isinstance(children, Sequence) and not isinstance(children, str)
+        }
+    versions = section("versions")
+    nshot = section("n-shot")
+    nsamples = section("n-samples")
+    hib = section("higher_is_better")
+    hashes = section("task_hashes")
+    configs = section("configs")
+
+    all_rows: dict[str, Mapping[str, Any]] = {str(k): v for k, v in rows.items()}
+    for g, row in group_rows.items():
+        if isinstance(row, Mapping):
+            all_rows.setdefault(str(g), row)
+    group_names = {g for g, c in group_subtasks.items() if c} | {str(g) for g in group_rows}
+
+    config = section("config")
+    default_shots = _opt_int(config.get("num_fewshot")) if style == "v0.3" else None
+
+    tasks: dict[str, TaskResult] = {}
+    groups: dict[str, TaskResult] = {}
+    for name, row in all_rows.items():
+        metrics, invalid = _parse_metrics(row, style)
+        ns = nsamples.get(name)
+        n = _opt_int(ns.get("effective")) if isinstance(ns, Mapping) else None
+        n_orig = _opt_int(ns.get("original")) if isinstance(ns, Mapping) else None
+        if n is None:
+            n = _opt_int(row.get("sample_len"))
+        ver = versions.get(name)
+        hb = hib.get(name)
+        cfg = configs.get(name)
+        alias = row.get("alias")
+        result = TaskResult(
+            task=name,
+            metrics=metrics,
+            n=n,
+            n_original=n_orig,
+            version=None if ver is None else str(ver),
+            num_fewshot=_opt_int(nshot.get(name)) if name in nshot else default_shots,
+            task_hash=str(hashes[name]) if isinstance(hashes.get(name), str) else None,
+            higher_is_better=(
+                {str(k): bool(v) for k, v in hb.items() if isinstance(v, bool)}
+                if isinstance(hb, Mapping)
+                else {}
+            ),
+            is_group=name in group_names,
+            alias=alias.strip().lstrip("- ").strip() if isinstance(alias, str) else None,
+            output_type=(
+                str(cfg["output_type"])
+                if isinstance(cfg, Mapping) and isinstance(cfg.get("output_type"), str)
+                else None
+            ),
+            invalid=invalid,
+            source=p,
+        )
+        (groups if result.is_group else tasks)[name] = result
+
+    model_args = config.get("model_args")
+    if isinstance(model_args, Mapping):
+        model_args = ",".join(f"{k}={v}" for k, v in model_args.items())
+    model_name = data.get("model_name") if not bare else None
+    if not isinstance(model_name, str) or not model_name:
+        model_name = _model_from_args(model_args) or p.parent.name
+    version = data.get("lm_eval_version") if not bare else None
+    git_hash = data.get("git_hash") if not bare else None
+    if not isinstance(version, str) or not re.match(r"^\d+\.\d+", version):
+        version = None
+    limit = config.get("limit")
+    ts_match = _ANY_TS_JSON.match(p.name)
+    timestamp = ts_match.group("ts") if ts_match else None
+    return RunResult(
+        path=p,
+        model_name=model_name,
+        format=style,
+        tasks=tasks,
+        groups=groups,
+        group_subtasks=group_subtasks,
+        lm_eval_version=version or (f"git-{git_hash}" if isinstance(git_hash, str) and git_hash else None),
+        samples_files=_samples_for(p.parent, timestamp) if timestamp else {},
+        timestamp=timestamp,
+        git_hash=git_hash if isinstance(git_hash, str) else None,
+        model_args=str(model_args) if model_args is not None else None,
+        limit=float(limit) if isinstance(limit, (int, float)) and _is_metric_number(limit) else None,
+    )
+
+
+def _model_from_args(model_args: Any) -> str | None:
+    if not isinstance(model_args, str):
+        return None
+    for part in model_args.split(","):
+        k, _, v = part.partition("=")
+        if k.strip() in ("pretrained", "model", "engine", "path") and v:
+            return v.strip()
+    return None
+
+
+def _samples_for(folder: Path, timestamp: str) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for f in sorted(folder.glob(f"samples_*_{timestamp}.jsonl")):
+        m = _SAMPLES_NAME.match(f.name)
+        if m and m.group("ts") == timestamp:
+            out[m.group("task")] = f
+    return out

@@ -1,0 +1,97 @@
+"""Run folders: one model's ``results_<timestamp>.json`` files, and the model folders of an output folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lm_eval_mtl.errors import unknown_name
+from lm_eval_mtl.io.names import RESULTS_NAME as _RESULTS_NAME
+from lm_eval_mtl.io.results import RunResult, read_results_file
+
+__all__ = ["find_runs", "load_run"]
+
+
+def _results_files(folder: Path) -> list[Path]:
+    """``results_<ts>.json`` files of a folder, oldest first."""
+    found = [f for f in folder.iterdir() if f.is_file() and _RESULTS_NAME.match(f.name)]
+    return sorted(found, key=lambda f: _RESULTS_NAME.match(f.name).group("ts"))  # type: ignore[union-attr]
+
+
+def load_run(path: str | Path, *, run: str | None = None) -> RunResult:
+    """Read one model's run from a results JSON file or a folder holding them.
+
+    Args:
+        path: ``results_*.json`` file, or a folder (``runs/ORG__MODEL``) with one or more.
+            An ``--output_path`` folder holding exactly one model folder is accepted too.
+        run: With a folder holding several runs, the timestamp (or file name, or a
+            unique prefix of either) to use; default: the latest. The chosen file is
+            :attr:`RunResult.path`; the others are :attr:`RunResult.other_runs`.
+
+    Raises:
+        ResultsFormatError: Unreadable, truncated or not an lm-eval results file.
+        FileNotFoundError: ``path`` does not exist or holds no results file.
+        UnknownNameError: ``run`` matches none of the folder's runs (close matches listed).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"`path` {p} does not exist; expected a results_*.json file or a run folder.")
+    if p.is_file():
+        if run is not None:
+            raise ValueError(f"`run` selects among a folder's runs; got run={run!r} with the file {p}.")
+        siblings = tuple(f for f in _results_files(p.parent) if f != p) if _RESULTS_NAME.match(p.name) else ()
+        return _with_others(read_results_file(p), siblings)
+    files = _results_files(p)
+    if not files:
+        models = find_runs(p)
+        if len(models) == 1:
+            return load_run(models[0], run=run)
+        if models:
+            names = ", ".join(str(m.relative_to(p)) for m in models[:10])
+            more = f" and {len(models) - 10} more" if len(models) > 10 else ""
+            raise FileNotFoundError(
+                f"{p} holds no results_*.json itself but runs of {len(models)} models: {names}{more}. "
+                "Pass one model's folder."
+            )
+        raise FileNotFoundError(
+            f"{p} holds no lm-eval results file (results_<timestamp>.json); run lm_eval with --output_path."
+        )
+    chosen = files[-1] if run is None else _pick_run(p, files, run)
+    return _with_others(read_results_file(chosen), tuple(f for f in files if f != chosen))
+
+
+def _pick_run(folder: Path, files: list[Path], run: str) -> Path:
+    stamps = {_RESULTS_NAME.match(f.name).group("ts"): f for f in files}  # type: ignore[union-attr]
+    for ts, f in stamps.items():
+        if run in (ts, f.name, f"results_{ts}"):
+            return f
+    hits = [f for ts, f in stamps.items() if ts.startswith(run) or f.name.startswith(run)]
+    if len(hits) == 1:
+        return hits[0]
+    if len(hits) > 1:
+        raise ValueError(
+            f"`run` {run!r} matches {len(hits)} runs in {folder}: {', '.join(f.name for f in hits)}; give more of the timestamp."
+        )
+    raise unknown_name(f"run in {folder}", run, tuple(stamps))
+
+
+def _with_others(result: RunResult, others: tuple[Path, ...]) -> RunResult:
+    if not others:
+        return result
+    from dataclasses import replace
+
+    return replace(result, other_runs=others, _cache={})
+
+
+def find_runs(path: str | Path) -> tuple[Path, ...]:
+    """Model folders (each holding ``results_*.json``) under an output folder, sorted.
+
+    ``path`` itself is included when it holds results files.
+
+    Raises:
+        FileNotFoundError: ``path`` is not a folder.
+    """
+    p = Path(path)
+    if not p.is_dir():
+        raise FileNotFoundError(f"`path` {p} is not a folder.")
+    found = {f.parent for f in p.rglob("results_*.json") if _RESULTS_NAME.match(f.name)}
+    return tuple(sorted(found))

@@ -1,0 +1,85 @@
+"""The citation signature of a composite, built from the objects that made the number."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from lm_eval_mtl.suites.spec import SuiteSpec
+
+if TYPE_CHECKING:
+    pass
+
+from lm_eval_mtl.scoring.types import WeightsInfo
+
+FloatArray = npt.NDArray[np.float64]
+MissingPolicy = Literal["error", "drop"]
+CompositeMethod = Literal["analytic", "percentile", "bca"]
+_CORPUS_METRICS = ("bleu", "chrf", "chrf++", "ter")
+_CHOICE_METRICS = ("acc", "acc_norm")
+
+
+__all__ = ["signature"]
+
+
+def signature(
+    suite: SuiteSpec,
+    weights: WeightsInfo,
+    lm_eval_version: str | None,
+    task_hashes: Mapping[str, str | None],
+    tasks_dropped: Sequence[str] = (),
+) -> str:
+    """Build the citation signature of a composite, like sacrebleu's.
+
+    Format (fields separated by ``|``)::
+
+        <suite>@<version>|norm=chance|w=<weights id>@sha256:<6 hex>|lm-eval=<version>|tasks=<8 hex>[|drop=<a>+<b>]
+
+    * ``<suite>@<version>``: the suite and its ``metadata.version`` (fixes members,
+      metrics, filters, chance and ceilings).
+    * ``norm=chance``: z = (x - c)/(u - c), not clipped.
+    * ``w=``: the weights id (the scheme name for structural weights) and the first 6 hex
+      digits of their sha256 (the weights file's content hash; for structural weights the
+      hash of the canonical JSON of the member weights before any drop).
+    * ``lm-eval=``: lm-eval's version (or ``git-<hash>``), ``unknown`` when not recorded.
+    * ``tasks=``: first 8 hex digits of sha256 over the lines ``<task>:<task_hash>`` of the
+      members' tasks (sorted), from the results file's ``task_hashes`` (written by lm-eval
+      when samples are logged; they hash every document, prompt and target). ``tasks=na``
+      when some member has no task hash.
+    * ``drop=``: when ``missing="drop"`` dropped members: their labels, sorted, joined by
+      ``+`` (up to 5), else ``<count>@<first 8 hex of sha256 of the sorted labels, one per line>``.
+
+    Args:
+        suite: The suite.
+        weights: The weights used.
+        lm_eval_version: From the run.
+        task_hashes: Task -> its hash (None when absent), for the members' tasks.
+        tasks_dropped: Dropped member labels.
+
+    Returns:
+        The signature string.
+    """
+    if task_hashes and all(task_hashes.values()):
+        lines = "\n".join(f"{t}:{h}" for t, h in sorted(task_hashes.items()))
+        tasks = hashlib.sha256(lines.encode("utf-8")).hexdigest()[:8]
+    else:
+        tasks = "na"
+    parts = [
+        suite.id,
+        "norm=chance",
+        f"w={weights.id}@sha256:{weights.short_hash}",
+        f"lm-eval={lm_eval_version or 'unknown'}",
+        f"tasks={tasks}",
+    ]
+    if tasks_dropped:
+        names = sorted(tasks_dropped)
+        if len(names) <= 5:
+            parts.append("drop=" + "+".join(names))
+        else:
+            digest = hashlib.sha256("\n".join(names).encode("utf-8")).hexdigest()[:8]
+            parts.append(f"drop={len(names)}@{digest}")
+    return "|".join(parts)
