@@ -57,6 +57,7 @@ def _member(
     cluster: str | None = None,
     label: str | None = None,
     overlap: str | None = None,
+    chance_items: bool | None = None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "task": task,
@@ -72,6 +73,8 @@ def _member(
         out["label"] = label
     if overlap:
         out["overlap"] = overlap
+    if chance_items is not None:
+        out["chance_items"] = chance_items
     return out
 
 
@@ -185,7 +188,8 @@ def write_openllm_v1() -> None:
         _member("arc_challenge", "acc_norm", 0.25, "arc_challenge"),
         _member("hellaswag", "acc_norm", 0.25, "hellaswag"),
         *[_member(s["task"], "acc", 0.25, "mmlu") for s in mmlu_subjects()],
-        _member("truthfulqa_mc2", "acc", 0.46, "truthfulqa_mc2"),
+        # mc2 is the probability mass on the true answers, not a 1-of-k pick: its chance is not 1/k
+        _member("truthfulqa_mc2", "acc", 0.46, "truthfulqa_mc2", chance_items=False),
         _member("winogrande", "acc", 0.5, "winogrande"),
         _member("gsm8k", "exact_match", 0.0, "gsm8k", filter="strict-match", output_type="generate_until"),
     ]

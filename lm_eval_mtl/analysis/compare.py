@@ -36,15 +36,18 @@ import numpy.typing as npt
 
 from lm_eval_mtl.analysis.plan import (
     AlignedTask,
+    Plan,
     TaskPlan,
+    Units,
     aligned_task,
     as_run,
     check_settings_all,
-    plan_tasks,
+    plan_runs,
     task_value,
 )
 from lm_eval_mtl.errors import InsufficientDataError
 from lm_eval_mtl.io import RunResult
+from lm_eval_mtl.scoring.analytic import composite_se
 from lm_eval_mtl.stats._common import (
     ConfidenceInterval,
     as_generator,
@@ -221,7 +224,8 @@ def compare_runs(
     suite: str | None = None,
     tasks: Sequence[str] | None = None,
     weights: str | None = None,
-    cluster: Mapping[str, str] | None = None,
+    clusters: Mapping[str, str] | None = None,
+    units: Units | None = None,
     correction: Correction = "holm",
     confidence_level: float = 0.95,
     n_resamples: int = 2000,
@@ -231,11 +235,15 @@ def compare_runs(
 
     Args:
         runs: Run folders / results files / loaded runs (at least two).
-        suite: Suite whose members, normalization and weights to use (default: every task
-            common to the runs, raw units, equal weights).
+        suite: Suite whose members, normalization and weights to use (default: the suite
+            ``report`` detects from the runs' group rows; else the tasks common to the
+            runs, raw units, equal weights).
         tasks: Restrict to these tasks.
         weights: Weighting scheme or weights id (with ``suite``).
-        cluster: Task -> doc field whose items share a context (clustered SE and bootstrap).
+        clusters: Task -> doc field whose items share a context (clustered SE and bootstrap).
+        units: ``raw``: compare raw metrics over the common tasks, equal weights, no suite;
+            ``suite``: require a suite (named or detected); None (default): the named or
+            detected suite, else raw units when every metric has the same scale.
         correction: ``holm`` (family-wise) or ``bh`` (false discovery rate) across tasks,
             and across pairs for the composite; ``none``.
         confidence_level: Level of the intervals; 1 - confidence_level is the test level.
@@ -256,23 +264,24 @@ def compare_runs(
     seed = int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
     gen = as_generator(rng)
     names = _run_names(loaded)
-    plans, normalization = plan_tasks(loaded, suite=suite, tasks=tasks, weights=weights, cluster=cluster)
-    check_settings_all(loaded, names, plans, suite)
-    notes: list[str] = []
+    plan = plan_runs(loaded, suite=suite, tasks=tasks, weights=weights, clusters=clusters, units=units)
+    plans, normalization = plan.tasks, plan.normalization
+    check_settings_all(loaded, names, plan)
+    notes: list[str] = [plan.suite_note] if plan.suite_note else []
     # Per task: aligned (n, R) matrix of every run, or None (analytic fallback).
     matrices = {}
-    for plan in plans:
-        mat = aligned_task(plan, loaded, names)
-        matrices[plan.label] = mat
+    for tp in plans:
+        mat = aligned_task(tp, plan, names)
+        matrices[tp.label] = mat
         if mat is None:
             notes.append(
-                f"task {plan.label}: no per-item samples in every run; compared with unpaired analytic "
+                f"task {tp.label}: no per-item samples in every run; compared with unpaired analytic "
                 "statistics from the results JSON (method analytic-unpaired)."
             )
     pair_index = list(itertools.combinations(range(len(loaded)), 2))
     pairs: list[PairComparison] = []
     for i, j in pair_index:
-        pairs.append(_compare_pair(loaded, names, i, j, plans, matrices, level, nres, gen, correction))
+        pairs.append(_compare_pair(plan, names, i, j, matrices, level, nres, gen, correction))
     comp_p = adjust_p_values([p.composite.p_value for p in pairs], correction if len(pairs) > 1 else "none")
     pairs = [
         PairComparison(p.a, p.b, _with_p_adjusted(p.composite, float(q)), p.tasks)
@@ -302,17 +311,17 @@ def _with_p_adjusted(c: CompositeDifference, q: float) -> CompositeDifference:
 
 
 def _compare_pair(
-    runs: Sequence[RunResult],
+    plan_: Plan,
     names: Sequence[str],
     i: int,
     j: int,
-    plans: Sequence[TaskPlan],
     matrices: Mapping[str, AlignedTask | None],
     level: float,
     nres: int,
     gen: np.random.Generator,
     correction: Correction,
 ) -> PairComparison:
+    plans: Sequence[TaskPlan] = plan_.tasks
     results: list[PairedDifference] = []
     boots: list[npt.NDArray[np.float64]] = []
     flips: list[npt.NDArray[np.float64] | tuple[CorpusStats, CorpusStats]] = []
@@ -320,8 +329,8 @@ def _compare_pair(
     for plan in plans:
         mat = matrices[plan.label]
         if mat is None:
-            va, sa, n = task_value(runs[i], plan)
-            vb, sb, _ = task_value(runs[j], plan)
+            va, sa, n = task_value(plan_, i, plan)
+            vb, sb, _ = task_value(plan_, j, plan)
             results.append(
                 unpaired_analytic(plan.label, va, sa, vb, sb, n, scale=plan.scale, confidence_level=level)
             )
@@ -369,7 +378,7 @@ def _compare_pair(
     tasks = tuple(_replace_p_adjusted(r, float(q)) for r, q in zip(results, adj, strict=False))
     w = np.array([p.weight for p in plans])
     diff = float(np.dot(w, [r.diff for r in tasks]))
-    se = float(math.sqrt(float(np.sum((w * np.array([r.se for r in tasks])) ** 2))))
+    se = float(composite_se(np.array([r.se for r in tasks]), w, plan_.groups))
     mde = minimum_detectable_effect(se, level)
     if len(boots) == len(plans):
         comp_boot = np.sum(boots, axis=0)

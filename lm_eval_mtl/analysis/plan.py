@@ -1,9 +1,17 @@
-"""Which tasks, metrics and normalizations a comparison or transfer study uses (private).
+"""Which members, chance levels and weights a comparison or transfer study uses.
 
-With a suite, every member gives its task, metric, filter, chance, ceiling and
-cluster key, and the suite's weights give the composite. Without one, the tasks
-are those every run reports, each scored on the first metric its results list
-(lm-eval's own order), in raw units (chance 0, ceiling 1), equally weighted.
+Every run goes through the same per-member pipeline as ``report``
+(:func:`lm_eval_mtl.scoring.members.collect_members`): the same metric, filter, chance
+(per item where items are logged), ceiling, cluster key, the same checks of samples
+against the results file, and the same weights (:func:`lm_eval_mtl.scoring.weights.kept_weights`).
+So a comparison's composite difference is the difference of the two runs' ``report``
+composites.
+
+The suite is the one named, else the one ``report`` detects when the run carries the
+suite's group row or covers all its members (:func:`lm_eval_mtl.suites.detect.detect_suite`).
+Without one, the tasks every run reports are compared in raw units (chance 0, ceiling 1,
+equal weights), each on the first metric its results list; metrics on different scales
+(BLEU/chrF's 0-100 beside 0-1 accuracies) are refused unless ``units="raw"`` is asked for.
 """
 
 from __future__ import annotations
@@ -11,26 +19,48 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from lm_eval_mtl.errors import IncompatibleRunsError, MissingTaskError, MTLError
-from lm_eval_mtl.io import RunResult, TaskResult, TaskSamples, load_run
+from lm_eval_mtl.errors import IncompatibleRunsError, MissingTaskError, UnknownNameError
 from lm_eval_mtl.io.align import align_items, check_same_settings
+from lm_eval_mtl.io.results import RunResult
+from lm_eval_mtl.io.runs import load_run
+from lm_eval_mtl.scoring.members import CORPUS_METRICS, Member, Members, collect_members
+from lm_eval_mtl.scoring.overlap import components
+from lm_eval_mtl.scoring.weights import kept_weights
 from lm_eval_mtl.stats.corpus import CorpusStats
+from lm_eval_mtl.suites.spec import MemberSpec, SuiteSpec
 
-__all__ = ["AlignedTask", "TaskPlan", "aligned_task", "as_run", "item_scores", "plan_tasks", "task_value"]
+__all__ = [
+    "AlignedTask",
+    "Plan",
+    "TaskPlan",
+    "Units",
+    "aligned_task",
+    "as_run",
+    "check_settings_all",
+    "finite_or_nan",
+    "plan_runs",
+    "task_value",
+    "warn_if",
+]
+
+Units = Literal["suite", "raw"]
+"""``suite``: normalized with a suite (named or detected); ``raw``: raw metric units, equal weights."""
+RAW_SUITE = "(raw units)"
 
 
 @dataclass(frozen=True)
 class TaskPlan:
-    """How one task enters a comparison."""
+    """How one member enters a comparison."""
 
     label: str
-    """Member label (the task name without a suite)."""
+    """Member label."""
     task: str
     """lm-eval task name."""
     metric: str
@@ -38,13 +68,15 @@ class TaskPlan:
     filter: str
     """Filter name."""
     chance: float
-    """Chance level c."""
+    """Chance level c (per item where the first run logged its items, as in ``report``)."""
     ceiling: float
     """Ceiling u."""
     weight: float
     """Composite weight."""
     cluster: str | None = None
     """Doc field whose items share a context, or None."""
+    overlap_group: int = 0
+    """Members with one group score overlapping items (their errors add as correlated)."""
 
     @property
     def scale(self) -> float:
@@ -52,70 +84,37 @@ class TaskPlan:
         return 1.0 / (self.ceiling - self.chance)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """The members of a comparison: per run, and the plan of each member."""
+
+    tasks: tuple[TaskPlan, ...]
+    """One plan per member, in suite order."""
+    normalization: str
+    """How scores were normalized and weighted, in words."""
+    suite: SuiteSpec
+    """The suite (or the ad-hoc raw-units spec)."""
+    members: tuple[Members, ...]
+    """Per run, its members from :func:`collect_members`."""
+    suite_note: str = ""
+    """How the suite was chosen, when it was detected."""
+
+    @property
+    def groups(self) -> tuple[int, ...]:
+        """Overlap group per member, in plan order."""
+        return tuple(t.overlap_group for t in self.tasks)
+
+
 def as_run(run: RunResult | str | Path) -> RunResult:
     """Return ``run`` itself, or load it from a path."""
     return run if isinstance(run, RunResult) else load_run(run)
 
 
-def _first_metric(run: RunResult, task: str) -> tuple[str, str]:
-    tr = run.task(task)
-    for key in tr.metrics:
-        return key.metric, key.filter
-    raise MissingTaskError(f"task {task!r} of run {run.model_name!r} reports no metric.")
+def _scale_of(metric: str) -> float:
+    return 100.0 if metric in CORPUS_METRICS and metric != "ter" else 1.0
 
 
-def plan_tasks(
-    runs: Sequence[RunResult],
-    *,
-    suite: str | None = None,
-    tasks: Sequence[str] | None = None,
-    weights: str | None = None,
-    cluster: Mapping[str, str] | None = None,
-) -> tuple[tuple[TaskPlan, ...], str]:
-    """Plan the tasks every run must have; also return a note on the normalization used.
-
-    Args:
-        runs: The runs (all must report every planned task).
-        suite: Suite name whose members (metric, chance, ceiling, cluster, weights) to use.
-        tasks: Restrict to these task names / member labels (default: all common ones).
-        weights: Weighting scheme or weights id for a suite (default: the suite's own).
-        cluster: Task -> doc field, overriding the suite's cluster keys.
-
-    Raises:
-        MissingTaskError: A run lacks a member of the suite, or no task is common to all runs.
-        UnknownNameError: Unknown suite.
-    """
-    cluster = dict(cluster or {})
-    if suite is not None:
-        from lm_eval_mtl.scoring.structural import resolve_weights
-        from lm_eval_mtl.suites import load_suite
-
-        spec = load_suite(suite)
-        members = [m for m in spec.members if tasks is None or m.label in tasks or m.task in tasks]
-        for run in runs:
-            missing = [m.task for m in members if m.task not in run.tasks]
-            if missing:
-                raise MissingTaskError(
-                    f"run {run.model_name!r} ({run.path}) lacks task(s) {', '.join(missing)} of suite {spec.id}."
-                )
-        sizes = {m.label: int(runs[0].tasks[m.task].n or 0) for m in members}
-        w = resolve_weights(spec, weights, sizes)
-        kept = {m.label: w[m.label] for m in members}
-        total = sum(kept.values())
-        plans = tuple(
-            TaskPlan(
-                label=m.label,
-                task=m.task,
-                metric=m.metric,
-                filter=m.filter,
-                chance=m.chance,
-                ceiling=m.ceiling,
-                weight=kept[m.label] / total,
-                cluster=cluster.get(m.task, cluster.get(m.label, m.cluster)),
-            )
-            for m in members
-        )
-        return plans, f"normalized with suite {spec.id} (chance, ceiling), weights {weights or spec.weights}"
+def _raw_spec(runs: Sequence[RunResult], tasks: Sequence[str] | None) -> SuiteSpec:
     common = [t for t in runs[0].tasks if all(t in r.tasks for r in runs[1:])]
     if tasks is not None:
         unknown = [t for t in tasks if t not in common]
@@ -129,141 +128,245 @@ def plan_tasks(
             "the runs have no task in common: "
             + "; ".join(f"{r.model_name}: {', '.join(r.tasks)}" for r in runs)
         )
-    plans_list = []
+    members = []
     for t in common:
-        metric, filt = _first_metric(runs[0], t)
-        plans_list.append(
-            TaskPlan(
-                label=t,
-                task=t,
-                metric=metric,
-                filter=filt,
-                chance=0.0,
-                ceiling=1.0,
-                weight=1.0 / len(common),
-                cluster=cluster.get(t),
-            )
+        tr = runs[0].task(t)
+        key = next(iter(tr.metrics), None)
+        if key is None:
+            raise MissingTaskError(f"task {t!r} of run {runs[0].model_name!r} reports no metric.")
+        members.append(
+            MemberSpec(task=t, metric=key.metric, filter=key.filter, chance=0.0, ceiling=1.0, family=t)
         )
-    return tuple(plans_list), "raw metric units (no suite given: chance 0, ceiling 1), equal weights"
+    return SuiteSpec(name=RAW_SUITE, version="0", kind="suite", members=tuple(members), weights="equal")
 
 
-def task_value(run: RunResult, plan: TaskPlan) -> tuple[float, float, int]:
-    """(metric value, stderr, n) of a planned task from the results JSON."""
-    tr: TaskResult = run.task(plan.task)
-    mv = tr.metric(plan.metric, plan.filter)
-    return float(mv.value), float(mv.stderr), int(tr.n or 0)
+def _detect(run: RunResult) -> tuple[SuiteSpec | None, str]:
+    from lm_eval_mtl.suites.detect import detect_suite
+
+    try:
+        choice = detect_suite(run)
+    except UnknownNameError:
+        return None, ""
+    in_run = choice.suite.name in run.groups or choice.suite.name in run.group_subtasks
+    if in_run or choice.coverage == 1.0:
+        return choice.suite, f"suite {choice.suite.id} detected: {choice.reason}"
+    return None, ""
 
 
-CORPUS_METRICS: tuple[str, ...] = ("bleu", "chrf", "ter")
+def plan_runs(
+    runs: Sequence[RunResult],
+    *,
+    suite: str | SuiteSpec | None = None,
+    tasks: Sequence[str] | None = None,
+    weights: str | None = None,
+    clusters: Mapping[str, str] | None = None,
+    units: Units | None = None,
+) -> Plan:
+    """Collect every run's members and plan the comparison.
 
-
-def item_scores(run: RunResult, plan: TaskPlan) -> TaskSamples | None:
-    """Read the task's per-item records; None when the run logged no samples for it.
+    Args:
+        runs: The runs (each must report every planned member).
+        suite: Suite (name or spec) whose members, normalization and weights to use;
+            default: the suite detected from the first run, else raw units.
+        tasks: Restrict to these member labels / task names.
+        weights: Weighting scheme or weights id (default: the suite's own).
+        clusters: Task -> doc field, overriding the suite's cluster keys.
+        units: ``raw`` forces raw metric units over the common tasks (no suite);
+            ``suite`` requires a suite (named or detected); None: a suite where one is
+            named or detected, else raw units when every metric has the same scale.
 
     Raises:
-        MTLError: The samples hold neither a per-item value nor (reference, prediction)
-            pairs of a corpus metric for the planned metric.
+        MissingTaskError: A run lacks a member, or no task is common to all runs.
+        IncompatibleRunsError: No suite, and the metrics have different scales.
+        UnknownNameError: Unknown suite.
     """
-    try:
-        samples = run.samples(plan.task, plan.filter)
-    except MissingTaskError:
-        return None
-    if plan.metric not in samples.scores and not (
-        plan.metric in samples.pairs and plan.metric in CORPUS_METRICS
-    ):
-        held = ", ".join([*samples.scores, *samples.pairs]) or "none"
-        raise MTLError(
-            f"task {plan.task!r} of run {run.model_name!r}: the samples hold no per-item {plan.metric!r} "
-            f"(they hold {held})."
-        )
-    return samples
+    from lm_eval_mtl.suites.loading import load_suite
 
-
-def check_settings_all(
-    runs: Sequence[RunResult], names: Sequence[str], plans: Sequence[TaskPlan], suite: str | None = None
-) -> None:
-    """Refuse runs whose results say they scored different items for any planned task.
-
-    With ``suite``, runs that recorded the suite's group row must also agree on its version.
-    """
-    if suite is not None:
-        versions = {n: r.groups[suite].version for n, r in zip(names, runs, strict=True) if suite in r.groups}
-        if len(set(versions.values())) > 1:
-            listing = ", ".join(f"{n}: {v}" for n, v in versions.items())
-            raise IncompatibleRunsError(
-                f"the runs used different versions of suite {suite!r} ({listing}); scores are not comparable."
+    note = ""
+    spec: SuiteSpec | None
+    if units == "raw":
+        if suite is not None:
+            raise ValueError("`units='raw'` compares raw metrics without a suite; do not also pass `suite`.")
+        spec = None
+    elif suite is not None:
+        spec = suite if isinstance(suite, SuiteSpec) else load_suite(suite)
+    else:
+        spec, note = _detect(runs[0])
+        if spec is None and units == "suite":
+            raise UnknownNameError(
+                f"no shipped suite matches the run {runs[0].path}; name one with --suite (see `lm-eval-mtl suites`)."
             )
-    for plan in plans:
+    if spec is None:
+        raw = _raw_spec(runs, tasks)
+        scales = {m.label: _scale_of(m.metric) for m in raw.members}
+        if units != "raw" and len(set(scales.values())) > 1:
+            listing = ", ".join(f"{k} ({raw.member(k).metric}: 0-{v:g})" for k, v in scales.items())
+            raise IncompatibleRunsError(
+                f"no suite was named or detected, and the tasks' metrics are on different scales ({listing}); "
+                "a composite of raw values would be dominated by the 0-100 ones. Name the suite (--suite), or "
+                "ask for raw units explicitly (--units raw)."
+            )
+        full = raw
+        chance: Literal["auto", "spec"] = "spec"
+        normalization = "raw metric units (no suite: chance 0, ceiling 1), equal weights"
+    else:
+        full = spec
+        chance = "auto"
+        normalization = (
+            f"normalized with suite {spec.id} (chance, ceiling), weights {weights or spec.weights}"
+        )
+    chosen = full
+    if tasks is not None and spec is not None:
+        chosen = replace(spec, members=tuple(m for m in spec.members if m.label in tasks or m.task in tasks))
+        if not chosen.members:
+            raise MissingTaskError(
+                f"`tasks` {', '.join(tasks)} name no member of suite {spec.id}; members: {', '.join(spec.labels)}."
+            )
+    members = []
+    for run in runs:
+        lacking = [m.task for m in chosen.members if m.task not in run.tasks and m.task not in run.groups]
+        if lacking:
+            raise MissingTaskError(
+                f"run {run.model_name!r} ({run.path}) lacks task(s) {', '.join(lacking)} of suite {chosen.id}."
+            )
+        members.append(collect_members(run, chosen, clusters=clusters, missing="error", chance=chance))
+    first = members[0]
+    sizes = {m.label: m.n_items or 0 for m in first}
+    resolved = kept_weights(full, weights, first.labels, sizes)
+    groups = {}
+    for g, comp in enumerate(components(list(first.members), first.run, with_samples=first.all_samples)):
+        for i in comp:
+            groups[first.members[i].label] = g
+    plans = tuple(
+        TaskPlan(
+            label=m.label,
+            task=m.spec.task,
+            metric=m.spec.metric,
+            filter=m.spec.filter,
+            chance=m.chance,
+            ceiling=m.spec.ceiling,
+            weight=resolved.weights[m.label],
+            cluster=m.cluster_field,
+            overlap_group=groups[m.label],
+        )
+        for m in first
+    )
+    return Plan(plans, normalization, chosen, tuple(members), note)
+
+
+def task_value(plan: Plan, run_index: int, task: TaskPlan) -> tuple[float, float, int]:
+    """(metric value, stderr, n) of a member of run ``run_index``, from its results file."""
+    m = plan.members[run_index].get(task.label)
+    return m.raw, m.raw_se, int(m.n_items or 0)
+
+
+def check_settings_all(runs: Sequence[RunResult], names: Sequence[str], plan: Plan) -> None:
+    """Refuse runs that cannot have scored the same items for any planned member.
+
+    Runs that recorded the suite's group row must also agree on its version.
+
+    Raises:
+        IncompatibleRunsError: The message names what differs.
+    """
+    suite = plan.suite.name
+    versions = {n: r.groups[suite].version for n, r in zip(names, runs, strict=True) if suite in r.groups}
+    if len(set(versions.values())) > 1:
+        listing = ", ".join(f"{n}: {v}" for n, v in versions.items())
+        raise IncompatibleRunsError(
+            f"the runs used different versions of suite {suite!r} ({listing}); scores are not comparable."
+        )
+    for t in plan.tasks:
         for i in range(1, len(runs)):
             check_same_settings(
-                plan.task, runs[0].task(plan.task), runs[i].task(plan.task), names=(names[0], names[i])
+                t.task, runs[0].task(t.task), runs[i].task(t.task), names=(names[0], names[i])
             )
 
 
 @dataclass(frozen=True)
 class AlignedTask:
-    """Every run's per-item data of one task on the shared items, in ``doc_id`` order."""
+    """Every run's per-item data of one member on the shared items, in ``doc_id`` order."""
 
     values: npt.NDArray[np.float64] | None
-    """(n, R) per-item scores of a mean metric; None for a corpus metric."""
+    """(n, R) per-item scores of a mean metric (per value, for a list-valued metric); None for a corpus metric."""
     corpus: tuple[CorpusStats, ...] | None
-    """Per run, the segment statistics of a corpus metric (BLEU, chrF, TER); else None."""
+    """Per run, the segment statistics of a corpus metric (BLEU, chrF, chrF++, TER); else None."""
     clusters: npt.NDArray[np.int64] | None
-    """Cluster label per item, or None."""
+    """Cluster label per row (the item, for a list-valued metric), or None."""
 
     @property
     def n(self) -> int:
-        """Number of aligned items."""
+        """Number of aligned rows."""
         if self.values is not None:
             return int(self.values.shape[0])
-        assert self.corpus is not None  # noqa: S101 - one of the two is set
+        if self.corpus is None:
+            raise ValueError("an aligned task holds values or corpus statistics")
         return self.corpus[0].n
 
 
-def aligned_task(plan: TaskPlan, runs: Sequence[RunResult], names: Sequence[str]) -> AlignedTask | None:
-    """Every run's per-item data of a planned task on the shared items; None without samples.
+def _flat_positions(
+    m: Member, order: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int64]]:
+    """Positions of a list-valued member's flattened values, item by item in ``order``; and values per item."""
+    if m.owner is None:
+        return np.asarray(order, dtype=np.intp), np.ones(order.shape[0], dtype=np.int64)
+    n_items = len(m.samples) if m.samples is not None else int(m.owner.max()) + 1
+    by_item = np.argsort(m.owner, kind="stable")
+    counts = np.bincount(m.owner, minlength=n_items)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    pos = [by_item[starts[k] : starts[k] + counts[k]] for k in order]
+    return (np.concatenate(pos) if pos else np.zeros(0, dtype=np.intp)).astype(np.intp), counts[order]
+
+
+def aligned_task(task: TaskPlan, plan: Plan, names: Sequence[str]) -> AlignedTask | None:
+    """Every run's per-item data of a planned member on the shared items; None without samples.
 
     Raises:
-        IncompatibleRunsError: The runs' items differ (see :func:`align_items`).
-        ResultsFormatError: A per-item score is NaN or missing (file and line named, see
-            :meth:`TaskSamples.item_scores`).
+        IncompatibleRunsError: The runs' items differ (see :func:`align_items`), or one item
+            has a different number of values (instructions) in two runs.
     """
-    samples = [item_scores(r, plan) for r in runs]
-    present = [s for s in samples if s is not None]
-    if len(present) < len(samples):
+    ms = [mm.get(task.label) for mm in plan.members]
+    if any(m.samples is None for m in ms):
         return None
-    ref = present[0]
+    ref = ms[0].samples
+    assert ref is not None  # noqa: S101 - checked above
     orders = []
-    for i, s in enumerate(present):
+    for i, m in enumerate(ms):
+        s = m.samples
+        assert s is not None  # noqa: S101 - checked above
         al = align_items(
-            plan.task, ref.doc_ids, ref.doc_hashes, s.doc_ids, s.doc_hashes, names=(names[0], names[i])
+            task.task, ref.doc_ids, ref.doc_hashes, s.doc_ids, s.doc_hashes, names=(names[0], names[i])
         )
         orders.append(al.index_b)
-    ref_order = orders[0]
-    clusters = None
-    if plan.cluster is not None:
-        clusters = np.asarray(ref.clusters(plan.cluster), dtype=np.int64)[ref_order]
-    if plan.metric in ref.scores:
-        cols = []
-        for i, (s, order) in enumerate(zip(present, orders, strict=True)):
-            if plan.metric not in s.scores:
-                raise MTLError(
-                    f"task {plan.task!r} of run {names[i]}: no per-item {plan.metric!r} in the samples."
+    if ms[0].corpus is not None:
+        stats = []
+        for i, (m, order) in enumerate(zip(ms, orders, strict=True)):
+            if m.corpus is None:
+                raise IncompatibleRunsError(
+                    f"task {task.task!r} of run {names[i]}: no corpus statistics for {task.metric!r}."
                 )
-            cols.append(s.item_scores(plan.metric)[order])
-        return AlignedTask(np.column_stack(cols), None, clusters)
-    from lm_eval_mtl.stats.corpus import segment_stats
-
-    stats = []
-    for i, (s, order) in enumerate(zip(present, orders, strict=True)):
-        if plan.metric not in s.pairs:
-            raise MTLError(
-                f"task {plan.task!r} of run {names[i]}: no (reference, prediction) pairs for {plan.metric!r}."
+            stats.append(m.corpus.subset(order))
+        labels = ms[0].cluster_labels
+        return AlignedTask(None, tuple(stats), None if labels is None else labels[orders[0]])
+    cols = []
+    ref_counts: npt.NDArray[np.int64] | None = None
+    ref_pos: npt.NDArray[np.intp] | None = None
+    for i, (m, order) in enumerate(zip(ms, orders, strict=True)):
+        if m.scores is None:
+            raise IncompatibleRunsError(
+                f"task {task.task!r} of run {names[i]}: no per-item {task.metric!r} in the samples."
             )
-        refs, preds = s.pairs[plan.metric]
-        idx = order.tolist()
-        stats.append(segment_stats(plan.metric, [refs[k] for k in idx], [preds[k] for k in idx]))  # type: ignore[arg-type]
-    return AlignedTask(None, tuple(stats), clusters)
+        pos, counts = _flat_positions(m, order)
+        if ref_counts is None:
+            ref_counts, ref_pos = counts, pos
+        elif not np.array_equal(counts, ref_counts):
+            raise IncompatibleRunsError(
+                f"task {task.task!r}: runs {names[0]} and {names[i]} log different numbers of {task.metric!r} values "
+                "for the same items; they did not score the same instructions."
+            )
+        cols.append(m.scores[pos])
+    labels = ms[0].cluster_labels
+    assert ref_pos is not None  # noqa: S101 - at least one run
+    return AlignedTask(np.column_stack(cols), None, None if labels is None else labels[ref_pos])
 
 
 def warn_if(condition: bool, message: str) -> None:

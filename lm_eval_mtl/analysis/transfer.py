@@ -41,17 +41,18 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
 
-from lm_eval_mtl.analysis.plan import aligned_task, as_run, check_settings_all, plan_tasks, task_value
+from lm_eval_mtl.analysis.plan import Units, aligned_task, as_run, check_settings_all, plan_runs, task_value
 from lm_eval_mtl.analysis.transfer_cells import Column as _Column
 from lm_eval_mtl.analysis.transfer_cells import analytic_column as _analytic_column
 from lm_eval_mtl.analysis.transfer_cells import corpus_column as _corpus_column
 from lm_eval_mtl.analysis.transfer_cells import paired_column as _paired_column
 from lm_eval_mtl.errors import DegenerateDataWarning, InsufficientDataError
 from lm_eval_mtl.io import RunResult
+from lm_eval_mtl.scoring.analytic import composite_se
 from lm_eval_mtl.stats._common import as_generator, check_confidence_level, check_n_resamples
 from lm_eval_mtl.stats.corpus import CorpusStats
+from lm_eval_mtl.stats.intervals import se_mean_columns
 from lm_eval_mtl.stats.joint import resample_column_means
 from lm_eval_mtl.stats.paired import adjust_p_values, normal_test
 from lm_eval_mtl.stats.permutation import (
@@ -205,6 +206,7 @@ def _assemble(
     nres: int,
     seed: int | None,
     gen: np.random.Generator,
+    groups: Sequence[int] | None = None,
     **meta: Any,
 ) -> TransferMatrix:
     s_count = len(sources)
@@ -244,7 +246,7 @@ def _assemble(
     # composite column
     w = np.asarray(weights, dtype=np.float64)
     comp = delta @ w
-    comp_se = np.sqrt((se**2) @ (w**2))
+    comp_se = composite_se(se, w, groups)
     if all(c.boot is not None for c in columns):
         comp_boot = sum(
             wt * c.boot[:, :s_count] for wt, c in zip(w, columns, strict=False) if c.boot is not None
@@ -309,7 +311,6 @@ def _mtl_gain(
 ) -> MultiTaskGain:
     s_count = len(sources)
     alpha = 1 - level
-    z = float(sps.norm.ppf(1 - alpha / 2))
     out: dict[str, list[float]] = {k: [] for k in ("delta", "gain", "se", "lo", "hi", "p")}
     best_names: list[str] = []
     for c in columns:
@@ -322,8 +323,12 @@ def _mtl_gain(
             pair = c.item_diff[:, [s_count, best]]
             g_boot = c.scale * resample_column_means(pair[:, :1] - pair[:, 1:], nres, gen, c.clusters)[:, 0]
             dd = c.item_diff[:, s_count] - c.item_diff[:, best]
-            n = dd.shape[0]
-            se = float(c.scale * dd.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan
+            # clustered where the target declares clusters, as the cells are
+            se = (
+                float(c.scale * np.reshape(se_mean_columns(dd, c.clusters), -1)[0])
+                if dd.shape[0] > 1
+                else math.nan
+            )
             lo, hi = np.quantile(g_boot, [alpha / 2, 1 - alpha / 2])
             p = paired_sign_flip_test(dd, clusters=c.clusters, n_resamples=nres, rng=gen).p_value
         elif c.boot is not None and c.corpus is not None:  # corpus: columns share the segment draws
@@ -335,8 +340,8 @@ def _mtl_gain(
             ).p_value
         else:
             se = float(math.sqrt(c.se[s_count] ** 2 + c.se[best] ** 2))
-            lo, hi = gain - z * se, gain + z * se
-            p = float(2 * sps.norm.sf(abs(gain) / se)) if se > 0 else math.nan
+            lo_a, hi_a, p_a = normal_test(gain, se, level)  # the one analytic test (SE 0: p 1 or 0)
+            lo, hi, p = float(lo_a), float(hi_a), float(p_a)
         out["se"].append(se)
         out["lo"].append(float(lo))
         out["hi"].append(float(hi))
@@ -442,7 +447,8 @@ def transfer_matrix(
     suite: str | None = None,
     tasks: Sequence[str] | None = None,
     weights: str | None = None,
-    cluster: Mapping[str, str] | None = None,
+    clusters: Mapping[str, str] | None = None,
+    units: Units | None = None,
     confidence_level: float = 0.95,
     n_resamples: int = 2000,
     rng: np.random.Generator | int | None = None,
@@ -455,10 +461,13 @@ def transfer_matrix(
             like its target task (``sst2``) so that the diagonal and relative transfer exist.
         mtl: The multi-task checkpoint's run, or None.
         suite: Suite whose members give metric, chance, ceiling, cluster and weights
-            (default: the tasks every run reports, raw units, equal weights).
+            (default: the suite ``report`` detects from the base run; else the tasks every
+            run reports, raw units, equal weights).
         tasks: Restrict the targets to these tasks.
         weights: Weighting scheme or weights id (with ``suite``).
-        cluster: Task -> doc field shared by items of one context.
+        clusters: Task -> doc field shared by items of one context.
+        units: ``raw`` (raw metrics, no suite), ``suite`` (require a suite) or None (see
+            :func:`lm_eval_mtl.analysis.compare.compare_runs`).
         confidence_level: Interval level; the mask's FDR is 1 - confidence_level.
         n_resamples: Bootstrap resamples.
         rng: Generator, seed or None.
@@ -482,16 +491,17 @@ def transfer_matrix(
     if mtl is not None:
         runs.append(as_run(mtl))
         names.append("mtl")
-    plans, normalization = plan_tasks(runs, suite=suite, tasks=tasks, weights=weights, cluster=cluster)
-    check_settings_all(runs, names, plans, suite)
+    study = plan_runs(runs, suite=suite, tasks=tasks, weights=weights, clusters=clusters, units=units)
+    plans, normalization = study.tasks, study.normalization
+    check_settings_all(runs, names, study)
     columns: list[_Column] = []
     n_items: list[int] = []
-    notes: list[str] = []
+    notes: list[str] = [study.suite_note] if study.suite_note else []
     for plan in plans:
-        mat = aligned_task(plan, runs, names)
+        mat = aligned_task(plan, study, names)
         if mat is None:
             notes.append(f"target {plan.label}: no per-item samples in every run; analytic (unpaired) cells.")
-            vals = [task_value(r, plan) for r in runs]
+            vals = [task_value(study, k, plan) for k in range(len(runs))]
             columns.append(_analytic_column(vals[0][:2], [v[:2] for v in vals[1:]], plan.scale, level))
             n_items.append(vals[0][2])
             continue
@@ -517,5 +527,6 @@ def transfer_matrix(
         gen,
         base=runs[0].model_name,
         normalization=normalization,
+        groups=study.groups,
         notes=tuple(notes),
     )

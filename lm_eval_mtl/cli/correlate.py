@@ -3,7 +3,7 @@
 Examples::
 
     lm-eval-mtl correlate panel.csv --id-column Model --tasks ARC,HellaSwag,MMLU,TruthfulQA,Winogrande,GSM8K
-    lm-eval-mtl correlate base_llm_benchmark_eval.csv --impute pca --format json
+    lm-eval-mtl correlate base_llm_benchmark_eval.csv --pca-on covariance --impute pca
     lm-eval-mtl correlate runs/ --suite mtl_suite
 """
 
@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lm_eval_mtl.cli.compare import add_common_options, emit, run_reporting_warnings
+from lm_eval_mtl.cli.options import add_confidence_level, add_format, add_missing, add_output
+from lm_eval_mtl.cli.output import emit, print_notes, run_reporting_warnings
 
 
 def register(subparsers: Any) -> None:
@@ -32,7 +33,13 @@ def register(subparsers: Any) -> None:
         "--id-column", default=None, help="CSV column with the model id (default Model / first)"
     )
     parser.add_argument(
-        "--tasks", default=None, help="comma-separated task columns (default: every numeric column)"
+        "--tasks",
+        default=None,
+        help=(
+            "comma-separated task columns (default: the numeric columns that are task scores; "
+            "sizes, FLOPs, likes and other metadata, and sums/averages of other columns, are left "
+            "out and listed)"
+        ),
     )
     parser.add_argument("--suite", default=None, help="suite (for a folder of lm-eval runs)")
     parser.add_argument(
@@ -41,22 +48,26 @@ def register(subparsers: Any) -> None:
         default="none",
         help="fill missing cells by iterative PCA (default: none)",
     )
-    parser.add_argument(
-        "--missing",
-        choices=("raise", "drop"),
-        default="raise",
-        help="without --impute: refuse gaps, or drop models with gaps",
-    )
+    add_missing(parser, "without --impute: refuse gaps, or drop models with gaps", aliases={"raise": "error"})
     parser.add_argument(
         "--n-components", type=int, default=None, help="rank of the PCA imputation (default: Kaiser)"
     )
-    add_common_options(parser, resampling=False)
+    parser.add_argument(
+        "--pca-on",
+        choices=("correlation", "covariance"),
+        default="correlation",
+        help="PCA of the correlation matrix (standardized scores, default) or of the covariance "
+        "matrix (raw scores, as Observational Scaling Laws)",
+    )
+    # no --seed / --n-resamples: every statistic here is closed-form
+    add_format(parser)
+    add_output(parser)
+    add_confidence_level(parser)
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lm_eval_mtl.analysis.correlate import correlate_tasks
-    from lm_eval_mtl.report.analysis import correlation_tables
+    from lm_eval_mtl import correlate_tasks, correlation_tables
 
     study = run_reporting_warnings(
         correlate_tasks,
@@ -65,9 +76,11 @@ def _run(args: argparse.Namespace) -> int:
         id_column=args.id_column,
         suite=args.suite,
         impute=args.impute,
-        missing=args.missing,
+        missing="drop" if args.missing == "drop" else "raise",
         n_components=args.n_components,
         confidence_level=args.confidence_level,
+        pca_on=args.pca_on,
     )
     emit(args, study.to_dict(), correlation_tables(study))
+    print_notes(args, study.notes)
     return 0

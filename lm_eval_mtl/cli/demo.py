@@ -20,6 +20,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from lm_eval_mtl.cli.options import add_n_resamples, add_seed
+
 
 def register(subparsers: Any) -> None:
     """Add the ``demo`` parser."""
@@ -42,12 +44,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--device", default="cpu", help="lm-eval --device (default: cpu)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="cache root for the tiny model")
     parser.add_argument("--rebuild-model", action="store_true", help="rebuild the tiny model even if cached")
-    parser.add_argument(
-        "--seed", type=int, default=0, help="seed of lm-eval, the simulation and the bootstrap"
-    )
-    parser.add_argument(
-        "--n-resamples", type=int, default=2000, help="bootstrap resamples for the analyses (default: 2000)"
-    )
+    add_seed(parser, what="lm-eval, the simulation and the bootstrap")
+    add_n_resamples(parser)
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -57,8 +55,7 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lm_eval_mtl.demo.run import STEPS, DemoContext, run_demo
-    from lm_eval_mtl.demo.story import STORY_STEPS
+    from lm_eval_mtl import DEMO_STEPS, DEMO_STORY_STEPS, DemoContext, run_demo
 
     if args.limit is not None and args.limit < 1:
         raise SystemExit(f"lm-eval-mtl demo: error: `--limit` must be a positive integer; got {args.limit}.")
@@ -77,11 +74,7 @@ def _run(args: argparse.Namespace) -> int:
         n_resamples=args.n_resamples,
         echo=lambda line: print(line, flush=True),
     )
-    if args.n_resamples < 1:
-        raise SystemExit(
-            f"lm-eval-mtl demo: error: `--n-resamples` must be a positive integer; got {args.n_resamples}."
-        )
-    run_demo(ctx, STEPS if args.quick else [*STEPS, *STORY_STEPS])
+    run_demo(ctx, DEMO_STEPS if args.quick else [*DEMO_STEPS, *DEMO_STORY_STEPS])
     where = ctx.report_path if ctx.report_path is not None else ctx.run_dir
     print(f"\nDone in {sum(ctx.timings.values()):.0f} s. Output: {where}", flush=True)
     return 0

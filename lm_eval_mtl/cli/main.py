@@ -13,7 +13,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from lm_eval_mtl.errors import MTLError
+from lm_eval_mtl import MTLError
 
 SUBCOMMANDS: tuple[str, ...] = (
     "report",

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-FORMATS = ("table", "md", "latex", "json", "csv")
+from lm_eval_mtl.cli.options import add_format, add_missing, add_output, add_resampling
+from lm_eval_mtl.cli.output import write_text
 
 
 def _cluster_arg(text: str) -> tuple[str, str]:
@@ -15,28 +16,6 @@ def _cluster_arg(text: str) -> tuple[str, str]:
     if not sep or not task or not fld:
         raise argparse.ArgumentTypeError(f"--cluster must be TASK=DOC_FIELD; got {text!r}.")
     return task, fld
-
-
-def _level_arg(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"--confidence-level must be a number in (0, 1); got {text!r}."
-        ) from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"--confidence-level must be in (0, 1); got {text}.")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}.") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text}.")
-    return value
 
 
 def register(subparsers: Any) -> None:
@@ -55,20 +34,12 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--weights", metavar="SCHEME|FILE", help="equal, family, size, a shipped weights id or a weights file"
     )
-    p.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
-    p.add_argument("--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    add_format(p)
+    add_output(p)
     p.add_argument(
         "--plots", metavar="DIR", help="also write the forest plot and weights chart (PNG) into DIR"
     )
-    p.add_argument(
-        "--confidence-level", type=_level_arg, default=0.95, help="confidence level (default: 0.95)"
-    )
-    p.add_argument(
-        "--n-resamples", type=_positive_int, default=10_000, help="bootstrap resamples (default: 10000)"
-    )
-    p.add_argument(
-        "--seed", type=int, default=None, help="random seed of the bootstrap (default: fresh entropy)"
-    )
+    add_resampling(p)
     p.add_argument(
         "--method",
         choices=("auto", "analytic", "percentile", "bca"),
@@ -83,12 +54,7 @@ def register(subparsers: Any) -> None:
         metavar="TASK=DOC_FIELD",
         help="resample TASK's items in clusters sharing DOC_FIELD (repeatable)",
     )
-    p.add_argument(
-        "--missing",
-        choices=("error", "drop"),
-        default="error",
-        help="a suite task absent from the run: error (default) or drop it and renormalize the weights",
-    )
+    add_missing(p, "a suite task absent from the run: error, or drop it and renormalize the weights")
     p.add_argument(
         "--run", dest="run_id", metavar="TIMESTAMP", help="with several runs in the folder, which one"
     )
@@ -96,19 +62,21 @@ def register(subparsers: Any) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from lm_eval_mtl.io import load_run
-    from lm_eval_mtl.report.render import render_composite
-    from lm_eval_mtl.scoring.composite import score_run
-    from lm_eval_mtl.suites import SuiteSpec
-    from lm_eval_mtl.suites.detect import detect_suite, shipped_suites
+    from lm_eval_mtl import (
+        SuiteSpec,
+        detect_suite,
+        load_run,
+        render_composite,
+        score_run,
+        shipped_suites,
+        unknown_name,
+    )
 
     run = load_run(Path(args.run), run=args.run_id)
     spec: SuiteSpec
     if args.suite:
         known = {s.name: s for s in shipped_suites()}
         if args.suite not in known:
-            from lm_eval_mtl.errors import unknown_name
-
             raise unknown_name("suite", args.suite, tuple(known))
         spec = known[args.suite]
     else:
@@ -135,16 +103,9 @@ def _main(args: argparse.Namespace) -> int:
         clusters=dict(args.cluster),
         missing=args.missing,
     )
-    text = render_composite(score, args.format)
-    if args.output:
-        out = Path(args.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-        print(f"lm-eval-mtl report: wrote {out}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    write_text(args, render_composite(score, args.format), prefix="lm-eval-mtl report: ")
     if args.plots:
-        from lm_eval_mtl.report.plots import write_composite_plots
+        from lm_eval_mtl import write_composite_plots
 
         for path in write_composite_plots(score, args.plots):
             print(f"lm-eval-mtl report: wrote {path}", file=sys.stderr)

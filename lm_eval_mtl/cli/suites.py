@@ -6,6 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from lm_eval_mtl.cli.options import add_format
+
 
 def register(subparsers: Any) -> None:
     """Add the ``suites`` subcommand."""
@@ -19,7 +21,7 @@ def register(subparsers: Any) -> None:
         ),
     )
     p.add_argument("name", nargs="?", help="a suite or family group name, e.g. mtl_suite")
-    p.add_argument("--format", choices=("table", "md", "latex", "csv"), default="table", help="output format")
+    add_format(p, ("table", "md", "latex", "csv"))
     p.add_argument(
         "--weights",
         metavar="SCHEME|FILE",
@@ -30,8 +32,7 @@ def register(subparsers: Any) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
-    from lm_eval_mtl.report.tables import Table, render_table
-    from lm_eval_mtl.suites.detect import shipped_suites
+    from lm_eval_mtl import Table, render_table, resolve_weights_with_info, shipped_suites, unknown_name
 
     specs = {s.name: s for s in shipped_suites()}
     if not args.name:
@@ -50,12 +51,8 @@ def _main(args: argparse.Namespace) -> int:
         sys.stdout.write(render_table(table, args.format))
         return 0
     if args.name not in specs:
-        from lm_eval_mtl.errors import unknown_name
-
         raise unknown_name("suite", args.name, tuple(specs))
     spec = specs[args.name]
-    from lm_eval_mtl.scoring.weights import resolve as _weights_for
-
     sizes: dict[str, int] = {}
     scheme = args.weights or spec.weights
     if scheme == "size":
@@ -63,7 +60,7 @@ def _main(args: argparse.Namespace) -> int:
         weights: dict[str, float] = {}
         wid = "size"
     else:
-        weights, info, _ = _weights_for(spec, args.weights, sizes)
+        weights, info, _ = resolve_weights_with_info(spec, args.weights, sizes)
         wid = f"{info.id} (sha256 {info.short_hash})"
         weights_note = f"weights: {wid}"
     rows2 = [

@@ -22,7 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lm_eval_mtl.cli.compare import add_common_options, emit, parse_pairs, print_notes, run_reporting_warnings
+from lm_eval_mtl.cli.options import add_format, add_output, add_resampling, add_suite_selection, parse_pairs
+from lm_eval_mtl.cli.output import emit, print_notes, run_reporting_warnings
 
 
 def register(subparsers: Any) -> None:
@@ -47,9 +48,8 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--mtl", default=None, help="the multi-task checkpoint's run")
     parser.add_argument("--manifest", default=None, help="YAML with base, sources, optional mtl and suite")
-    parser.add_argument("--suite", default=None, help="suite whose members, normalization and weights to use")
+    add_suite_selection(parser)
     parser.add_argument("--tasks", default=None, help="comma-separated target tasks (default: all common)")
-    parser.add_argument("--weights", default=None, help="weighting scheme or weights id (with --suite)")
     parser.add_argument(
         "--cluster",
         action="append",
@@ -65,14 +65,16 @@ def register(subparsers: Any) -> None:
         default=None,
         help="heatmap format (repeatable; default png)",
     )
-    add_common_options(parser)
+    add_resampling(parser)
+    add_format(parser)
+    add_output(parser)
     parser.set_defaults(func=_run)
 
 
 def _manifest(path: str) -> dict[str, Any]:
     import yaml  # type: ignore[import-untyped,unused-ignore]
 
-    from lm_eval_mtl.errors import MTLError
+    from lm_eval_mtl import MTLError
 
     p = Path(path)
     try:
@@ -108,9 +110,7 @@ def _manifest(path: str) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lm_eval_mtl.analysis.transfer import transfer_matrix
-    from lm_eval_mtl.errors import MTLError
-    from lm_eval_mtl.report.analysis import plot_transfer, transfer_tables
+    from lm_eval_mtl import MTLError, plot_transfer, transfer_matrix, transfer_tables
 
     spec: dict[str, Any] = _manifest(args.manifest) if args.manifest else {}
     base = args.base or spec.get("base")
@@ -131,7 +131,8 @@ def _run(args: argparse.Namespace) -> int:
         suite=args.suite or spec.get("suite"),
         tasks=[t.strip() for t in tasks] if tasks else None,
         weights=args.weights or spec.get("weights"),
-        cluster=cluster,
+        clusters=cluster,
+        units=args.units or spec.get("units"),
         confidence_level=args.confidence_level,
         n_resamples=args.n_resamples,
         rng=args.seed,

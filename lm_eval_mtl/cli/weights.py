@@ -17,8 +17,10 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
+from lm_eval_mtl.cli.options import add_format, add_missing
+
 if TYPE_CHECKING:
-    from lm_eval_mtl.scoring.weights_file import WeightsFile
+    from lm_eval_mtl import WeightsFile
 
 
 def register(subparsers: Any) -> None:
@@ -62,18 +64,17 @@ def register(subparsers: Any) -> None:
     fit.add_argument(
         "--date-column", default=None, help="CSV: submission-date column (population date = latest)"
     )
-    fit.add_argument(
-        "--missing",
-        choices=("error", "listwise"),
-        default="error",
-        help="gaps in the population: refuse, or drop models with gaps",
+    add_missing(
+        fit,
+        "gaps in the population: error, or drop the models with gaps (listwise deletion; `listwise` is accepted too)",
+        aliases={"listwise": "drop"},
     )
     fit.add_argument("--quiet", action="store_true", help="no progress messages")
     fit.set_defaults(func=_fit)
 
     show = sub.add_parser("show", help="show a weights file or shipped id")
     show.add_argument("weights", help="shipped id (see `weights list`) or path")
-    show.add_argument("--format", choices=("table", "md", "json"), default="table")
+    add_format(show, ("table", "md", "json"))
     show.add_argument(
         "--plot", default=None, metavar="FILE.png", help="also draw weights and correlation (needs [plot])"
     )
@@ -84,7 +85,7 @@ def register(subparsers: Any) -> None:
 
 
 def _pairs(text: str | None, what: str) -> dict[str, str]:
-    from lm_eval_mtl.errors import MTLError
+    from lm_eval_mtl import MTLError
 
     out: dict[str, str] = {}
     if not text:
@@ -103,16 +104,15 @@ def _pairs(text: str | None, what: str) -> dict[str, str]:
 def _fit(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from lm_eval_mtl.errors import MTLError
-    from lm_eval_mtl.scoring.population import load_panel_csv, population_from_runs
-    from lm_eval_mtl.scoring.weighting import (
-        DEFAULT_THRESHOLD,
-        DEFAULT_UNIQUENESS_FLOOR,
+    from lm_eval_mtl import (
+        MTLError,
         fit_weights,
+        load_panel_csv,
+        load_suite,
+        population_from_runs,
+        save_weights,
         scheme_registry,
     )
-    from lm_eval_mtl.scoring.weights_file import save_weights
-    from lm_eval_mtl.suites import load_suite
 
     start = time.perf_counter()
 
@@ -156,16 +156,20 @@ def _fit(args: argparse.Namespace) -> int:
     say(
         f"population: {pop.n_models} models x {pop.n_tasks} tasks from {pop.source} (sha256 {pop.sha256[:12]})"
     )
+    tuning: dict[str, Any] = {}  # unset: fit_weights' own defaults
+    if args.threshold is not None:
+        tuning["threshold"] = args.threshold
+    if args.uniqueness_floor is not None:
+        tuning["uniqueness_floor"] = args.uniqueness_floor
     wf = fit_weights(
         pop,
         args.scheme,
         suite=spec,
         suite_id=args.suite_id,
         weights_id=args.weights_id,
-        threshold=DEFAULT_THRESHOLD if args.threshold is None else args.threshold,
-        uniqueness_floor=DEFAULT_UNIQUENESS_FLOOR if args.uniqueness_floor is None else args.uniqueness_floor,
-        missing=args.missing,
+        missing="listwise" if args.missing == "drop" else "error",
         progress=say,
+        **tuning,
     )
     out = save_weights(wf, args.out)
     say(f"wrote {out}")
@@ -221,12 +225,12 @@ def _render(wf: WeightsFile, fmt: str) -> str:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from lm_eval_mtl.scoring.weights_file import load_weights
+    from lm_eval_mtl import load_weights
 
     wf = load_weights(args.weights)
     print(_render(wf, args.format))
     if args.plot:
-        from lm_eval_mtl.report.weights_plot import plot_weights
+        from lm_eval_mtl import plot_weights
 
         out = plot_weights(wf, args.plot)
         print(f"wrote {out}", file=sys.stderr)
@@ -234,8 +238,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from lm_eval_mtl.scoring.weighting import scheme_registry
-    from lm_eval_mtl.scoring.weights_file import list_shipped_weights, load_weights
+    from lm_eval_mtl import list_shipped_weights, load_weights, scheme_registry
 
     print("shipped weights:")
     for ident in list_shipped_weights():

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import warnings
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import numpy as np
 
 from lm_eval_mtl.demo.run import DEMO_SUITE, DemoContext, DemoError, DemoStep
 from lm_eval_mtl.errors import DegenerateDataWarning
+from lm_eval_mtl.jsonout import json_clean
 
 __all__ = ["STORY_STEPS", "write_population_panel"]
 
@@ -214,8 +214,6 @@ def _step_correlate(ctx: DemoContext) -> None:
 
 
 def _json_default(x: Any) -> Any:
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
     if isinstance(x, (np.floating, np.integer)):
         return x.item()
     if isinstance(x, np.ndarray):
@@ -288,7 +286,9 @@ def _step_write(ctx: DemoContext) -> None:
     report.write_text("\n".join(parts) + "\n", encoding="utf-8")
     summary = {k: v.get("json") for k, v in a.items()}
     summary["timings_s"] = dict(ctx.timings)
-    (rdir / "summary.json").write_text(json.dumps(summary, indent=2, default=_json_default), encoding="utf-8")
+    # NaN -> null first (json's `default=` is never called for floats), then paths and numpy values
+    text = json.dumps(json_clean(summary), indent=2, default=_json_default, allow_nan=False)
+    (rdir / "summary.json").write_text(text, encoding="utf-8")
     ctx.report_path = report
     ctx.echo(f"      report: {report}")
     ctx.echo(f"      summary: {rdir / 'summary.json'}")

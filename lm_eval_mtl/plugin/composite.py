@@ -106,8 +106,9 @@ def group_composite(spec: SuiteSpec, task_metrics: Mapping[str, Mapping[str, Any
             the metric keys it has).
         MTLError: A metric value is not a finite number.
     """
-    from lm_eval_mtl.scoring.analytic import analytic_composite, normalize
-    from lm_eval_mtl.scoring.structural import resolve_weights
+    from lm_eval_mtl.scoring.analytic import analytic_composite
+    from lm_eval_mtl.scoring.normalize import normalize, normalize_se
+    from lm_eval_mtl.scoring.weights import kept_weights
 
     raw: dict[str, float] = {}
     z: dict[str, float] = {}
@@ -133,13 +134,14 @@ def group_composite(spec: SuiteSpec, task_metrics: Mapping[str, Mapping[str, Any
                 f"got {metrics[m.metric_key]!r}."
             )
         se = _number(metrics.get(m.stderr_key))
-        span = m.ceiling - m.chance
         raw[m.label] = x
         z[m.label] = normalize(x, m.chance, m.ceiling)
-        se_z[m.label] = se / span if se is not None and math.isfinite(se) else math.nan
+        se_z[m.label] = (
+            normalize_se(se, m.chance, m.ceiling) if se is not None and math.isfinite(se) else math.nan
+        )
         n = metrics.get("sample_len")
         sizes[m.label] = int(n) if isinstance(n, int) and not isinstance(n, bool) else 0
-    weights = resolve_weights(spec, sizes=sizes)
+    weights = dict(kept_weights(spec, None, spec.labels, sizes).weights)
     labels = spec.labels
     comp = analytic_composite(
         [z[label] for label in labels],

@@ -239,17 +239,28 @@ def _matrix_table(
 
 
 def correlation_tables(st: CorrelationStudy) -> list[Table]:
-    """Pearson, shrunk, Spearman, predictive R^2 matrices and a summary."""
+    """Pearson, shrunk, Spearman, predictive R^2 matrices and a summary.
+
+    Every statistic of the summary names the matrix it comes from: the effective number of
+    tasks is always of the Pearson correlation matrix; the PCA rows of ``st.pca_on``.
+    """
     names = st.tasks
+    pca = "correlation matrix" if st.pca_on == "correlation" else "covariance matrix"
     summary_rows: list[tuple[Cell, ...]] = [
         ("models", st.n_models),
         ("tasks", len(names)),
-        ("Ledoit-Wolf shrinkage delta", st.shrinkage),
-        ("effective number of tasks (Nyholt)", st.effective_nyholt),
-        ("effective number of tasks (Li-Ji)", st.effective_li_ji),
+        ("Ledoit-Wolf shrinkage delta (correlation matrix)", st.shrinkage),
+        ("effective number of tasks (Nyholt, correlation matrix)", st.effective_nyholt),
+        ("effective number of tasks (Li-Ji, correlation matrix)", st.effective_li_ji),
+        (
+            "PCA on",
+            "correlation matrix (standardized scores)"
+            if st.pca_on == "correlation"
+            else "covariance matrix (raw scores)",
+        ),
     ]
     for k, v in enumerate(st.explained_variance_ratio):
-        summary_rows.append((f"PC{k + 1} explained variance ratio", float(v)))
+        summary_rows.append((f"PC{k + 1} explained variance ratio ({pca})", float(v)))
     if st.imputation is not None:
         imp = st.imputation
         summary_rows.append(
@@ -261,6 +272,10 @@ def correlation_tables(st: CorrelationStudy) -> list[Table]:
         )
     if st.dropped:
         summary_rows.append(("models dropped for gaps", len(st.dropped)))
+    if st.excluded_columns:
+        summary_rows.append(
+            ("columns left out (not tasks)", ", ".join(e.column for e in st.excluded_columns))
+        )
     for task, pred, r2 in st.redundant:
         summary_rows.append((f"redundant: {task}", f"predicted by {pred} at R^2 = {r2:.3f}"))
     tables = [
@@ -269,6 +284,7 @@ def correlation_tables(st: CorrelationStudy) -> list[Table]:
             columns=("statistic", "value"),
             rows=tuple(summary_rows),
             precision=4,
+            notes=st.notes,
         ),
         _matrix_table(
             "Pearson correlation across models",

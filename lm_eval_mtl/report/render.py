@@ -8,9 +8,9 @@ Formats: ``table`` (terminal), ``md`` (GitHub Markdown), ``latex`` (booktabs),
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Literal
 
+from lm_eval_mtl.jsonout import json_dumps
 from lm_eval_mtl.report.tables import Cell, Table, render_table
 
 if TYPE_CHECKING:
@@ -27,8 +27,9 @@ _COLUMNS = ("task", "family", "metric", "n", "raw", "chance", "z", "se(z)", "CI(
 def _method_text(score: CompositeScore) -> str:
     if score.method == "analytic":
         return "analytic (normal, from stderrs)"
-    seed = f", seed {score.seed}" if score.seed is not None else ""
-    return f"bootstrap {score.method} over items, B={score.n_resamples}{seed}"
+    # the seed is part of the citation: with it, the interval can be reproduced exactly
+    seed = f"seed {score.seed}" if score.seed is not None else "no seed recorded (not reproducible)"
+    return f"bootstrap {score.method} over items, B={score.n_resamples}, {seed}"
 
 
 def headline(score: CompositeScore, precision: int = 3) -> str:
@@ -133,7 +134,7 @@ def render_composite(score: CompositeScore, fmt: ReportFormat = "table") -> str:
         ValueError: Unknown ``fmt``.
     """
     if fmt == "json":
-        return json.dumps(score.to_dict(), indent=2, allow_nan=False) + "\n"
+        return json_dumps(score.to_dict())
     if fmt not in REPORT_FORMATS:
         raise ValueError(f"`fmt` must be one of {', '.join(REPORT_FORMATS)}; got {fmt!r}.")
     return render_table(composite_table(score), fmt)

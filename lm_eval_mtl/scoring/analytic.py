@@ -17,7 +17,12 @@ import math
 from collections.abc import Hashable, Sequence
 from typing import NamedTuple
 
-__all__ = ["AnalyticComposite", "analytic_composite", "normalize"]
+import numpy as np
+import numpy.typing as npt
+
+from lm_eval_mtl.scoring.normalize import normalize
+
+__all__ = ["AnalyticComposite", "analytic_composite", "composite_se", "normalize"]
 
 
 class AnalyticComposite(NamedTuple):
@@ -27,17 +32,6 @@ class AnalyticComposite(NamedTuple):
     """sum_t w_t z_t."""
     se: float
     """sqrt(sum_t w_t^2 se_t^2); NaN when any task's stderr is unknown."""
-
-
-def normalize(x: float, chance: float, ceiling: float) -> float:
-    """Chance-normalize a raw metric: ``(x - chance) / (ceiling - chance)``, not clipped.
-
-    Raises:
-        ValueError: ``ceiling`` is not above ``chance``.
-    """
-    if not ceiling > chance:
-        raise ValueError(f"`ceiling` must exceed `chance`; got chance={chance}, ceiling={ceiling}.")
-    return (x - chance) / (ceiling - chance)
 
 
 def analytic_composite(
@@ -77,10 +71,37 @@ def analytic_composite(
     if groups is not None and len(groups) != len(values):
         raise ValueError(f"`groups` must have one key per value; got {len(groups)} for {len(values)} values.")
     value = math.fsum(w * v for w, v in zip(weights, values, strict=True))
-    keys: Sequence[Hashable] = groups if groups is not None else range(len(values))
-    parts: dict[Hashable, list[float]] = {}
-    for key, w, s in zip(keys, weights, ses, strict=True):
-        if w > 0:
-            parts.setdefault(key, []).append(w * s)
-    var = math.fsum(math.fsum(p) ** 2 for p in parts.values())
-    return AnalyticComposite(value, math.sqrt(var) if math.isfinite(var) else math.nan)
+    return AnalyticComposite(value, float(composite_se(np.asarray(ses, dtype=np.float64), weights, groups)))
+
+
+def composite_se(
+    ses: npt.NDArray[np.float64], weights: npt.ArrayLike, groups: Sequence[Hashable] | None = None
+) -> npt.NDArray[np.float64]:
+    """Return the composite's standard error from its members' (the one formula; last axis: members).
+
+    Var(C) = sum_g (sum_{t in g} w_t se_t)^2: members of one overlap group add as perfectly
+    correlated (the upper bound where their covariance is unknown), groups as independent.
+    Members with weight 0 are left out; a NaN stderr of a weighted member gives NaN.
+
+    Args:
+        ses: Standard errors, shape (..., T).
+        weights: T weights.
+        groups: T overlap keys, or None (every member its own group).
+
+    Returns:
+        The standard errors, shape (...).
+    """
+    se = np.asarray(ses, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    keys: Sequence[Hashable] = groups if groups is not None else range(w.shape[0])
+    index: dict[Hashable, list[int]] = {}
+    for t, key in enumerate(keys):
+        if w[t] > 0:
+            index.setdefault(key, []).append(t)
+    var = np.zeros(se.shape[:-1])
+    for idx in index.values():
+        part = se[..., idx] @ w[idx]
+        var = var + part * part
+    with np.errstate(invalid="ignore"):
+        out = np.sqrt(var)
+    return np.where(np.isfinite(var), out, np.nan)

@@ -41,15 +41,19 @@ from lm_eval_mtl.errors import MissingTaskError, MTLError
 from lm_eval_mtl.suites import MemberSpec, SuiteSpec
 
 __all__ = [
+    "LEADERBOARDS",
     "BenchmarkScore",
     "OpenLLMv2Score",
     "clipped_normalized",
+    "leaderboard_average",
     "openllm_v1_average",
     "openllm_v2_average",
     "openllm_v2_score",
 ]
 
 FamilyMethod = Literal["per_subtask", "pooled"]
+LEADERBOARDS: tuple[str, ...] = ("openllm_v2",)
+"""Leaderboard recipes a suite may name (``leaderboard:``); see :func:`leaderboard_average`."""
 _POOLED_PREFIXES: tuple[str, ...] = ("leaderboard_math", "leaderboard_gpqa")
 
 
@@ -254,3 +258,34 @@ def openllm_v1_average(values: Mapping[str, float]) -> float:
     if bad:
         raise MTLError(f"`values` must be finite; got {bad}.")
     return 100.0 * math.fsum(float(v) for v in values.values()) / len(values)
+
+
+def leaderboard_average(
+    leaderboard: str, spec: SuiteSpec, values: Mapping[str, float], sizes: Mapping[str, int] | None = None
+) -> float:
+    """Compute the published average of the recipe ``leaderboard`` (one of :data:`LEADERBOARDS`).
+
+    The one entry point for a suite's ``leaderboard:`` field. Item counts that are not
+    positive (0 where a run did not report one) are left out of ``sizes`` rather than refused.
+
+    Args:
+        leaderboard: Recipe name (``openllm_v2``).
+        spec: The suite.
+        values: Raw metric per member label (0-1 scale).
+        sizes: Items per member label, or None.
+
+    Returns:
+        The average on the leaderboard's 0-100 scale.
+
+    Raises:
+        UnknownNameError: No such recipe (close matches listed).
+        MissingTaskError, MTLError: See :func:`openllm_v2_score`.
+    """
+    from lm_eval_mtl.errors import unknown_name
+
+    if leaderboard not in LEADERBOARDS:
+        raise unknown_name("leaderboard", str(leaderboard), LEADERBOARDS)
+    known = {
+        k: v for k, v in (sizes or {}).items() if not isinstance(v, bool) and isinstance(v, int) and v > 0
+    }
+    return openllm_v2_average(spec, values, known)

@@ -1,10 +1,24 @@
-"""Per-member data of one run on one suite: the one pipeline from a run's files to each member's numbers."""
+"""The one per-member pipeline: from a run's files to each member's numbers.
+
+:func:`collect_members` reads, for every member of a suite, what the results file says
+(value, stderr, item count, task hash) and, where samples were logged, what they say
+(per-item scores, nested values, corpus segment statistics, clusters, number of choices),
+checks the two against each other, and fixes the member's chance level once:
+
+* ``chance_source="samples"``: the mean of 1/k_i over the logged items, for a member whose
+  chance is a 1-of-k pick (:attr:`MemberSpec.chance_per_item`: multiple choice scored by
+  ``acc``/``acc_norm``, unless the spec says otherwise; k_i = item i's number of choices);
+* ``chance_source="spec"``: the suite spec's ``chance`` otherwise.
+
+Every tool (``report``, ``compare``, ``transfer``, the demo) builds on the frozen
+:class:`Members` it returns; nothing downstream reads lm-eval files again.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -15,8 +29,9 @@ from lm_eval_mtl.errors import (
     MissingMetricError,
     MissingTaskError,
     ResultsFormatError,
+    unknown_name,
 )
-from lm_eval_mtl.io.results import RunResult
+from lm_eval_mtl.io.results import MetricValue, RunResult, TaskResult
 from lm_eval_mtl.io.samples import TaskSamples
 from lm_eval_mtl.suites.spec import MemberSpec, SuiteSpec
 
@@ -25,12 +40,21 @@ if TYPE_CHECKING:
 
 FloatArray = npt.NDArray[np.float64]
 MissingPolicy = Literal["error", "drop"]
-CompositeMethod = Literal["analytic", "percentile", "bca"]
-_CORPUS_METRICS = ("bleu", "chrf", "chrf++", "ter")
-_CHOICE_METRICS = ("acc", "acc_norm")
+ChanceSource = Literal["samples", "spec"]
+CORPUS_METRICS: tuple[str, ...] = ("bleu", "chrf", "chrf++", "ter")
+"""Corpus metrics whose logged (reference, prediction) pairs this package resamples."""
+_CHANCE_TOLERANCE = 1e-12
 
-
-__all__ = ["Member", "collect", "attach_samples", "successes", "member_se"]
+__all__ = [
+    "CORPUS_METRICS",
+    "ChanceSource",
+    "Member",
+    "Members",
+    "MissingPolicy",
+    "collect_members",
+    "member_se",
+    "successes",
+]
 
 
 def _listing(names: Sequence[str], limit: int = 10) -> str:
@@ -39,27 +63,171 @@ def _listing(names: Sequence[str], limit: int = 10) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Member:
-    """One member's numbers from a run: its value and stderr, and what its samples give."""
+    """One member's numbers from one run: the results file's, and what its samples add."""
 
     spec: MemberSpec
+    """The member's spec (task, metric, filter, spec chance, ceiling, family, cluster key)."""
     raw: float
+    """x_t, the metric as the results file reports it."""
     raw_se: float
+    """The results file's stderr of x_t (NaN where lm-eval reported none)."""
     n: int | None
+    """Items scored per the results file (``n-samples.effective``), when recorded."""
     task_hash: str | None
+    """The results file's task hash, when recorded."""
+    chance: float
+    """c_t used for normalization (see :attr:`chance_source`)."""
+    chance_source: ChanceSource
+    """``samples``: mean of 1/k over the logged items; ``spec``: the suite spec's chance."""
     samples: TaskSamples | None = None
+    """The member's per-item records, when logged."""
     scores: FloatArray | None = None
+    """Per-item scores (or, for a list-valued metric, the flattened values), checked against the results."""
     corpus: CorpusStats | None = None
+    """Per-segment sufficient statistics of a corpus metric, checked against the results."""
     cluster_field: str | None = None
+    """Doc field whose items share a context (applies only where samples exist)."""
     cluster_labels: npt.NDArray[np.int64] | None = None
+    """Cluster label per entry of :attr:`scores` (or per segment), or None."""
     owner: npt.NDArray[np.int64] | None = None
     """For a list-valued metric: the item each flattened value belongs to."""
-    chance: float = 0.0
-    chance_source: Literal["samples", "spec"] = "spec"
+
+    @property
+    def label(self) -> str:
+        """The member's label in its suite."""
+        return self.spec.label
+
+    @property
+    def span(self) -> float:
+        """u_t - c_t."""
+        return self.spec.ceiling - self.chance
+
+    @property
+    def scale(self) -> float:
+        """1 / (u_t - c_t): raw metric units -> normalized units."""
+        return 1.0 / self.span
+
+    @property
+    def normalized(self) -> float:
+        """z_t = (x_t - c_t) / (u_t - c_t), not clipped."""
+        from lm_eval_mtl.scoring.normalize import normalize
+
+        return normalize(self.raw, self.chance, self.spec.ceiling)
+
+    @property
+    def n_items(self) -> int | None:
+        """Items scored: the results file's count, else the number of logged items."""
+        if self.n is not None:
+            return self.n
+        return len(self.samples) if self.samples is not None else None
 
 
-def collect(run: RunResult, suite: SuiteSpec, missing: MissingPolicy) -> tuple[list[Member], dict[str, str]]:
+@dataclass(frozen=True)
+class Members:
+    """Every member of a suite as scored by one run, plus what was dropped and why."""
+
+    suite: SuiteSpec
+    """The suite."""
+    run: RunResult
+    """The run."""
+    members: tuple[Member, ...]
+    """Members kept, in suite order."""
+    dropped: Mapping[str, str] = field(default_factory=dict)
+    """Label -> why the member was dropped (``missing="drop"``)."""
+    notes: tuple[str, ...] = ()
+    """Caveats found while collecting (cluster keys without samples ...)."""
+
+    def __iter__(self) -> Iterator[Member]:
+        return iter(self.members)
+
+    def __len__(self) -> int:
+        return len(self.members)
+
+    def get(self, label: str) -> Member:
+        """Return the member ``label``.
+
+        Raises:
+            UnknownNameError: No kept member has that label.
+        """
+        for m in self.members:
+            if m.spec.label == label:
+                return m
+        raise unknown_name(f"member of {self.suite.id}", label, [m.spec.label for m in self.members])
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Labels of the kept members, in suite order."""
+        return tuple(m.spec.label for m in self.members)
+
+    @property
+    def all_samples(self) -> bool:
+        """Whether every kept member has per-item records."""
+        return all(m.samples is not None for m in self.members)
+
+    @property
+    def chance_from_samples(self) -> bool:
+        """Whether some member's chance (from its items) differs from its spec chance."""
+        return any(
+            m.chance_source == "samples" and abs(m.chance - m.spec.chance) > _CHANCE_TOLERANCE
+            for m in self.members
+        )
+
+
+def collect_members(
+    run: RunResult,
+    suite: SuiteSpec,
+    *,
+    clusters: Mapping[str, str] | None = None,
+    missing: MissingPolicy = "error",
+    chance: Literal["auto", "spec"] = "auto",
+) -> Members:
+    """Read every member of ``suite`` from ``run``, in one pass, checked.
+
+    Args:
+        run: The run.
+        suite: The suite (or an ad-hoc spec over a run's tasks).
+        clusters: Task name or member label -> doc field to cluster on, overriding the
+            spec's ``cluster`` keys.
+        missing: ``error``: a member absent from the run is an error; ``drop``: keep the
+            members present and list the others in :attr:`Members.dropped`.
+        chance: ``auto``: per-item chance where a multiple-choice member's items are
+            logged, else the spec's; ``spec``: always the spec's.
+
+    Returns:
+        The frozen :class:`Members`.
+
+    Raises:
+        MissingTaskError: A member's task is absent (``missing="error"``).
+        MissingMetricError: A member's metric is absent (``missing="error"``); a cluster field is absent.
+        ResultsFormatError: Samples disagree with the results file; malformed samples; chance
+            not below the ceiling.
+        InsufficientDataError: No member could be scored.
+    """
+    found, dropped = _results_rows(run, suite, missing)
+    cl = dict(clusters or {})
+    notes: list[str] = []
+    kept: list[Member] = []
+    for spec, tr, mv in found:
+        mem = _member(run, spec, tr, mv, cl.get(spec.label) or cl.get(spec.task) or spec.cluster, chance)
+        if not spec.ceiling > mem.chance:
+            raise ResultsFormatError(
+                f"member {spec.label!r}: chance {mem.chance} ({mem.chance_source}) is not below the ceiling "
+                f"{spec.ceiling}."
+            )
+        if mem.cluster_field and mem.samples is None:
+            notes.append(
+                f"{spec.label}: cluster key {mem.cluster_field!r} ignored (no samples); its stderr assumes "
+                "independent items."
+            )
+        kept.append(mem)
+    return Members(suite=suite, run=run, members=tuple(kept), dropped=dropped, notes=tuple(notes))
+
+
+def _results_rows(
+    run: RunResult, suite: SuiteSpec, missing: MissingPolicy
+) -> tuple[list[tuple[MemberSpec, TaskResult, MetricValue]], dict[str, str]]:
     """Each member's value, stderr and item count from the results file; dropped members with reasons.
 
     Raises:
@@ -67,7 +235,7 @@ def collect(run: RunResult, suite: SuiteSpec, missing: MissingPolicy) -> tuple[l
         MissingMetricError: A member's metric is absent and ``missing="error"``.
         InsufficientDataError: No member could be scored.
     """
-    kept: list[Member] = []
+    kept: list[tuple[MemberSpec, TaskResult, MetricValue]] = []
     dropped: dict[str, str] = {}
     problems: list[str] = []
     for m in suite.members:
@@ -84,7 +252,7 @@ def collect(run: RunResult, suite: SuiteSpec, missing: MissingPolicy) -> tuple[l
                 raise MissingMetricError(f"{err} (suite {suite.id}, member {m.label!r})") from None
             dropped[m.label] = f"metric {m.metric!r} (filter {m.filter!r}) not reported"
             continue
-        kept.append(Member(spec=m, raw=mv.value, raw_se=mv.stderr, n=tr.n, task_hash=tr.task_hash))
+        kept.append((m, tr, mv))
     if problems and missing == "error":
         names = _listing(list(dict.fromkeys(problems)))
         raise MissingTaskError(
@@ -100,65 +268,98 @@ def collect(run: RunResult, suite: SuiteSpec, missing: MissingPolicy) -> tuple[l
     return kept, dropped
 
 
-def attach_samples(run: RunResult, members: list[Member], clusters: Mapping[str, str]) -> None:
-    """Read samples, item scores, corpus statistics, chance and clusters of each member."""
+def _member(
+    run: RunResult,
+    m: MemberSpec,
+    tr: TaskResult,
+    mv: MetricValue,
+    cluster_field: str | None,
+    chance_policy: Literal["auto", "spec"],
+) -> Member:
+    """One member from its results row and, where logged, its samples (checked against the row)."""
     from lm_eval_mtl.stats.corpus import corpus_score, segment_stats
 
-    for mem in members:
-        m = mem.spec
-        mem.cluster_field = clusters.get(m.label) or clusters.get(m.task) or m.cluster
-        if not run.has_samples(m.task):
-            continue
-        s = run.samples(m.task, m.filter)
-        mem.samples = s
-        if m.metric in s.pairs:
-            if m.metric not in _CORPUS_METRICS:
-                raise ResultsFormatError(
-                    f"{s.path}: metric {m.metric!r} of task {m.task!r} logs (reference, prediction) pairs but is "
-                    f"not a corpus metric this package can resample ({', '.join(_CORPUS_METRICS)})."
-                )
-            refs, preds = s.pairs[m.metric]
-            mem.corpus = segment_stats(m.metric, refs, preds)  # type: ignore[arg-type]
-            observed = corpus_score(mem.corpus)
-            if abs(observed - mem.raw) > 1e-6 * max(1.0, abs(mem.raw)) + 1e-6:
-                raise ResultsFormatError(
-                    f"{s.path}: corpus {m.metric} recomputed from the logged segments is {observed!r}, but the "
-                    f"results file reports {mem.raw!r} for task {m.task!r}; the samples do not belong to this run "
-                    "or the metric uses non-default options."
-                )
-        elif m.metric in s.nested:
-            flat, owner = s.nested[m.metric]
-            if flat.size == 0 or not np.all(np.isfinite(flat)):
-                raise ResultsFormatError(
-                    f"{s.path}: metric {m.metric!r} of task {m.task!r} has no values or non-finite values."
-                )
-            mem.scores, mem.owner = flat, owner
-            observed = float(flat.mean())
-            if abs(observed - mem.raw) > 1e-9 + 1e-6 * abs(mem.raw):
-                raise ResultsFormatError(
-                    f"{s.path}: the mean of the {flat.size} logged values of task {m.task!r} ({m.metric}) is "
-                    f"{observed!r}, but the results file reports {mem.raw!r}; the samples do not belong to this run."
-                )
-        else:
-            mem.scores = s.item_scores(m.metric)
-            observed = float(mem.scores.mean())
-            if abs(observed - mem.raw) > 1e-9 + 1e-6 * abs(mem.raw):
-                raise ResultsFormatError(
-                    f"{s.path}: the mean of {len(s)} logged items of task {m.task!r} ({m.metric}) is {observed!r}, "
-                    f"but the results file reports {mem.raw!r}; the samples do not belong to this run (or the "
-                    "group is not an item-weighted mean)."
-                )
-        if mem.cluster_field:
-            labels = s.clusters(mem.cluster_field)
-            mem.cluster_labels = labels[mem.owner] if mem.owner is not None else labels
-        elif mem.owner is not None:
-            # values of one item (instructions of one prompt) are resampled together
-            mem.cluster_labels = mem.owner
-        if m.output_type == "multiple_choice" and m.metric in _CHOICE_METRICS and s.n_choices is not None:
-            if np.any(s.n_choices < 1):
-                raise ResultsFormatError(f"{s.path}: some item of task {m.task!r} has no choices.")
-            mem.chance = float(np.mean(1.0 / s.n_choices))
-            mem.chance_source = "samples"
+    base = Member(
+        spec=m,
+        raw=mv.value,
+        raw_se=mv.stderr,
+        n=tr.n,
+        task_hash=tr.task_hash,
+        chance=m.chance,
+        chance_source="spec",
+        cluster_field=cluster_field,
+    )
+    if not run.has_samples(m.task):
+        return base
+    s = run.samples(m.task, m.filter)
+    scores: FloatArray | None = None
+    owner: npt.NDArray[np.int64] | None = None
+    corpus: CorpusStats | None = None
+    raw = mv.value
+    if m.metric in s.pairs:
+        if m.metric not in CORPUS_METRICS:
+            raise ResultsFormatError(
+                f"{s.path}: metric {m.metric!r} of task {m.task!r} logs (reference, prediction) pairs but is "
+                f"not a corpus metric this package can resample ({', '.join(CORPUS_METRICS)})."
+            )
+        refs, preds = s.pairs[m.metric]
+        corpus = segment_stats(m.metric, refs, preds)  # type: ignore[arg-type]
+        observed = corpus_score(corpus)
+        if abs(observed - raw) > 1e-6 * max(1.0, abs(raw)) + 1e-6:
+            raise ResultsFormatError(
+                f"{s.path}: corpus {m.metric} recomputed from the logged segments is {observed!r}, but the "
+                f"results file reports {raw!r} for task {m.task!r}; the samples do not belong to this run "
+                "or the metric uses non-default options."
+            )
+    elif m.metric in s.nested:
+        flat, owner = s.nested[m.metric]
+        if flat.size == 0 or not np.all(np.isfinite(flat)):
+            raise ResultsFormatError(
+                f"{s.path}: metric {m.metric!r} of task {m.task!r} has no values or non-finite values."
+            )
+        scores = flat
+        observed = float(flat.mean())
+        if abs(observed - raw) > 1e-9 + 1e-6 * abs(raw):
+            raise ResultsFormatError(
+                f"{s.path}: the mean of the {flat.size} logged values of task {m.task!r} ({m.metric}) is "
+                f"{observed!r}, but the results file reports {raw!r}; the samples do not belong to this run."
+            )
+    else:
+        scores = s.item_scores(m.metric)
+        observed = float(scores.mean())
+        if abs(observed - raw) > 1e-9 + 1e-6 * abs(raw):
+            raise ResultsFormatError(
+                f"{s.path}: the mean of {len(s)} logged items of task {m.task!r} ({m.metric}) is {observed!r}, "
+                f"but the results file reports {raw!r}; the samples do not belong to this run (or the "
+                "group is not an item-weighted mean)."
+            )
+    labels: npt.NDArray[np.int64] | None = None
+    if cluster_field:
+        item_labels = s.clusters(cluster_field)
+        labels = item_labels[owner] if owner is not None else item_labels
+    elif owner is not None:
+        # values of one item (instructions of one prompt) are resampled together
+        labels = owner
+    chance, source = m.chance, "spec"
+    if chance_policy == "auto" and m.chance_per_item and s.n_choices is not None:
+        if np.any(s.n_choices < 1):
+            raise ResultsFormatError(f"{s.path}: some item of task {m.task!r} has no choices.")
+        chance, source = float(np.mean(1.0 / s.n_choices)), "samples"
+    return Member(
+        spec=m,
+        raw=raw,
+        raw_se=mv.stderr,
+        n=tr.n,
+        task_hash=tr.task_hash,
+        chance=chance,
+        chance_source=source,  # type: ignore[arg-type]
+        samples=s,
+        scores=scores,
+        corpus=corpus,
+        cluster_field=cluster_field,
+        cluster_labels=labels,
+        owner=owner,
+    )
 
 
 def successes(mem: Member) -> int | None:

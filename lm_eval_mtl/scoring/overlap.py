@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from lm_eval_mtl.io.results import RunResult
-
-if TYPE_CHECKING:
-    pass
-
 from lm_eval_mtl.scoring.members import Member
 
 FloatArray = npt.NDArray[np.float64]
-MissingPolicy = Literal["error", "drop"]
-CompositeMethod = Literal["analytic", "percentile", "bca"]
-_CORPUS_METRICS = ("bleu", "chrf", "chrf++", "ter")
-_CHOICE_METRICS = ("acc", "acc_norm")
 
 
 __all__ = ["components", "JointStatistics"]

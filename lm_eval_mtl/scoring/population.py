@@ -391,8 +391,9 @@ def _normalization(
 def population_from_runs(paths: Sequence[str | Path], spec: SuiteSpec) -> Population:
     """Build a population from lm-eval output folders, one model each.
 
-    Each folder is read with :func:`lm_eval_mtl.io.load_run`; member
-    ``m``'s metric is normalized with the suite's chance and ceiling:
+    Each folder is read with :func:`lm_eval_mtl.io.load_run` and its members collected as
+    ``report`` collects them (:func:`lm_eval_mtl.scoring.members.collect_members`: samples
+    checked, chance per item where logged); member ``m``'s column is
     ``z = (x - c_m) / (u_m - c_m)``.
 
     Args:
@@ -425,11 +426,9 @@ def population_from_runs(paths: Sequence[str | Path], spec: SuiteSpec) -> Popula
             )
         models.append(run.model_name)
         hashes.append(hashlib.sha256(Path(run.path).read_bytes()).hexdigest())
-        row = []
-        for m in spec.members:
-            x = run.task(m.task).metric(m.metric, m.filter).value
-            row.append((x - m.chance) / (m.ceiling - m.chance))
-        rows.append(row)
+        from lm_eval_mtl.scoring.members import collect_members
+
+        rows.append([m.normalized for m in collect_members(run, spec)])
     digest = hashlib.sha256("\n".join(sorted(hashes)).encode()).hexdigest()
     names = ",".join(Path(p).name for p in paths)
     return Population(

@@ -4,24 +4,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Literal
-
-import numpy as np
-import numpy.typing as npt
-
-from lm_eval_mtl.suites.spec import SuiteSpec
-
-if TYPE_CHECKING:
-    pass
 
 from lm_eval_mtl.scoring.types import WeightsInfo
-
-FloatArray = npt.NDArray[np.float64]
-MissingPolicy = Literal["error", "drop"]
-CompositeMethod = Literal["analytic", "percentile", "bca"]
-_CORPUS_METRICS = ("bleu", "chrf", "chrf++", "ter")
-_CHOICE_METRICS = ("acc", "acc_norm")
-
+from lm_eval_mtl.suites.spec import SuiteSpec
 
 __all__ = ["signature"]
 
@@ -32,16 +17,24 @@ def signature(
     lm_eval_version: str | None,
     task_hashes: Mapping[str, str | None],
     tasks_dropped: Sequence[str] = (),
+    *,
+    chance_from_samples: bool = False,
 ) -> str:
     """Build the citation signature of a composite, like sacrebleu's.
 
     Format (fields separated by ``|``)::
 
-        <suite>@<version>|norm=chance|w=<weights id>@sha256:<6 hex>|lm-eval=<version>|tasks=<8 hex>[|drop=<a>+<b>]
+        <suite>@<version>|norm=<chance|chance[samples]>|w=<weights id>@sha256:<6 hex>|lm-eval=<version>|tasks=<8 hex>[|drop=<a>+<b>]
 
     * ``<suite>@<version>``: the suite and its ``metadata.version`` (fixes members,
       metrics, filters, chance and ceilings).
-    * ``norm=chance``: z = (x - c)/(u - c), not clipped.
+    * ``norm=chance``: z = (x - c)/(u - c), not clipped, with every member's chance c as
+      its suite spec gives it (the exact mean of 1/k over its evaluation split, or a
+      fixed 1/k); this is the chance of lm-eval's own table row. ``norm=chance[samples]``:
+      some multiple-choice member's chance was taken from its logged items (the mean of
+      1/k over the items scored) and differs from the spec's (a ``--limit`` run, a subset,
+      or a member whose spec chance is not exact), so the number may differ from the
+      table row's.
     * ``w=``: the weights id (the scheme name for structural weights) and the first 6 hex
       digits of their sha256 (the weights file's content hash; for structural weights the
       hash of the canonical JSON of the member weights before any drop).
@@ -59,6 +52,8 @@ def signature(
         lm_eval_version: From the run.
         task_hashes: Task -> its hash (None when absent), for the members' tasks.
         tasks_dropped: Dropped member labels.
+        chance_from_samples: Whether some member's chance came from its items and differs
+            from the spec's.
 
     Returns:
         The signature string.
@@ -70,7 +65,7 @@ def signature(
         tasks = "na"
     parts = [
         suite.id,
-        "norm=chance",
+        "norm=chance[samples]" if chance_from_samples else "norm=chance",
         f"w={weights.id}@sha256:{weights.short_hash}",
         f"lm-eval={lm_eval_version or 'unknown'}",
         f"tasks={tasks}",

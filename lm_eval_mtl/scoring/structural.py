@@ -70,9 +70,6 @@ def resolve_weights(
     Raises:
         IncompatibleWeightsError: The weights file is for another suite or lacks a member.
     """
-    name = weights or spec.weights
-    if name in STRUCTURAL_SCHEMES:
-        return structural_weights(spec, name, sizes)
-    from lm_eval_mtl.scoring.weights_file import load_weights
+    from lm_eval_mtl.scoring.weights import resolve
 
-    return load_weights(name).member_weights(spec)
+    return resolve(spec, weights, sizes or {})[0]

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import numpy.typing as npt
-
 from lm_eval_mtl.errors import (
     MissingExtraError,
 )
+from lm_eval_mtl.jsonout import json_float
 from lm_eval_mtl.stats._common import (
     ConfidenceInterval,
     check_confidence_level,
@@ -21,11 +18,7 @@ from lm_eval_mtl.stats._common import (
 if TYPE_CHECKING:
     from lm_eval_mtl.stats.bootstrap import BootstrapResult
 
-FloatArray = npt.NDArray[np.float64]
-MissingPolicy = Literal["error", "drop"]
 CompositeMethod = Literal["analytic", "percentile", "bca"]
-_CORPUS_METRICS = ("bleu", "chrf", "chrf++", "ter")
-_CHOICE_METRICS = ("acc", "acc_norm")
 
 
 __all__ = ["CompositeMethod", "CompositeScore", "TaskScore", "WeightsInfo", "json_float"]
@@ -250,8 +243,3 @@ class CompositeScore:
         except ImportError:
             raise MissingExtraError("to_frame() needs pandas: pip install pandas") from None
         return pd.DataFrame([t.to_dict() for t in self.tasks])
-
-
-def json_float(x: float) -> float | None:
-    """``x``, or None (JSON null) where it is NaN or infinite."""
-    return float(x) if math.isfinite(x) else None

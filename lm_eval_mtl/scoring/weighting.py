@@ -24,13 +24,18 @@ positive semi-definite and the Ledoit-Wolf intensity has no closed form for
 them.)
 
 Third-party schemes register under ``package/name`` (a slash is required
-outside this package), like inspect_ai's registry names.
+outside this package), like inspect_ai's registry names: at import time with
+:func:`register_scheme`, or, without importing anything, through the entry-point group
+``lm_eval_mtl.weighting`` (:data:`ENTRY_POINT_GROUP`). Entry points are loaded lazily,
+the first time a name that is not registered is asked for or the list of names is
+needed; see :meth:`SchemeRegistry.load_plugins`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -49,6 +54,7 @@ from lm_eval_mtl.scoring.weights_file import (
 from lm_eval_mtl.suites import SuiteSpec
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "PERCENTILE_LEVELS",
     "REFUSED_SCHEMES",
     "Diagnostics",
@@ -68,6 +74,8 @@ MissingPolicy = Literal["error", "listwise"]
 PERCENTILE_LEVELS: tuple[float, ...] = tuple(float(x) for x in np.linspace(0.0, 100.0, 201))
 """Levels (percent) of the shipped percentile tables: every 0.5%."""
 DEFAULT_THRESHOLD = 0.2
+ENTRY_POINT_GROUP = "lm_eval_mtl.weighting"
+"""Entry-point group of third-party weighting schemes (each entry point: a :class:`WeightingScheme`)."""
 DEFAULT_UNIQUENESS_FLOOR = 0.01
 
 REFUSED_SCHEMES: Mapping[str, str] = {
@@ -117,12 +125,35 @@ class WeightingScheme:
     """Names of the parameters the scheme reads from ``SchemeContext.params``."""
 
 
-class SchemeRegistry:
-    """A typed name -> :class:`WeightingScheme` registry (after lm-eval's ``Registry``)."""
+def _dist_prefix(dist_name: str) -> str:
+    """``package`` part of a plugin's scheme names: the distribution name, normalized."""
+    return re.sub(r"[-_.]+", "_", dist_name).lower()
 
-    def __init__(self) -> None:
+
+class SchemeRegistry:
+    """A typed name -> :class:`WeightingScheme` registry (after lm-eval's ``Registry``).
+
+    Schemes come from three places: the built-ins, :func:`register_scheme` (at import
+    time of the defining module), and installed distributions that declare entry points
+    in the group ``entry_point_group`` (loaded once, lazily, by :meth:`load_plugins`).
+    """
+
+    def __init__(self, *, with_builtins: bool = False, entry_point_group: str = ENTRY_POINT_GROUP) -> None:
+        """Create an empty registry (``with_builtins``: holding the built-in schemes).
+
+        Args:
+            with_builtins: Register the built-in schemes (``equal`` ... ``factor``).
+            entry_point_group: Entry-point group that :meth:`load_plugins` reads.
+        """
         self._schemes: dict[str, WeightingScheme] = {}
+        self._origin: dict[str, str] = {}
         self._frozen = False
+        self._group = entry_point_group
+        self._plugins_loaded = False
+        self._plugin_errors: tuple[str, ...] = ()
+        if with_builtins:
+            for scheme in _BUILTINS:
+                self.register(scheme, builtin=True)
 
     def register(self, scheme: WeightingScheme, *, builtin: bool = False) -> WeightingScheme:
         """Add ``scheme``.
@@ -131,6 +162,9 @@ class SchemeRegistry:
             MTLError: The name is taken, refused, malformed, lacks ``package/`` for a
                 third-party scheme, or the registry is frozen.
         """
+        return self._add(scheme, builtin=builtin, origin=None)
+
+    def _add(self, scheme: WeightingScheme, *, builtin: bool, origin: str | None) -> WeightingScheme:
         name = scheme.name
         if self._frozen:
             raise MTLError(f"the weighting registry is frozen; cannot register {name!r}.")
@@ -138,40 +172,111 @@ class SchemeRegistry:
             raise MTLError(f"weighting scheme names must be non-empty and without spaces; got {name!r}.")
         if name.lower() in REFUSED_SCHEMES:
             raise MTLError(f"{name!r} names a refused scheme and cannot be registered.")
-        if not builtin and name.count("/") != 1:
+        if not builtin and (name.count("/") != 1 or name.startswith("/") or name.endswith("/")):
             raise MTLError(f"third-party weighting schemes are named 'package/name'; got {name!r}.")
         if name in self._schemes:
-            existing = self._schemes[name].function
             raise MTLError(
-                f"weighting scheme {name!r} is already registered (by "
-                f"{getattr(existing, '__module__', '?')}.{getattr(existing, '__qualname__', '?')})."
+                f"weighting scheme {name!r} is already registered (by {self._describe(name)})"
+                + (f"; distribution {origin!r} registers it again." if origin else ".")
             )
         self._schemes[name] = scheme
+        if origin is not None:
+            self._origin[name] = origin
         return scheme
 
+    def _describe(self, name: str) -> str:
+        if name in self._origin:
+            return f"distribution {self._origin[name]!r}"
+        fn = self._schemes[name].function
+        return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', '?')}"
+
+    def load_plugins(self) -> None:
+        """Register the schemes of installed distributions' entry points (once).
+
+        Each entry point of the group (``lm_eval_mtl.weighting``) must load to a
+        :class:`WeightingScheme`. It is registered as ``<distribution>/<entry point name>``
+        (the distribution name lowercased, runs of ``-_.`` as ``_``), or under the entry
+        point's own name when that already reads ``package/name``. Every entry point is
+        tried; the good ones stay registered. The entry points are read only on the first
+        call; a failure is raised again by every later call.
+
+        Raises:
+            MTLError: A plugin failed to import, is not a :class:`WeightingScheme`, or
+                its name is malformed or collides with a registered scheme; the message
+                names the distribution of each.
+        """
+        if not self._plugins_loaded:
+            self._plugins_loaded = True
+            self._plugin_errors = tuple(self._load_entry_points())
+        if self._plugin_errors:
+            raise MTLError(
+                f"weighting scheme plugins (entry-point group {self._group!r}) failed to load: "
+                + "; ".join(self._plugin_errors)
+            )
+
+    def _load_entry_points(self) -> list[str]:
+        from dataclasses import replace
+        from importlib.metadata import entry_points
+
+        errors: list[str] = []
+        for ep in entry_points(group=self._group):
+            dist = ep.dist.name if ep.dist is not None else "<unknown distribution>"
+            where = f"entry point {ep.name!r} = {ep.value!r} of distribution {dist!r}"
+            try:
+                obj = ep.load()
+            except Exception as exc:  # noqa: BLE001 - any import-time failure of third-party code
+                errors.append(f"{where} raised {type(exc).__name__}: {exc}")
+                continue
+            if not isinstance(obj, WeightingScheme):
+                errors.append(f"{where} is a {type(obj).__name__}, not a WeightingScheme")
+                continue
+            full = ep.name if "/" in ep.name else f"{_dist_prefix(dist)}/{ep.name}"
+            try:
+                self._add(replace(obj, name=full), builtin=False, origin=dist)
+            except MTLError as exc:
+                errors.append(f"{where}: {exc}")
+        return errors
+
     def get(self, name: str) -> WeightingScheme:
-        """Return the scheme called ``name``.
+        """Return the scheme called ``name``, loading the plugins first if it is not registered.
 
         Raises:
             RefusedSchemeError: ``gls`` / ``min_variance`` (the message says why).
+            MTLError: ``name`` is not registered and a plugin failed to load (see
+                :meth:`load_plugins`).
             UnknownNameError: No such scheme (close matches listed).
         """
         if isinstance(name, str) and name.lower() in REFUSED_SCHEMES:
             raise RefusedSchemeError(REFUSED_SCHEMES[name.lower()])
         if name not in self._schemes:
+            self.load_plugins()
+        if name not in self._schemes:
             raise unknown_name("weighting scheme", str(name), tuple(self._schemes))
         return self._schemes[name]
 
     def names(self) -> tuple[str, ...]:
-        """Return the registered names, in registration order."""
+        """Return every name (plugins loaded first), in registration order.
+
+        Raises:
+            MTLError: A plugin failed to load (see :meth:`load_plugins`).
+        """
+        self.load_plugins()
         return tuple(self._schemes)
 
     def __contains__(self, name: object) -> bool:
+        """Whether ``name`` is registered now (this does not load plugins)."""
         return name in self._schemes
 
     def freeze(self) -> None:
-        """Refuse further registrations."""
-        self._frozen = True
+        """Load the plugins, then refuse further registrations.
+
+        Raises:
+            MTLError: A plugin failed to load (the registry is frozen regardless).
+        """
+        try:
+            self.load_plugins()
+        finally:
+            self._frozen = True
 
     def unregister(self, name: str) -> None:
         """Remove a third-party scheme (tests; built-ins cannot be removed).
@@ -185,10 +290,7 @@ class SchemeRegistry:
         if name not in self._schemes:
             raise unknown_name("weighting scheme", name, tuple(self._schemes))
         del self._schemes[name]
-
-
-scheme_registry = SchemeRegistry()
-"""The process-wide registry of weighting schemes."""
+        self._origin.pop(name, None)
 
 
 def register_scheme(
@@ -329,8 +431,8 @@ _BUILTINS: tuple[WeightingScheme, ...] = (
     ),
 )
 _BUILTIN_NAMES = frozenset(s.name for s in _BUILTINS)
-for _s in _BUILTINS:
-    scheme_registry.register(_s, builtin=True)
+scheme_registry = SchemeRegistry(with_builtins=True)
+"""The process-wide registry of weighting schemes (built-ins, then third-party)."""
 
 
 def scheme_weights(scheme: str, ctx: SchemeContext) -> FloatArray:

@@ -1,15 +1,21 @@
-"""Weight resolution: one resolver for structural schemes and frozen weights files, and population percentiles."""
+"""Weight resolution: one resolver for structural schemes and frozen weights files, and population percentiles.
+
+:func:`resolve` turns a weights name (``equal``, ``family``, ``size``, a shipped weights id
+or a weights file) into member weights over the whole suite; :func:`kept_weights`
+restricts them to the members a run kept and renormalizes them to sum to 1. The plugin's
+table row, ``report``, ``compare`` and ``transfer`` all call these two.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Literal
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
-
+from lm_eval_mtl.errors import InsufficientDataError
 from lm_eval_mtl.suites.spec import SuiteSpec
 
 if TYPE_CHECKING:
@@ -17,14 +23,19 @@ if TYPE_CHECKING:
 
 from lm_eval_mtl.scoring.types import WeightsInfo
 
-FloatArray = npt.NDArray[np.float64]
-MissingPolicy = Literal["error", "drop"]
-CompositeMethod = Literal["analytic", "percentile", "bca"]
-_CORPUS_METRICS = ("bleu", "chrf", "chrf++", "ter")
-_CHOICE_METRICS = ("acc", "acc_norm")
+__all__ = ["ResolvedWeights", "kept_weights", "percentile_for", "resolve", "structural_hash"]
 
 
-__all__ = ["resolve", "percentile_for", "structural_hash"]
+@dataclass(frozen=True)
+class ResolvedWeights:
+    """The weights a composite uses: per kept member (summing to 1), and where they came from."""
+
+    weights: Mapping[str, float]
+    """Member label -> weight, over the members kept (non-negative, summing to 1)."""
+    info: WeightsInfo
+    """Scheme, id and hash (of the whole suite's weights, before any drop)."""
+    file: WeightsFile | None
+    """The frozen weights file, for non-structural weights."""
 
 
 def structural_hash(weights: Mapping[str, float]) -> str:
@@ -60,6 +71,31 @@ def resolve(
     wf = load_weights(name)
     w = wf.member_weights(suite)  # checks suite, version and keys
     return w, WeightsInfo(scheme=wf.scheme, id=wf.id, sha256=wf.sha256), wf
+
+
+def kept_weights(
+    suite: SuiteSpec, weights: str | None, kept: Sequence[str], sizes: Mapping[str, int]
+) -> ResolvedWeights:
+    """Resolve ``weights`` over the whole suite, then restrict them to ``kept`` and renormalize.
+
+    Args:
+        suite: The suite.
+        weights: Weights name or file; default: the suite's own.
+        kept: Labels of the members present, in suite order.
+        sizes: Items per kept member (for ``size`` weights).
+
+    Raises:
+        InsufficientDataError: Every kept member has weight 0.
+        IncompatibleWeightsError: A weights file for another suite or version.
+        UnknownNameError: Not a structural scheme, a shipped id or a file.
+    """
+    full, info, wf = resolve(suite, weights, sizes)
+    total = math.fsum(full[label] for label in kept)
+    if not total > 0:
+        raise InsufficientDataError(
+            f"the members present ({', '.join(kept)}) all have weight 0 under {info.id!r}."
+        )
+    return ResolvedWeights({label: full[label] / total for label in kept}, info, wf)
 
 
 def percentile_for(

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lm_eval_mtl.errors import IncompatibleWeightsError, MTLError, WeightsFormatError, unknown_name
+from lm_eval_mtl.jsonout import json_float
 from lm_eval_mtl.suites import SuiteSpec
 
 __all__ = [
@@ -204,12 +205,12 @@ class WeightsFile:
             "weights": {k: float(v) for k, v in self.weights.items()},
             "population": None if self.population is None else self.population.to_dict(),
             "diagnostics": {
-                "delta": _nan_to_none(self.delta),
+                "delta": json_float(self.delta),
                 "effective_number": {
-                    "nyholt": _nan_to_none(self.effective_number_nyholt),
-                    "li_ji": _nan_to_none(self.effective_number_li_ji),
+                    "nyholt": json_float(self.effective_number_nyholt),
+                    "li_ji": json_float(self.effective_number_li_ji),
                 },
-                "kendall_tau": _nan_to_none(self.kendall_tau),
+                "kendall_tau": json_float(self.kendall_tau),
                 "max_rank_change": self.max_rank_change,
                 "max_rank_change_at": self.max_rank_change_at,
                 "correlation": [list(row) for row in self.correlation],
@@ -262,10 +263,6 @@ class WeightsFile:
             w = {m.label: float(self.weights[m.family]) / counts[m.family] for m in spec.members}
         total = math.fsum(w.values())
         return {k: v / total for k, v in w.items()}
-
-
-def _nan_to_none(x: float) -> float | None:
-    return None if not math.isfinite(x) else float(x)
 
 
 def _none_to_nan(x: Any, where: str) -> float:

@@ -9,6 +9,8 @@ The formulas, their assumptions and references are in ``docs/concepts-intervals.
   from a bootstrap distribution (same quantile rule as :func:`scipy.stats.bootstrap`).
 - :func:`analytic_se_mean`: ``sd(s, ddof=1) / sqrt(n)``.
 - :func:`clustered_se`: the cluster-robust standard error of a mean (Miller 2024).
+- :func:`se_mean_columns`: either standard error for every column of a matrix at once
+  (the one implementation of the clustered SE; :func:`clustered_se` is its 1-column case).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "clustered_se",
     "normal_interval",
     "percentile_interval",
+    "se_mean_columns",
     "wilson_interval",
 ]
 
@@ -124,8 +127,7 @@ def clustered_se(scores: npt.ArrayLike, clusters: npt.ArrayLike, *, small_sample
     """
     s = _as_1d_finite(scores, "scores")
     idx = _cluster_index(clusters, s.size)
-    n_clusters = int(idx.max()) + 1
-    if n_clusters < 2:
+    if int(idx.max()) + 1 < 2:
         warnings.warn(
             DegenerateDataWarning(
                 "The clustered standard error needs at least 2 clusters; got 1. Returning NaN."
@@ -133,10 +135,58 @@ def clustered_se(scores: npt.ArrayLike, clusters: npt.ArrayLike, *, small_sample
             stacklevel=2,
         )
         return math.nan
-    resid = s - s.mean()
-    sums = np.bincount(idx, weights=resid, minlength=n_clusters)
+    return float(_clustered_columns(s[:, None], idx, small_sample)[0])
+
+
+def _clustered_columns(values: FloatArray, idx: npt.NDArray[np.intp], small_sample: bool) -> FloatArray:
+    """CR1 (or CR0) standard error of each column's mean; NaN with fewer than 2 clusters."""
+    n_clusters = int(idx.max()) + 1
+    if n_clusters < 2:
+        return np.full(values.shape[1], np.nan)
+    resid = values - values.mean(axis=0)
+    sums = np.zeros((n_clusters, values.shape[1]))
+    np.add.at(sums, idx, resid)
     factor = n_clusters / (n_clusters - 1) if small_sample else 1.0
-    return float(math.sqrt(factor * float(np.sum(sums * sums))) / s.size)
+    out: FloatArray = np.sqrt(factor * np.sum(sums * sums, axis=0)) / values.shape[0]
+    return out
+
+
+def se_mean_columns(
+    values: npt.ArrayLike, clusters: npt.ArrayLike | None = None, *, small_sample: bool = True
+) -> FloatArray:
+    """Compute the standard error of the mean of every column of ``values`` (n items x k columns).
+
+    Without ``clusters``: ``sd(column, ddof=1) / sqrt(n)`` (:func:`analytic_se_mean`);
+    with them: the cluster-robust SE of :func:`clustered_se`, one cluster label per row.
+
+    Args:
+        values: (n, k) finite values, or (n,) for one column.
+        clusters: One cluster label per row, or None.
+        small_sample: With clusters, multiply the variance by ``C/(C-1)`` (CR1).
+
+    Returns:
+        (k,) standard errors (shape () for 1-D input). NaN, without a warning, where it is
+        undefined: fewer than 2 rows, or fewer than 2 clusters.
+
+    Raises:
+        ValueError: Not 1-D/2-D, non-finite values, or clusters of the wrong shape.
+    """
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.ndim not in (1, 2):
+        raise ValueError(f"`values` must be 1-D or 2-D; got an array of shape {arr.shape}.")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(
+            f"`values` must be finite; got {int(np.count_nonzero(~np.isfinite(arr)))} NaN/inf value(s)."
+        )
+    mat = arr.reshape(arr.shape[0], -1)
+    n = mat.shape[0]
+    if n < 2:
+        out = np.full(mat.shape[1], np.nan)
+    elif clusters is None:
+        out = mat.std(axis=0, ddof=1) / math.sqrt(n)
+    else:
+        out = _clustered_columns(mat, _cluster_index(clusters, n), small_sample)
+    return out.reshape(arr.shape[1:])
 
 
 # --------------------------------------------------------------------------- closed-form intervals

@@ -4,6 +4,9 @@
 - :func:`benjamini_hochberg`: Benjamini & Hochberg (1995) adjusted p-values (FDR); equal
   to :func:`scipy.stats.false_discovery_control` with ``method="bh"``.
 - :func:`mcnemar`: McNemar (1947) test for paired 0/1 outcomes.
+- :func:`mcnemar_vector`, :func:`mcnemar_exact_p`, :func:`discordant_counts`: the exact
+  McNemar test for many columns of paired 0/1 differences at once (the one implementation
+  of the exact p-value; :func:`mcnemar` and :mod:`lm_eval_mtl.stats.paired` use it).
 - :func:`minimum_detectable_effect`: ``(z_{1-alpha/2} + z_{power}) * se``.
 """
 
@@ -24,12 +27,16 @@ __all__ = [
     "MCNEMAR_EXACT_BELOW",
     "McNemarResult",
     "benjamini_hochberg",
+    "discordant_counts",
     "holm",
     "mcnemar",
+    "mcnemar_exact_p",
+    "mcnemar_vector",
     "minimum_detectable_effect",
 ]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 
 MCNEMAR_EXACT_BELOW = 25
 """With ``method="auto"``, fewer discordant pairs than this use the exact binomial test."""
@@ -145,6 +152,57 @@ def _as_binary(x: npt.ArrayLike, name: str) -> npt.NDArray[np.bool_]:
     return np.asarray(f == 1.0, dtype=np.bool_)
 
 
+def discordant_counts(d: npt.ArrayLike) -> tuple[IntArray, IntArray]:
+    """Discordant pairs per column of paired 0/1 differences ``d = a - b`` (values -1, 0, 1).
+
+    Args:
+        d: Differences, 1-D (one comparison) or (n, k) (one comparison per column).
+
+    Returns:
+        ``(n10, n01)``: per column, the items with ``d == 1`` (A right, B wrong) and with
+        ``d == -1`` (A wrong, B right); 0-d arrays for 1-D input.
+    """
+    arr = np.asarray(d, dtype=np.float64)
+    n10 = np.asarray(np.count_nonzero(arr == 1, axis=0), dtype=np.int64)
+    n01 = np.asarray(np.count_nonzero(arr == -1, axis=0), dtype=np.int64)
+    return n10, n01
+
+
+def mcnemar_exact_p(n10: npt.ArrayLike, n01: npt.ArrayLike) -> FloatArray:
+    """Exact two-sided McNemar p-value from discordant counts, elementwise.
+
+    Under the null ``n10 ~ Binomial(n10 + n01, 1/2)``, a symmetric distribution, so the
+    two-sided p-value (:func:`scipy.stats.binomtest`'s "as or less likely" rule) is the
+    doubled smaller tail ``min(1, 2 P(X <= min(n10, n01)))``. With no discordant pair the
+    only possible outcome is observed: p = 1.
+
+    Args:
+        n10: Items where A is right and B wrong (non-negative integers).
+        n01: Items where A is wrong and B right, broadcastable with ``n10``.
+
+    Returns:
+        The p-values, of the broadcast shape.
+    """
+    a = np.asarray(n10, dtype=np.int64)
+    b = np.asarray(n01, dtype=np.int64)
+    m = a + b
+    k = np.minimum(a, b)
+    p = np.where(m > 0, np.minimum(1.0, 2 * _st.binom.cdf(k, np.maximum(m, 1), 0.5)), 1.0)
+    return np.asarray(p, dtype=np.float64)
+
+
+def mcnemar_vector(d: npt.ArrayLike) -> FloatArray:
+    """Exact two-sided McNemar p per column of 0/1 paired differences (values -1, 0, 1).
+
+    Args:
+        d: (n,) or (n, k) differences ``a - b`` of 0/1 scores.
+
+    Returns:
+        One p-value per column (a 0-d array for 1-D input); see :func:`mcnemar_exact_p`.
+    """
+    return mcnemar_exact_p(*discordant_counts(d))
+
+
 def mcnemar(
     a: npt.ArrayLike,
     b: npt.ArrayLike,
@@ -154,7 +212,8 @@ def mcnemar(
     """McNemar's test for two models' 0/1 outcomes on the same items (McNemar 1947).
 
     Only discordant items matter. ``exact`` is the two-sided binomial test of
-    ``n10 ~ Binomial(n01 + n10, 1/2)`` (:func:`scipy.stats.binomtest`); ``chi2`` is
+    ``n10 ~ Binomial(n01 + n10, 1/2)`` (:func:`mcnemar_exact_p`, equal to
+    :func:`scipy.stats.binomtest`); ``chi2`` is
     ``(|n10 - n01| - 1)^2 / (n01 + n10)`` against chi-square(1). ``auto`` uses ``exact``
     below :data:`MCNEMAR_EXACT_BELOW` discordant pairs and ``chi2`` otherwise. With no
     discordant pair the exact test's only outcome is observed: p = 1.
@@ -192,8 +251,8 @@ def mcnemar(
     if n_disc == 0:
         return McNemarResult(0.0, 1.0, n01, n10, chosen)
     if chosen == "exact":
-        p = float(_st.binomtest(n10, n_disc, 0.5, alternative="two-sided").pvalue)
-        return McNemarResult(float(n10), min(1.0, p), n01, n10, "exact")
+        p = float(mcnemar_exact_p(n10, n01))
+        return McNemarResult(float(n10), p, n01, n10, "exact")
     stat = (abs(n10 - n01) - 1.0) ** 2 / n_disc
     return McNemarResult(float(stat), float(_st.chi2.sf(stat, 1)), n01, n10, "chi2")
 

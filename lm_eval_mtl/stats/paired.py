@@ -1,4 +1,12 @@
-"""Paired statistics on aligned per-item scores of one task (private; arrays only).
+"""Paired statistics on aligned per-item scores (arrays only).
+
+Two forms compute the same statistics: :func:`paired_difference` /
+:func:`paired_from_arrays` / :func:`corpus_from_totals` for one comparison (model A
+against model B on one task, a :class:`PairedDifference`), and :func:`paired_columns` /
+:func:`corpus_columns` for k comparisons against one reference on the same items at once
+(the columns of a transfer-matrix target, a :class:`PairedColumns`). Both draw on the same
+helpers: :func:`lm_eval_mtl.stats.intervals.se_mean_columns` (SE),
+:func:`lm_eval_mtl.stats.multiple.mcnemar_vector` (exact McNemar) and one percentile rule.
 
 For two models scored on the same n items, with per-item differences
 d_k = s^A_k - s^B_k on a metric scaled by ``scale`` = 1/(u - c):
@@ -17,12 +25,17 @@ d_k = s^A_k - s^B_k on a metric scaled by ``scale`` = 1/(u - c):
   (z_{1-alpha/2} + z_{0.8}) * se.
 
 Also the unpaired analytic fallback (results JSON only), and Holm / Benjamini-Hochberg.
+
+The one-comparison and the column forms consume the generator differently (the column form
+shares one set of random sign patterns across columns), so their Monte Carlo p-values
+agree in distribution, not draw for draw.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
@@ -33,24 +46,34 @@ from scipy import stats as sps
 from lm_eval_mtl.errors import DegenerateDataWarning
 from lm_eval_mtl.stats._common import ConfidenceInterval
 from lm_eval_mtl.stats.corpus import CorpusStats
-from lm_eval_mtl.stats.joint import resample_column_means
-from lm_eval_mtl.stats.permutation import corpus_randomization_test, paired_sign_flip_test
+from lm_eval_mtl.stats.intervals import se_mean_columns
+from lm_eval_mtl.stats.joint import resample_column_means, resample_totals
+from lm_eval_mtl.stats.multiple import discordant_counts, mcnemar_exact_p, mcnemar_vector
+from lm_eval_mtl.stats.permutation import (
+    corpus_randomization_test,
+    paired_sign_flip_test,
+    sign_flip_p_values,
+)
 
 __all__ = [
     "Correction",
     "DiffMethod",
+    "PairedColumns",
     "PairedDifference",
     "adjust_p_values",
+    "corpus_columns",
     "corpus_from_totals",
     "mcnemar_exact",
     "paired_difference",
     "minimum_detectable_effect",
     "normal_test",
+    "paired_columns",
     "paired_from_arrays",
     "unpaired_analytic",
 ]
 
 FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
 Correction = Literal["holm", "bh", "none"]
 SIGN_FLIP: Final = "paired-bootstrap CI, sign-flip p"
 """Method label: paired-bootstrap interval, paired sign-flip randomization p-value."""
@@ -146,15 +169,26 @@ def normal_test(
 def mcnemar_exact(a: FloatArray, b: FloatArray) -> tuple[float, tuple[int, int]]:
     """Exact two-sided McNemar p-value of paired 0/1 scores, and the discordant counts (n10, n01).
 
-    With no discordant pair the only possible outcome is observed: p = 1.
+    With no discordant pair the only possible outcome is observed: p = 1. The one-column
+    case of :func:`lm_eval_mtl.stats.multiple.mcnemar_vector`.
     """
-    from lm_eval_mtl.stats.multiple import mcnemar
+    n10, n01 = discordant_counts(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64))
+    return float(mcnemar_exact_p(n10, n01)), (int(n10), int(n01))
 
-    res = mcnemar(a, b, method="exact")
-    return res.p_value, (res.n10, res.n01)
+
+def _percentile_bounds(boot: FloatArray, confidence_level: float) -> tuple[FloatArray, FloatArray]:
+    """Percentile interval of each column of a bootstrap distribution (axis 0 = resamples)."""
+    alpha = 1 - confidence_level
+    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2], axis=0)
+    return np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
+
+
+def _is_binary(*arrays: FloatArray) -> bool:
+    return all(bool(np.all((x == 0) | (x == 1))) for x in arrays)
 
 
 def _se(d: FloatArray, clusters: npt.NDArray[np.int64] | None) -> float:
+    """One column's SE, warning where it is undefined (the column form returns NaN silently)."""
     from lm_eval_mtl.stats.intervals import analytic_se_mean, clustered_se
 
     if clusters is None:
@@ -202,9 +236,8 @@ def paired_from_arrays(
     else:
         se = scale * _se(d, clusters)  # NaN with a warning for a single cluster
         su = scale * math.sqrt(float(np.var(a, ddof=1) + np.var(b, ddof=1)) / n)
-    alpha = 1 - confidence_level
-    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
-    binary = bool(np.all((a == 0) | (a == 1)) and np.all((b == 0) | (b == 1)))
+    lo, hi = _percentile_bounds(boot, confidence_level)
+    binary = _is_binary(a, b)
     discordant: tuple[int, int] | None = None
     method: DiffMethod
     if binary and clusters is None:
@@ -318,8 +351,7 @@ def corpus_from_totals(
     boot = scale * (sa - sb)
     diff = scale * (score_a - score_b)
     se = float(np.std(boot, ddof=1)) if boot.size > 1 else math.nan
-    alpha = 1 - confidence_level
-    lo, hi = np.quantile(boot, [alpha / 2, 1 - alpha / 2])
+    lo, hi = _percentile_bounds(boot, confidence_level)
     res = PairedDifference(
         task=task,
         diff=diff,
@@ -334,6 +366,120 @@ def corpus_from_totals(
         se_unpaired=scale * math.sqrt(float(np.var(sa, ddof=1) + np.var(sb, ddof=1))),
     )
     return res, boot
+
+
+@dataclass(frozen=True)
+class PairedColumns:
+    """Paired statistics of k comparisons against one reference on the same items.
+
+    Column j is what :class:`PairedDifference` holds for one comparison, in normalized units.
+    """
+
+    delta: FloatArray
+    """(k,) scale * mean difference (corpus metrics: scale * score difference)."""
+    se: FloatArray
+    """(k,) standard errors (paired, clustered where declared; corpus: bootstrap SD); NaN
+    where undefined (fewer than 2 items or clusters, or 1 resample)."""
+    ci_low: FloatArray
+    """(k,) lower percentile-bootstrap bounds."""
+    ci_high: FloatArray
+    """(k,) upper bounds."""
+    p_value: FloatArray
+    """(k,) two-sided p-values of a zero difference (see ``method``)."""
+    method: DiffMethod
+    """Shared by every column: ``mcnemar``, ``paired-bootstrap CI, sign-flip p`` or
+    ``paired-bootstrap CI, randomization p``."""
+    boot: FloatArray
+    """(B, k) bootstrap distribution of ``delta`` (normalized units)."""
+
+
+def paired_columns(
+    d: FloatArray,
+    *,
+    scale: float,
+    clusters: npt.NDArray[np.int64] | None,
+    confidence_level: float,
+    n_resamples: int,
+    rng: np.random.Generator,
+) -> PairedColumns:
+    """Paired statistics of every column of per-item differences at once.
+
+    The column form of :func:`paired_from_arrays`: the SE is
+    :func:`~lm_eval_mtl.stats.intervals.se_mean_columns`, the interval the percentile
+    bootstrap of each column (columns resampled independently), the p-value exact McNemar
+    when every difference is -1, 0 or 1 and there are no clusters, else the sign-flip test
+    (:func:`~lm_eval_mtl.stats.permutation.sign_flip_p_values`).
+
+    Args:
+        d: (n, k) raw per-item differences, finite.
+        scale: 1 / (ceiling - chance).
+        clusters: Cluster index per item (0..C-1), or None.
+        confidence_level: In (0, 1).
+        n_resamples: Bootstrap resamples and random sign patterns.
+        rng: Generator (bootstrap first, then the sign flips).
+
+    Returns:
+        The :class:`PairedColumns`.
+    """
+    boot = scale * resample_column_means(d, n_resamples, rng, clusters, joint=False)
+    delta = scale * d.mean(axis=0)
+    se = scale * se_mean_columns(d, clusters)
+    lo, hi = _percentile_bounds(boot, confidence_level)
+    method: DiffMethod
+    if clusters is None and bool(np.all((d == 0) | (d == 1) | (d == -1))):
+        p, method = mcnemar_vector(d), "mcnemar"
+    else:
+        p = sign_flip_p_values(d, clusters=clusters, n_resamples=n_resamples, rng=rng)
+        method = SIGN_FLIP
+    return PairedColumns(delta, se, lo, hi, p, method, boot)
+
+
+def corpus_columns(
+    corpus: Sequence[CorpusStats],
+    *,
+    scale: float,
+    clusters: npt.NDArray[np.int64] | None,
+    confidence_level: float,
+    n_resamples: int,
+    rng: np.random.Generator,
+) -> PairedColumns:
+    """Corpus metric: score(M_j) - score(M_0) for every j at once, from one segment bootstrap.
+
+    The column form of :func:`corpus_from_totals`: every run's segment totals are
+    resampled with the same draws; the p-values are approximate randomization tests of
+    each run against the reference.
+
+    Args:
+        corpus: The reference first, then every compared run (same segments).
+        scale: 1 / (ceiling - chance).
+        clusters: Cluster index per segment, or None.
+        confidence_level: In (0, 1).
+        n_resamples: Bootstrap resamples and random swap patterns.
+        rng: Generator (bootstrap first, then each randomization test in turn).
+
+    Returns:
+        The :class:`PairedColumns` (k = len(corpus) - 1).
+    """
+    from lm_eval_mtl.stats.corpus import corpus_score
+
+    totals = resample_totals([c.stats for c in corpus], n_resamples, rng, clusters)
+    s0 = float(corpus_score(corpus[0]))
+    b0 = corpus[0].score_totals(totals[0])
+    delta = np.array([scale * (float(corpus_score(c)) - s0) for c in corpus[1:]])
+    boot = np.column_stack(
+        [scale * (c.score_totals(t) - b0) for c, t in zip(corpus[1:], totals[1:], strict=True)]
+    )
+    se = boot.std(axis=0, ddof=1) if n_resamples > 1 else np.full(delta.shape, np.nan)
+    lo, hi = _percentile_bounds(boot, confidence_level)
+    p = np.array(
+        [
+            corpus_randomization_test(
+                c, corpus[0], clusters=clusters, n_resamples=n_resamples, rng=rng
+            ).p_value
+            for c in corpus[1:]
+        ]
+    )
+    return PairedColumns(delta, se, lo, hi, p, RANDOMIZATION, boot)
 
 
 def unpaired_analytic(

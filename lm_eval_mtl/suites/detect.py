@@ -4,23 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
-
-import numpy as np
-import numpy.typing as npt
 
 from lm_eval_mtl.io.results import RunResult
 from lm_eval_mtl.suites.spec import SuiteSpec
-
-if TYPE_CHECKING:
-    pass
-
-FloatArray = npt.NDArray[np.float64]
-MissingPolicy = Literal["error", "drop"]
-CompositeMethod = Literal["analytic", "percentile", "bca"]
-_CORPUS_METRICS = ("bleu", "chrf", "chrf++", "ter")
-_CHOICE_METRICS = ("acc", "acc_norm")
-
 
 __all__ = ["SuiteChoice", "detect_suite", "shipped_suites"]
 

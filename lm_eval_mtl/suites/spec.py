@@ -24,6 +24,7 @@ The schema of ``metadata`` in a suite or family group YAML::
             output_type: multiple_choice   # multiple_choice | generate_until | loglikelihood
             cluster: null           # doc field shared by items of one context, or null
             overlap: null           # members with one key score overlapping items (GPQA subsets)
+            chance_items: null      # chance = mean of 1/k over logged items? default: multiple choice + acc/acc_norm
             label: null             # optional; defaults to the task name, must be unique
 
 A member is identified by its ``label`` (the task name unless two members
@@ -83,9 +84,21 @@ class MemberSpec:
     overlapping members is unknown, so their errors are added as perfectly correlated
     (an upper bound) instead of as independent."""
 
+    chance_items: bool | None = None
+    """Whether the chance level is the mean of 1/k over the logged items (k = the item's number
+    of choices). None: yes for a multiple-choice member scored by ``acc``/``acc_norm``, no
+    otherwise. False for a multiple-choice metric that is not a 1-of-k pick (TruthfulQA mc2)."""
+
     def __post_init__(self) -> None:
         if not self.label:
             object.__setattr__(self, "label", self.task)
+
+    @property
+    def chance_per_item(self) -> bool:
+        """Whether the chance level comes from the logged items' numbers of choices (see :attr:`chance_items`)."""
+        if self.chance_items is not None:
+            return self.chance_items
+        return self.output_type == "multiple_choice" and self.metric in ("acc", "acc_norm")
 
     @property
     def overlap_key(self) -> str:
@@ -242,6 +255,7 @@ def _parse_member(where: str, i: int, raw: Any) -> MemberSpec:
         "cluster",
         "label",
         "overlap",
+        "chance_items",
     }
     extra = sorted(set(raw) - known)
     if extra:
@@ -275,6 +289,11 @@ def _parse_member(where: str, i: int, raw: Any) -> MemberSpec:
         raise SuiteSpecError(
             f"{where}: member {task!r} `overlap` must be a non-empty string or null; got {overlap!r}."
         )
+    chance_items = raw.get("chance_items")
+    if chance_items is not None and not isinstance(chance_items, bool):
+        raise SuiteSpecError(
+            f"{where}: member {task!r} `chance_items` must be true, false or null; got {chance_items!r}."
+        )
     label = raw.get("label") or ""
     if not isinstance(label, str):
         raise SuiteSpecError(f"{where}: member {task!r} `label` must be a string; got {label!r}.")
@@ -289,6 +308,7 @@ def _parse_member(where: str, i: int, raw: Any) -> MemberSpec:
         cluster=cluster,
         label=label,
         overlap=overlap,
+        chance_items=chance_items,
     )
 
 

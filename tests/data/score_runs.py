@@ -29,8 +29,8 @@ def write_run(
     """Write an lm-eval v0.4 run folder: results_<ts>.json (+ samples_<task>_<ts>.jsonl).
 
     Each task spec: ``scores`` (per-item 0/1 or floats, in file order), optional ``doc_ids``
-    (default 0..n-1), ``doc_hashes`` (default ``h<doc_id>``), ``metric`` (acc), ``num_fewshot`` (0),
-    ``version`` (1.0), ``task_hash`` ('th-<task>'), ``n_original`` (n), ``docs`` (per-item dicts),
+    (default 0..n-1), ``doc_hashes`` (default ``h-<task>-<doc_id>``: distinct tasks never share a document), ``metric`` (acc), ``num_fewshot`` (0),
+    ``version`` (1.0), ``task_hash`` ('th-<task>'), ``n_original`` (n), ``docs`` (per-item dicts), ``n_choices`` (2: requests logged per item),
     ``value``/``stderr`` (defaults: mean and sd/sqrt(n) of scores); or, for a corpus metric,
     ``pairs`` = (references, predictions) instead of ``scores``.
     """
@@ -55,8 +55,9 @@ def write_run(
         hashes[task] = spec.get("task_hash", f"th-{task}")
         hib[task] = {metric: True}
         if samples:
+            n_choices = int(spec.get("n_choices", 2))
             ids = list(spec.get("doc_ids", range(n)))
-            dh = list(spec.get("doc_hashes", [f"h{i}" for i in ids]))
+            dh = list(spec.get("doc_hashes", [f"h-{task}-{i}" for i in ids]))
             docs = spec.get("docs") or [{"text": f"doc {i}"} for i in ids]
             with (folder / f"samples_{task}_{ts}.jsonl").open("w", encoding="utf-8") as fh:
                 for k in range(n):
@@ -65,11 +66,10 @@ def write_run(
                         "doc": docs[k],
                         "target": 0,
                         "arguments": {
-                            "gen_args_0": {"arg_0": "q", "arg_1": " a"},
-                            "gen_args_1": {"arg_0": "q", "arg_1": " b"},
+                            f"gen_args_{c}": {"arg_0": "q", "arg_1": f" choice {c}"} for c in range(n_choices)
                         },
-                        "resps": [[["-1.0", "False"]], [["-2.0", "False"]]],
-                        "filtered_resps": [["-1.0", "False"], ["-2.0", "False"]],
+                        "resps": [[[f"-{c + 1}.0", "False"]] for c in range(n_choices)],
+                        "filtered_resps": [[f"-{c + 1}.0", "False"] for c in range(n_choices)],
                         "filter": "none",
                         "metrics": [metric],
                         "doc_hash": dh[k],

@@ -213,7 +213,9 @@ def test_compare_runs_refuses_another_limit(tmp_path: Path) -> None:
 
 def test_compare_runs_refuses_other_document_hashes(tmp_path: Path) -> None:
     write_run(tmp_path / "A", "a", {"t": {"scores": [1.0, 0, 1, 1]}})
-    write_run(tmp_path / "B", "b", {"t": {"scores": [1.0, 0, 1, 1], "doc_hashes": ["h0", "h1", "X", "h3"]}})
+    write_run(
+        tmp_path / "B", "b", {"t": {"scores": [1.0, 0, 1, 1], "doc_hashes": ["h-t-0", "h-t-1", "X", "h-t-3"]}}
+    )
     with pytest.raises(IncompatibleRunsError, match=r"document hashes differ for 1 of 4 items \(doc_id 2\)"):
         compare_runs([tmp_path / "A", tmp_path / "B"], rng=0, n_resamples=10)
 
@@ -273,7 +275,7 @@ def test_compare_runs_clusters_by_doc_field(tmp_path: Path) -> None:
     docs = [{"passage": f"p{g}"} for g in groups]
     write_run(tmp_path / "A", "a", {"t": {"scores": a, "docs": docs}})
     write_run(tmp_path / "B", "b", {"t": {"scores": b, "docs": docs}})
-    res = compare_runs([tmp_path / "A", tmp_path / "B"], cluster={"t": "passage"}, rng=0, n_resamples=300)
+    res = compare_runs([tmp_path / "A", tmp_path / "B"], clusters={"t": "passage"}, rng=0, n_resamples=300)
     t = res.pairs[0].tasks[0]
     assert t.method == "paired-bootstrap CI, sign-flip p"
     assert t.se == pytest.approx(clustered_se(a - b, groups), rel=1e-12)
@@ -326,8 +328,10 @@ def test_suite_members_give_normalization_and_weights(tmp_path: Path) -> None:
         "mtl_demo_topic": (rng.random(200) < 0.6).astype(float),
     }
     b = {k: (rng.random(200) < 0.5).astype(float) for k in a}
-    write_run(tmp_path / "A", "a", {t: {"scores": v} for t, v in a.items()})
-    write_run(tmp_path / "B", "b", {t: {"scores": v} for t, v in b.items()})
+    # the logged items have as many choices as the spec's chance says (2 and 4)
+    choices = {"mtl_demo_sentiment": 2, "mtl_demo_topic": 4}
+    write_run(tmp_path / "A", "a", {t: {"scores": v, "n_choices": choices[t]} for t, v in a.items()})
+    write_run(tmp_path / "B", "b", {t: {"scores": v, "n_choices": choices[t]} for t, v in b.items()})
     res = compare_runs(
         [tmp_path / "A", tmp_path / "B"],
         suite="mtl_demo",

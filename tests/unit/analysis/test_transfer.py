@@ -263,7 +263,13 @@ def test_corpus_metric_target_uses_segment_bootstrap(tmp_path: Path) -> None:
             tmp_path / name,
             name,
             {
-                "wmt": {"pairs": (refs, h), "metric": "chrf", "value": 0.0, "stderr": 1.0},
+                # the results file agrees with its samples (every tool checks this)
+                "wmt": {
+                    "pairs": (refs, h),
+                    "metric": "chrf",
+                    "value": sacrebleu.corpus_chrf(h, [refs]).score,
+                    "stderr": 1.0,
+                },
                 "cls": {"scores": (rng.random(100) < 0.5).astype(float)},
             },
         )
@@ -271,6 +277,7 @@ def test_corpus_metric_target_uses_segment_bootstrap(tmp_path: Path) -> None:
         transfer_matrix,
         tmp_path / "base",
         {"wmt": tmp_path / "mt", "cls": tmp_path / "other"},
+        units="raw",  # chrF (0-100) beside acc (0-1) without a suite: raw units must be asked for
         n_resamples=300,
         rng=0,
     )

@@ -48,6 +48,26 @@ def test_holm_hand_computed() -> None:
     np.testing.assert_allclose(holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
 
 
+def test_holm_step_down_by_hand_differs_from_bonferroni() -> None:
+    # m = 4, given out of order. Sorted: 0.01, 0.02, 0.03, 0.5.
+    # step j multiplies the j-th smallest by (m - j + 1): 4*0.01 = 0.04, 3*0.02 = 0.06,
+    # 2*0.03 = 0.06, 1*0.5 = 0.5; running maximum: 0.04, 0.06, 0.06, 0.5.
+    p = [0.5, 0.03, 0.01, 0.02]
+    expected = [0.5, 0.06, 0.04, 0.06]
+    bonferroni = [min(1.0, 4 * x) for x in p]  # 1.0, 0.12, 0.04, 0.08
+    np.testing.assert_allclose(holm(p), expected, rtol=1e-14)
+    assert bonferroni == pytest.approx([1.0, 0.12, 0.04, 0.08])
+    assert sum(abs(a - b) > 1e-9 for a, b in zip(holm(p), bonferroni, strict=True)) == 3
+    # at alpha = 0.07 Holm rejects three hypotheses, Bonferroni only one
+    assert int(np.sum(holm(p) <= 0.07)) == 3 and sum(b <= 0.07 for b in bonferroni) == 1
+
+
+def test_holm_running_maximum_by_hand() -> None:
+    # sorted 0.01, 0.011, 0.04, 0.045 -> 4*0.01 = 0.04, 3*0.011 = 0.033, 2*0.04 = 0.08, 1*0.045 = 0.045;
+    # the step-down keeps the adjusted values monotone: 0.04, max(0.04, 0.033) = 0.04, 0.08, 0.08.
+    np.testing.assert_allclose(holm([0.045, 0.01, 0.04, 0.011]), [0.08, 0.04, 0.08, 0.04], rtol=1e-14)
+
+
 @pytest.mark.parametrize("p", P_SETS)
 def test_benjamini_hochberg_matches_scipy(p: list[float]) -> None:
     np.testing.assert_allclose(

@@ -475,7 +475,8 @@ def test_compare_runs_composite_p_is_the_exact_joint_randomization_test(tmp_path
             },
             model=f"org/{name}",
         )
-    res = compare_runs([tmp_path / "A", tmp_path / "B"], rng=0, n_resamples=200)
+    # chrF (0-100) beside 0-1 metrics without a suite: raw units must be asked for
+    res = compare_runs([tmp_path / "A", tmp_path / "B"], units="raw", rng=0, n_resamples=200)
     pair = res.pairs[0]
     by = {t.task: t for t in pair.tasks}
     assert by["t1"].method == by["t2"].method == "paired-bootstrap CI, sign-flip p"

@@ -1,0 +1,225 @@
+"""The options shared by several subcommands, each defined once with one default.
+
+=====================  ==========================  ============================================
+option                 default                     offered by
+=====================  ==========================  ============================================
+``--seed``             ``0``                       report, compare, transfer, demo
+``--n-resamples``      ``10000``                   report, compare, transfer, demo
+``--confidence-level`` ``0.95``                    report, compare, transfer, correlate
+``--format``           ``table``                   report, compare, transfer, correlate, suites,
+                                                   weights show (each with the formats it has)
+``--output``           stdout                      report, compare, transfer, correlate
+``--missing``          ``error`` (``error|drop``)  report, correlate, weights fit
+=====================  ==========================  ============================================
+
+An option is offered only where it changes the result: ``correlate`` has closed-form
+intervals, so it has no ``--seed`` or ``--n-resamples``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+
+__all__ = [
+    "CONFIDENCE_LEVEL",
+    "FORMAT",
+    "FORMATS",
+    "MISSING",
+    "MISSING_CHOICES",
+    "N_RESAMPLES",
+    "SEED",
+    "add_confidence_level",
+    "add_format",
+    "add_missing",
+    "add_n_resamples",
+    "add_output",
+    "add_resampling",
+    "add_seed",
+    "confidence_level_arg",
+    "parse_pairs",
+    "positive_int",
+    "seed_arg",
+]
+
+SEED = 0
+"""Default ``--seed``: every resampling subcommand is reproducible unless told otherwise."""
+N_RESAMPLES = 10_000
+"""Default ``--n-resamples`` (bootstrap and randomization resamples)."""
+CONFIDENCE_LEVEL = 0.95
+"""Default ``--confidence-level``."""
+FORMAT = "table"
+"""Default ``--format``."""
+FORMATS: tuple[str, ...] = ("table", "md", "latex", "json", "csv")
+"""Every output format; a subcommand offers the subset it can write."""
+MISSING = "error"
+"""Default ``--missing``."""
+MISSING_CHOICES: tuple[str, ...] = ("error", "drop")
+"""``--missing``: refuse gaps (``error``) or drop what has them (``drop``)."""
+
+
+def positive_int(text: str) -> int:
+    """Parse an integer >= 1 (an ``argparse`` type).
+
+    Raises:
+        argparse.ArgumentTypeError: Not an integer, or below 1.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}.") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text}.")
+    return value
+
+
+def seed_arg(text: str) -> int:
+    """Parse a seed: an integer >= 0 (an ``argparse`` type).
+
+    Raises:
+        argparse.ArgumentTypeError: Not an integer, or negative.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed must be a non-negative integer; got {text!r}.") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--seed must be a non-negative integer; got {text}.")
+    return value
+
+
+def confidence_level_arg(text: str) -> float:
+    """Parse a confidence level in (0, 1) (an ``argparse`` type).
+
+    Raises:
+        argparse.ArgumentTypeError: Not a number, or outside (0, 1).
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--confidence-level must be a number in (0, 1); got {text!r}."
+        ) from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"--confidence-level must be in (0, 1); got {text}.")
+    return value
+
+
+def add_seed(parser: argparse.ArgumentParser, *, what: str = "the bootstrap") -> None:
+    """Add ``--seed`` (default :data:`SEED`)."""
+    parser.add_argument(
+        "--seed", type=seed_arg, default=SEED, help=f"random seed of {what} (default: {SEED})"
+    )
+
+
+def add_n_resamples(parser: argparse.ArgumentParser) -> None:
+    """Add ``--n-resamples`` (default :data:`N_RESAMPLES`)."""
+    parser.add_argument(
+        "--n-resamples",
+        type=positive_int,
+        default=N_RESAMPLES,
+        help=f"bootstrap resamples (default: {N_RESAMPLES})",
+    )
+
+
+def add_confidence_level(parser: argparse.ArgumentParser) -> None:
+    """Add ``--confidence-level`` (default :data:`CONFIDENCE_LEVEL`)."""
+    parser.add_argument(
+        "--confidence-level",
+        type=confidence_level_arg,
+        default=CONFIDENCE_LEVEL,
+        help=f"confidence level of the intervals (default: {CONFIDENCE_LEVEL})",
+    )
+
+
+def add_resampling(parser: argparse.ArgumentParser) -> None:
+    """Add ``--confidence-level``, ``--n-resamples`` and ``--seed``."""
+    add_confidence_level(parser)
+    add_n_resamples(parser)
+    add_seed(parser)
+
+
+def add_format(parser: argparse.ArgumentParser, choices: Sequence[str] = FORMATS) -> None:
+    """Add ``--format`` with ``choices`` (a subset of :data:`FORMATS`; default :data:`FORMAT`)."""
+    unknown = set(choices) - set(FORMATS)
+    if unknown or FORMAT not in choices:
+        raise ValueError(f"`choices` must be a subset of {FORMATS} holding {FORMAT!r}; got {tuple(choices)}.")
+    parser.add_argument(
+        "--format", choices=tuple(choices), default=FORMAT, help=f"output format (default: {FORMAT})"
+    )
+
+
+def add_output(parser: argparse.ArgumentParser) -> None:
+    """Add ``--output FILE`` (default: stdout)."""
+    parser.add_argument(
+        "--output", default=None, metavar="FILE", help="write the output to FILE instead of stdout"
+    )
+
+
+def add_missing(
+    parser: argparse.ArgumentParser, help: str, *, aliases: Mapping[str, str] | None = None
+) -> None:
+    """Add ``--missing error|drop`` (default :data:`MISSING`).
+
+    Args:
+        parser: The subcommand's parser.
+        help: What ``error`` and ``drop`` mean for this subcommand.
+        aliases: Older spellings accepted and mapped to ``error`` or ``drop``
+            (not listed in the help).
+    """
+    table = dict(aliases or {})
+
+    def missing_arg(text: str) -> str:
+        return table.get(text, text)
+
+    missing_arg.__name__ = "--missing"  # argparse names the type in its error message
+    parser.add_argument(
+        "--missing",
+        type=missing_arg,
+        choices=MISSING_CHOICES,
+        default=MISSING,
+        help=f"{help} (default: {MISSING})",
+    )
+
+
+def add_suite_selection(parser: argparse.ArgumentParser) -> None:
+    """``--suite``, ``--weights`` and ``--units``: how runs are normalized and weighted (compare, transfer)."""
+    parser.add_argument(
+        "--suite",
+        default=None,
+        help="suite whose members, normalization and weights to use (default: detected from the runs, "
+        "as report does: the suite whose group row the runs carry, or whose members they all cover)",
+    )
+    parser.add_argument(
+        "--weights", default=None, help="weighting scheme or weights id (default: the suite's)"
+    )
+    parser.add_argument(
+        "--units",
+        choices=("suite", "raw"),
+        default=None,
+        help="raw: compare raw metric values over the common tasks with equal weights, no suite (needed when "
+        "no suite is found and the metrics have different scales, e.g. chrF 0-100 beside accuracies); "
+        "suite: require a suite (default: a suite where one is named or detected, else raw units when "
+        "every metric has the same scale)",
+    )
+
+
+def parse_pairs(items: Sequence[str] | None, option: str) -> dict[str, str]:
+    """``KEY=VALUE`` strings (repeatable or comma-separated) as a dict.
+
+    Raises:
+        MTLError: An item lacks ``=``.
+    """
+    from lm_eval_mtl import MTLError
+
+    out: dict[str, str] = {}
+    for raw in items or ():
+        for item in raw.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            key, sep, value = item.partition("=")
+            if not sep or not key or not value:
+                raise MTLError(f"{option} expects KEY=VALUE; got {item!r}.")
+            out[key.strip()] = value.strip()
+    return out
