@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from lm_eval_mtl.demo.story import STORY_STEPS as DEMO_STORY_STEPS
     from lm_eval_mtl.errors import DegenerateDataWarning as DegenerateDataWarning
     from lm_eval_mtl.errors import DemoError as DemoError
+    from lm_eval_mtl.errors import FewClustersError as FewClustersError
+    from lm_eval_mtl.errors import FewClustersWarning as FewClustersWarning
     from lm_eval_mtl.errors import IncompatibleRunsError as IncompatibleRunsError
     from lm_eval_mtl.errors import IncompatibleWeightsError as IncompatibleWeightsError
     from lm_eval_mtl.errors import InsufficientDataError as InsufficientDataError
@@ -43,8 +45,10 @@ if TYPE_CHECKING:
     from lm_eval_mtl.errors import MissingMetricError as MissingMetricError
     from lm_eval_mtl.errors import MissingTaskError as MissingTaskError
     from lm_eval_mtl.errors import MTLError as MTLError
+    from lm_eval_mtl.errors import OutputPathError as OutputPathError
     from lm_eval_mtl.errors import PanelFormatError as PanelFormatError
     from lm_eval_mtl.errors import RefusedSchemeError as RefusedSchemeError
+    from lm_eval_mtl.errors import ResourceLimitError as ResourceLimitError
     from lm_eval_mtl.errors import ResultsFormatError as ResultsFormatError
     from lm_eval_mtl.errors import SimProfileError as SimProfileError
     from lm_eval_mtl.errors import SimRunError as SimRunError
@@ -60,6 +64,8 @@ if TYPE_CHECKING:
     from lm_eval_mtl.io import find_runs as find_runs
     from lm_eval_mtl.io import load_run as load_run
     from lm_eval_mtl.io import read_samples as read_samples
+    from lm_eval_mtl.io.atomic import atomic_write_text as atomic_write_text
+    from lm_eval_mtl.io.atomic import check_output_path as check_output_path
     from lm_eval_mtl.jsonout import json_clean as json_clean
     from lm_eval_mtl.jsonout import json_dumps as json_dumps
     from lm_eval_mtl.jsonout import json_float as json_float
@@ -71,10 +77,15 @@ if TYPE_CHECKING:
     from lm_eval_mtl.report.render import composite_table as composite_table
     from lm_eval_mtl.report.render import render_composite as render_composite
     from lm_eval_mtl.report.tables import Table as Table
+    from lm_eval_mtl.report.tables import printable as printable
     from lm_eval_mtl.report.tables import render_table as render_table
     from lm_eval_mtl.report.weights_plot import plot_weights as plot_weights
     from lm_eval_mtl.scoring.composite import score_run as score_run
+    from lm_eval_mtl.scoring.interval import CompositeInterval as CompositeInterval
     from lm_eval_mtl.scoring.leaderboard import openllm_v2_average as openllm_v2_average
+    from lm_eval_mtl.scoring.members import Member as Member
+    from lm_eval_mtl.scoring.members import Members as Members
+    from lm_eval_mtl.scoring.members import collect_members as collect_members
     from lm_eval_mtl.scoring.population import Population as Population
     from lm_eval_mtl.scoring.population import load_panel_csv as load_panel_csv
     from lm_eval_mtl.scoring.population import population_from_runs as population_from_runs
@@ -103,6 +114,15 @@ if TYPE_CHECKING:
     from lm_eval_mtl.stats.bootstrap import SufficientStatistics as SufficientStatistics
     from lm_eval_mtl.stats.bootstrap import bootstrap_composite as bootstrap_composite
     from lm_eval_mtl.stats.bootstrap import bootstrap_task_means as bootstrap_task_means
+    from lm_eval_mtl.stats.clusters import ClusteredMeanInterval as ClusteredMeanInterval
+    from lm_eval_mtl.stats.clusters import ClusterPolicy as ClusterPolicy
+    from lm_eval_mtl.stats.clusters import CompositeTInterval as CompositeTInterval
+    from lm_eval_mtl.stats.clusters import WildClusterResult as WildClusterResult
+    from lm_eval_mtl.stats.clusters import clustered_t_interval as clustered_t_interval
+    from lm_eval_mtl.stats.clusters import composite_t_interval as composite_t_interval
+    from lm_eval_mtl.stats.clusters import few_clusters_policy as few_clusters_policy
+    from lm_eval_mtl.stats.clusters import wild_cluster_bootstrap as wild_cluster_bootstrap
+    from lm_eval_mtl.stats.clusters import wild_cluster_paired as wild_cluster_paired
     from lm_eval_mtl.stats.corpus import CorpusStats as CorpusStats
     from lm_eval_mtl.stats.corpus import bootstrap_corpus as bootstrap_corpus
     from lm_eval_mtl.stats.corpus import corpus_score as corpus_score
@@ -133,8 +153,26 @@ _API: dict[str, str] = {
     "MissingExtraError": "lm_eval_mtl.errors",
     "MissingMetricError": "lm_eval_mtl.errors",
     "MissingTaskError": "lm_eval_mtl.errors",
+    "OutputPathError": "lm_eval_mtl.errors",
     "PanelFormatError": "lm_eval_mtl.errors",
     "RefusedSchemeError": "lm_eval_mtl.errors",
+    "ResourceLimitError": "lm_eval_mtl.errors",
+    "printable": "lm_eval_mtl.report.tables",
+    "collect_members": "lm_eval_mtl.scoring.members",
+    "Member": "lm_eval_mtl.scoring.members",
+    "Members": "lm_eval_mtl.scoring.members",
+    "CompositeInterval": "lm_eval_mtl.scoring.interval",
+    "wild_cluster_paired": "lm_eval_mtl.stats.clusters",
+    "wild_cluster_bootstrap": "lm_eval_mtl.stats.clusters",
+    "few_clusters_policy": "lm_eval_mtl.stats.clusters",
+    "composite_t_interval": "lm_eval_mtl.stats.clusters",
+    "clustered_t_interval": "lm_eval_mtl.stats.clusters",
+    "WildClusterResult": "lm_eval_mtl.stats.clusters",
+    "CompositeTInterval": "lm_eval_mtl.stats.clusters",
+    "ClusteredMeanInterval": "lm_eval_mtl.stats.clusters",
+    "ClusterPolicy": "lm_eval_mtl.stats.clusters",
+    "FewClustersWarning": "lm_eval_mtl.errors",
+    "FewClustersError": "lm_eval_mtl.errors",
     "ResultsFormatError": "lm_eval_mtl.errors",
     "SimProfileError": "lm_eval_mtl.errors",
     "SimRunError": "lm_eval_mtl.errors",
@@ -160,6 +198,8 @@ _API: dict[str, str] = {
     "find_runs": "lm_eval_mtl.io",
     "load_run": "lm_eval_mtl.io",
     "read_samples": "lm_eval_mtl.io",
+    "atomic_write_text": "lm_eval_mtl.io.atomic",
+    "check_output_path": "lm_eval_mtl.io.atomic",
     # scoring
     "score_run": "lm_eval_mtl.scoring.composite",
     "CompositeScore": "lm_eval_mtl.scoring.types",
@@ -242,8 +282,12 @@ _API: dict[str, str] = {
 __all__ = [
     "__version__",
     "BootstrapResult",
+    "ClusterPolicy",
+    "ClusteredMeanInterval",
     "CompositeDifference",
+    "CompositeInterval",
     "CompositeScore",
+    "CompositeTInterval",
     "ConfidenceInterval",
     "CorpusStats",
     "CorrelationStudy",
@@ -254,6 +298,8 @@ __all__ = [
     "DemoError",
     "DemoStep",
     "ExcludedColumn",
+    "FewClustersError",
+    "FewClustersWarning",
     "Imputation",
     "IncompatibleRunsError",
     "IncompatibleWeightsError",
@@ -261,7 +307,9 @@ __all__ = [
     "ItemScores",
     "MTLError",
     "McNemarResult",
+    "Member",
     "MemberSpec",
+    "Members",
     "MetricKey",
     "MetricValue",
     "MissingExtraError",
@@ -270,6 +318,7 @@ __all__ = [
     "ModelComparison",
     "MultiTaskGain",
     "Normalization",
+    "OutputPathError",
     "PairComparison",
     "PairedDifference",
     "PanelFormatError",
@@ -277,6 +326,7 @@ __all__ = [
     "Population",
     "PopulationProvenance",
     "RefusedSchemeError",
+    "ResourceLimitError",
     "ResultsFormatError",
     "RunResult",
     "SchemeContext",
@@ -298,17 +348,24 @@ __all__ = [
     "WeightsFile",
     "WeightsFormatError",
     "WeightsInfo",
+    "WildClusterResult",
+    "atomic_write_text",
     "benjamini_hochberg",
     "bootstrap_composite",
     "bootstrap_corpus",
     "bootstrap_task_means",
+    "check_output_path",
+    "clustered_t_interval",
+    "collect_members",
     "compare_runs",
     "comparison_tables",
+    "composite_t_interval",
     "composite_table",
     "corpus_score",
     "correlate_tasks",
     "correlation_tables",
     "detect_suite",
+    "few_clusters_policy",
     "find_runs",
     "fit_weights",
     "holm",
@@ -328,6 +385,7 @@ __all__ = [
     "plot_transfer",
     "plot_weights",
     "population_from_runs",
+    "printable",
     "read_samples",
     "register_scheme",
     "render_composite",
@@ -344,6 +402,8 @@ __all__ = [
     "transfer_matrix",
     "transfer_tables",
     "unknown_name",
+    "wild_cluster_bootstrap",
+    "wild_cluster_paired",
     "write_composite_plots",
 ]
 

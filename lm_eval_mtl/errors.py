@@ -11,11 +11,14 @@ __all__ = [
     "DemoError",
     "SuiteSpecError",
     "RefusedSchemeError",
+    "ResourceLimitError",
     "WeightsFormatError",
     "PanelFormatError",
     "SimProfileError",
     "SimRunError",
     "DegenerateDataWarning",
+    "FewClustersError",
+    "FewClustersWarning",
     "IncompatibleRunsError",
     "IncompatibleWeightsError",
     "InsufficientDataError",
@@ -23,6 +26,7 @@ __all__ = [
     "MissingExtraError",
     "MissingMetricError",
     "MissingTaskError",
+    "OutputPathError",
     "ResultsFormatError",
     "UnknownNameError",
 ]
@@ -97,12 +101,40 @@ class SuiteSpecError(MTLError, ValueError):
     """A suite's ``metadata.mtl`` block is malformed."""
 
 
+class ResourceLimitError(MTLError, MemoryError):
+    """A request would need more memory than the limit allows (e.g. too many resamples).
+
+    The message names the option to lower, the estimate and the limit (raise the limit with
+    ``LM_EVAL_MTL_MAX_MEMORY_GB``).
+    """
+
+
 class DemoError(MTLError, RuntimeError):
     """A demo step failed; the message says which and where its log is."""
 
 
+class OutputPathError(MTLError, ValueError):
+    """An output path is refused (it is an input file, or a folder) or could not be written."""
+
+
 class DegenerateDataWarning(RuntimeWarning):
     """A statistic is undefined for the data given (it is returned as NaN)."""
+
+
+class FewClustersWarning(DegenerateDataWarning):
+    """Clustered statistics rest on few clusters (fewer than 20): intervals and p-values are approximate.
+
+    The message names the number of clusters, the small-cluster methods used and the smallest
+    attainable p-value (see ``docs/concepts-intervals.md``, "Few clusters").
+    """
+
+
+class FewClustersError(MTLError, ValueError):
+    """Too few clusters for an honest clustered interval or test (below the refusal minimum).
+
+    The message names the count, the minimum and the alternatives: drop the cluster key, or
+    insist with ``allow_few_clusters=True``.
+    """
 
 
 def unknown_name(kind: str, name: str, known: list[str] | tuple[str, ...]) -> UnknownNameError:

@@ -53,6 +53,7 @@ from lm_eval_mtl.stats._common import (
     as_generator,
     check_confidence_level,
     check_n_resamples,
+    check_resample_memory,
 )
 from lm_eval_mtl.stats.corpus import CorpusStats
 from lm_eval_mtl.stats.joint import resample_column_means, resample_totals
@@ -226,6 +227,7 @@ def compare_runs(
     weights: str | None = None,
     clusters: Mapping[str, str] | None = None,
     units: Units | None = None,
+    allow_few_clusters: bool = False,
     correction: Correction = "holm",
     confidence_level: float = 0.95,
     n_resamples: int = 2000,
@@ -244,6 +246,7 @@ def compare_runs(
         units: ``raw``: compare raw metrics over the common tasks, equal weights, no suite;
             ``suite``: require a suite (named or detected); None (default): the named or
             detected suite, else raw units when every metric has the same scale.
+        allow_few_clusters: Go on (with a warning) where a cluster key gives fewer than 4 clusters.
         correction: ``holm`` (family-wise) or ``bh`` (false discovery rate) across tasks,
             and across pairs for the composite; ``none``.
         confidence_level: Level of the intervals; 1 - confidence_level is the test level.
@@ -264,7 +267,15 @@ def compare_runs(
     seed = int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
     gen = as_generator(rng)
     names = _run_names(loaded)
-    plan = plan_runs(loaded, suite=suite, tasks=tasks, weights=weights, clusters=clusters, units=units)
+    plan = plan_runs(
+        loaded,
+        suite=suite,
+        tasks=tasks,
+        weights=weights,
+        clusters=clusters,
+        units=units,
+        allow_few_clusters=allow_few_clusters,
+    )
     plans, normalization = plan.tasks, plan.normalization
     check_settings_all(loaded, names, plan)
     notes: list[str] = [plan.suite_note] if plan.suite_note else []
@@ -278,6 +289,7 @@ def compare_runs(
                 f"task {tp.label}: no per-item samples in every run; compared with unpaired analytic "
                 "statistics from the results JSON (method analytic-unpaired)."
             )
+    check_resample_memory(nres, len(plans) + 1, what="the paired bootstrap and randomization tests")
     pair_index = list(itertools.combinations(range(len(loaded)), 2))
     pairs: list[PairComparison] = []
     for i, j in pair_index:

@@ -161,6 +161,7 @@ def plan_runs(
     weights: str | None = None,
     clusters: Mapping[str, str] | None = None,
     units: Units | None = None,
+    allow_few_clusters: bool = False,
 ) -> Plan:
     """Collect every run's members and plan the comparison.
 
@@ -174,6 +175,7 @@ def plan_runs(
         units: ``raw`` forces raw metric units over the common tasks (no suite);
             ``suite`` requires a suite (named or detected); None: a suite where one is
             named or detected, else raw units when every metric has the same scale.
+        allow_few_clusters: Go on (with a warning) where a cluster key gives fewer than 4 clusters.
 
     Raises:
         MissingTaskError: A run lacks a member, or no task is common to all runs.
@@ -229,7 +231,16 @@ def plan_runs(
             raise MissingTaskError(
                 f"run {run.model_name!r} ({run.path}) lacks task(s) {', '.join(lacking)} of suite {chosen.id}."
             )
-        members.append(collect_members(run, chosen, clusters=clusters, missing="error", chance=chance))
+        members.append(
+            collect_members(
+                run,
+                chosen,
+                clusters=clusters,
+                missing="error",
+                chance=chance,
+                allow_few_clusters=allow_few_clusters,
+            )
+        )
     first = members[0]
     sizes = {m.label: m.n_items or 0 for m in first}
     resolved = kept_weights(full, weights, first.labels, sizes)

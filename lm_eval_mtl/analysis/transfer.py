@@ -50,7 +50,12 @@ from lm_eval_mtl.analysis.transfer_cells import paired_column as _paired_column
 from lm_eval_mtl.errors import DegenerateDataWarning, InsufficientDataError
 from lm_eval_mtl.io import RunResult
 from lm_eval_mtl.scoring.analytic import composite_se
-from lm_eval_mtl.stats._common import as_generator, check_confidence_level, check_n_resamples
+from lm_eval_mtl.stats._common import (
+    as_generator,
+    check_confidence_level,
+    check_n_resamples,
+    check_resample_memory,
+)
 from lm_eval_mtl.stats.corpus import CorpusStats
 from lm_eval_mtl.stats.intervals import se_mean_columns
 from lm_eval_mtl.stats.joint import resample_column_means
@@ -449,6 +454,7 @@ def transfer_matrix(
     weights: str | None = None,
     clusters: Mapping[str, str] | None = None,
     units: Units | None = None,
+    allow_few_clusters: bool = False,
     confidence_level: float = 0.95,
     n_resamples: int = 2000,
     rng: np.random.Generator | int | None = None,
@@ -468,6 +474,7 @@ def transfer_matrix(
         clusters: Task -> doc field shared by items of one context.
         units: ``raw`` (raw metrics, no suite), ``suite`` (require a suite) or None (see
             :func:`lm_eval_mtl.analysis.compare.compare_runs`).
+        allow_few_clusters: Go on (with a warning) where a cluster key gives fewer than 4 clusters.
         confidence_level: Interval level; the mask's FDR is 1 - confidence_level.
         n_resamples: Bootstrap resamples.
         rng: Generator, seed or None.
@@ -491,9 +498,18 @@ def transfer_matrix(
     if mtl is not None:
         runs.append(as_run(mtl))
         names.append("mtl")
-    study = plan_runs(runs, suite=suite, tasks=tasks, weights=weights, clusters=clusters, units=units)
+    study = plan_runs(
+        runs,
+        suite=suite,
+        tasks=tasks,
+        weights=weights,
+        clusters=clusters,
+        units=units,
+        allow_few_clusters=allow_few_clusters,
+    )
     plans, normalization = study.tasks, study.normalization
     check_settings_all(runs, names, study)
+    check_resample_memory(nres, len(plans) * len(runs), what="the transfer cells' bootstrap")
     columns: list[_Column] = []
     n_items: list[int] = []
     notes: list[str] = [study.suite_note] if study.suite_note else []

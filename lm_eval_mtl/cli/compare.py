@@ -12,8 +12,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from lm_eval_mtl.cli.options import add_format, add_output, add_resampling, add_suite_selection, parse_pairs
-from lm_eval_mtl.cli.output import emit, print_notes, run_reporting_warnings
+from lm_eval_mtl.cli.options import (
+    add_allow_few_clusters,
+    add_format,
+    add_output,
+    add_resampling,
+    add_suite_selection,
+    parse_pairs,
+)
+from lm_eval_mtl.cli.output import check_outputs, emit, input_files, print_notes, run_reporting_warnings
 
 
 def register(subparsers: Any) -> None:
@@ -40,6 +47,7 @@ def register(subparsers: Any) -> None:
         metavar="TASK=DOC_FIELD",
         help="items of TASK sharing DOC_FIELD form a cluster (repeatable)",
     )
+    add_allow_few_clusters(parser)
     parser.add_argument(
         "--correction",
         choices=("holm", "bh", "none"),
@@ -57,6 +65,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if len(args.runs) < 2:
         raise MTLError(f"compare needs at least two runs; got {len(args.runs)}.")
+    inputs = input_files(*args.runs, args.weights)
+    check_outputs(inputs, output=args.output)
     result = run_reporting_warnings(
         compare_runs,
         args.runs,
@@ -65,11 +75,12 @@ def _run(args: argparse.Namespace) -> int:
         weights=args.weights,
         units=args.units,
         clusters=parse_pairs(args.cluster, "--cluster"),
+        allow_few_clusters=args.allow_few_clusters,
         correction=args.correction,
         confidence_level=args.confidence_level,
         n_resamples=args.n_resamples,
         rng=args.seed,
     )
     print_notes(args, result.notes)
-    emit(args, result.to_dict(), comparison_tables(result))
+    emit(args, result.to_dict(), comparison_tables(result), inputs=inputs)
     return 0

@@ -13,7 +13,7 @@ import argparse
 from typing import Any
 
 from lm_eval_mtl.cli.options import add_confidence_level, add_format, add_missing, add_output
-from lm_eval_mtl.cli.output import emit, print_notes, run_reporting_warnings
+from lm_eval_mtl.cli.output import check_outputs, emit, input_files, print_notes, run_reporting_warnings
 
 
 def register(subparsers: Any) -> None:
@@ -50,7 +50,7 @@ def register(subparsers: Any) -> None:
     )
     add_missing(parser, "without --impute: refuse gaps, or drop models with gaps", aliases={"raise": "error"})
     parser.add_argument(
-        "--n-components", type=int, default=None, help="rank of the PCA imputation (default: Kaiser)"
+        "--n-components", type=int, default=None, help="rank of the PCA imputation (default: cross-validated)"
     )
     parser.add_argument(
         "--pca-on",
@@ -58,6 +58,12 @@ def register(subparsers: Any) -> None:
         default="correlation",
         help="PCA of the correlation matrix (standardized scores, default) or of the covariance "
         "matrix (raw scores, as Observational Scaling Laws)",
+    )
+    parser.add_argument(
+        "--duplicates",
+        choices=("error", "first", "mean"),
+        default="error",
+        help="CSV: a model id on several rows: refuse (default), keep the first row, or their mean",
     )
     # no --seed / --n-resamples: every statistic here is closed-form
     add_format(parser)
@@ -69,6 +75,8 @@ def register(subparsers: Any) -> None:
 def _run(args: argparse.Namespace) -> int:
     from lm_eval_mtl import correlate_tasks, correlation_tables
 
+    inputs = input_files(args.panel)
+    check_outputs(inputs, output=args.output)
     study = run_reporting_warnings(
         correlate_tasks,
         args.panel,
@@ -80,7 +88,8 @@ def _run(args: argparse.Namespace) -> int:
         n_components=args.n_components,
         confidence_level=args.confidence_level,
         pca_on=args.pca_on,
+        duplicates=args.duplicates,
     )
-    emit(args, study.to_dict(), correlation_tables(study))
+    emit(args, study.to_dict(), correlation_tables(study), inputs=inputs)
     print_notes(args, study.notes)
     return 0

@@ -55,7 +55,7 @@ def register(subparsers: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lm_eval_mtl import DEMO_STEPS, DEMO_STORY_STEPS, DemoContext, run_demo
+    from lm_eval_mtl import DEMO_STEPS, DEMO_STORY_STEPS, DemoContext, OutputPathError, run_demo
 
     if args.limit is not None and args.limit < 1:
         raise SystemExit(f"lm-eval-mtl demo: error: `--limit` must be a positive integer; got {args.limit}.")
@@ -63,6 +63,9 @@ def _run(args: argparse.Namespace) -> int:
         raise SystemExit(
             f"lm-eval-mtl demo: error: `--batch-size` must be a positive integer; got {args.batch_size}."
         )
+    for flag, folder in (("--output-dir", args.output_dir), ("--cache-dir", args.cache_dir)):
+        if folder is not None and folder.exists() and not folder.is_dir():
+            raise OutputPathError(f"{flag} {folder} is a file, not a folder; give a folder.")
     ctx = DemoContext(
         output_dir=args.output_dir.resolve(),
         cache_dir=args.cache_dir,

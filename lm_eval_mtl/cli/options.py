@@ -204,6 +204,17 @@ def add_suite_selection(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_allow_few_clusters(parser: argparse.ArgumentParser) -> None:
+    """``--allow-few-clusters``: go on (with a warning) where a cluster key gives fewer than 4 clusters."""
+    parser.add_argument(
+        "--allow-few-clusters",
+        action="store_true",
+        help="go on where a cluster key gives 2 or 3 clusters (refused by default: no clustered interval or "
+        "test is honest there; with it, t intervals and the wild cluster bootstrap, with a warning). "
+        "4 to 19 clusters always go on, with a warning",
+    )
+
+
 def parse_pairs(items: Sequence[str] | None, option: str) -> dict[str, str]:
     """``KEY=VALUE`` strings (repeatable or comma-separated) as a dict.
 

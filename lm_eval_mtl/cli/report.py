@@ -7,8 +7,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lm_eval_mtl.cli.options import add_format, add_missing, add_output, add_resampling
-from lm_eval_mtl.cli.output import write_text
+from lm_eval_mtl.cli.options import (
+    add_allow_few_clusters,
+    add_format,
+    add_missing,
+    add_output,
+    add_resampling,
+)
+from lm_eval_mtl.cli.output import check_outputs, input_files, write_text
 
 
 def _cluster_arg(text: str) -> tuple[str, str]:
@@ -54,6 +60,7 @@ def register(subparsers: Any) -> None:
         metavar="TASK=DOC_FIELD",
         help="resample TASK's items in clusters sharing DOC_FIELD (repeatable)",
     )
+    add_allow_few_clusters(p)
     add_missing(p, "a suite task absent from the run: error, or drop it and renormalize the weights")
     p.add_argument(
         "--run", dest="run_id", metavar="TIMESTAMP", help="with several runs in the folder, which one"
@@ -72,6 +79,8 @@ def _main(args: argparse.Namespace) -> int:
         unknown_name,
     )
 
+    inputs = input_files(args.run, args.weights)
+    check_outputs(inputs, output=args.output, folder=args.plots)
     run = load_run(Path(args.run), run=args.run_id)
     spec: SuiteSpec
     if args.suite:
@@ -101,13 +110,14 @@ def _main(args: argparse.Namespace) -> int:
         rng=args.seed,
         method=args.method,
         clusters=dict(args.cluster),
+        allow_few_clusters=args.allow_few_clusters,
         missing=args.missing,
     )
-    write_text(args, render_composite(score, args.format), prefix="lm-eval-mtl report: ")
+    write_text(args, render_composite(score, args.format), prefix="lm-eval-mtl report: ", inputs=inputs)
     if args.plots:
         from lm_eval_mtl import write_composite_plots
 
-        for path in write_composite_plots(score, args.plots):
+        for path in write_composite_plots(score, args.plots, inputs=inputs):
             print(f"lm-eval-mtl report: wrote {path}", file=sys.stderr)
     if score.tasks_dropped:
         print(

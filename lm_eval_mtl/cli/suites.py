@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from lm_eval_mtl.cli.options import add_format
+
+if TYPE_CHECKING:
+    from lm_eval_mtl import SuiteSpec
 
 
 def register(subparsers: Any) -> None:
@@ -20,7 +25,12 @@ def register(subparsers: Any) -> None:
             "cluster key) and the weights each member gets by default."
         ),
     )
-    p.add_argument("name", nargs="?", help="a suite or family group name, e.g. mtl_suite")
+    p.add_argument(
+        "name",
+        nargs="?",
+        help="a suite or family group name (e.g. mtl_suite), or a task YAML file or folder of them to read "
+        "instead of the shipped configs",
+    )
     add_format(p, ("table", "md", "latex", "csv"))
     p.add_argument(
         "--weights",
@@ -31,10 +41,69 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=_main)
 
 
-def _main(args: argparse.Namespace) -> int:
-    from lm_eval_mtl import Table, render_table, resolve_weights_with_info, shipped_suites, unknown_name
+def _load_specs(name: str | None) -> tuple[dict[str, SuiteSpec], str | None]:
+    """Load the suites to show: the shipped ones, or those in a YAML file or folder ``name``.
 
-    specs = {s.name: s for s in shipped_suites()}
+    Returns:
+        (suite name -> spec, the suite to show or None for the listing).
+
+    Raises:
+        SuiteSpecError: A task YAML cannot be read or parsed, or a spec in it is malformed.
+    """
+    from lm_eval_mtl import SuiteSpecError, load_suites, shipped_suites
+
+    if not name or not (name.endswith((".yaml", ".yml")) or os.sep in name or Path(name).is_dir()):
+        try:
+            return {s.name: s for s in shipped_suites()}, name
+        except (OSError, UnicodeError, ValueError) as err:
+            raise SuiteSpecError(
+                f"the shipped task configs cannot be read ({err}); reinstall lm-eval-mtl."
+            ) from err
+        except Exception as err:
+            if type(err).__module__.split(".")[0] == "yaml":
+                raise SuiteSpecError(
+                    f"a shipped task YAML is malformed ({_one_line(err)}); reinstall lm-eval-mtl."
+                ) from err
+            raise
+    path = Path(name)
+    if not path.exists():
+        raise SuiteSpecError(
+            f"task YAML {name} does not exist; give a suite name or an existing .yaml file or folder."
+        )
+    folder = path if path.is_dir() else path.parent
+    try:
+        found = load_suites(folder)
+    except SuiteSpecError as err:
+        raise SuiteSpecError(f"{name}: {err}") from err
+    except (OSError, UnicodeError) as err:
+        raise SuiteSpecError(
+            f"cannot read the task YAML under {name} ({_one_line(err)}); check the file."
+        ) from err
+    except Exception as err:
+        if type(err).__module__.split(".")[0] == "yaml":
+            raise SuiteSpecError(
+                f"task YAML under {name} is malformed: {_one_line(err)}; fix the file."
+            ) from err
+        raise
+    if path.is_dir():
+        specs = {s.name: s for s in found}
+        if not specs:
+            raise SuiteSpecError(f"{name} holds no group YAML with a `metadata.mtl` block; nothing to show.")
+        return specs, None
+    mine = [s for s in found if s.source is not None and Path(s.source).resolve() == path.resolve()]
+    if not mine:
+        raise SuiteSpecError(f"{name} defines no group with a `metadata.mtl` block; nothing to show.")
+    return {s.name: s for s in found}, mine[0].name
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split())
+
+
+def _main(args: argparse.Namespace) -> int:
+    from lm_eval_mtl import Table, render_table, resolve_weights_with_info, unknown_name
+
+    specs, args.name = _load_specs(args.name)
     if not args.name:
         rows = [
             (s.name, s.version, s.kind, len(s.members), len(s.families), s.weights, s.leaderboard)

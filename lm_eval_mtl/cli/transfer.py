@@ -22,8 +22,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from lm_eval_mtl.cli.options import add_format, add_output, add_resampling, add_suite_selection, parse_pairs
-from lm_eval_mtl.cli.output import emit, print_notes, run_reporting_warnings
+from lm_eval_mtl.cli.options import (
+    add_allow_few_clusters,
+    add_format,
+    add_output,
+    add_resampling,
+    add_suite_selection,
+    parse_pairs,
+)
+from lm_eval_mtl.cli.output import check_outputs, emit, input_files, print_notes, run_reporting_warnings
 
 
 def register(subparsers: Any) -> None:
@@ -57,6 +64,7 @@ def register(subparsers: Any) -> None:
         metavar="TASK=DOC_FIELD",
         help="items of TASK sharing DOC_FIELD form a cluster (repeatable)",
     )
+    add_allow_few_clusters(parser)
     parser.add_argument("--plots", default=None, metavar="DIR", help="write heatmaps here (needs [plot])")
     parser.add_argument(
         "--plot-format",
@@ -120,6 +128,9 @@ def _run(args: argparse.Namespace) -> int:
         raise MTLError("transfer needs --base RUN (or a --manifest with `base`).")
     if not sources:
         raise MTLError("transfer needs at least one --source NAME=RUN (or a --manifest with `sources`).")
+    weights = args.weights or spec.get("weights")
+    inputs = input_files(args.manifest, base, *sources.values(), args.mtl or spec.get("mtl"), weights)
+    check_outputs(inputs, output=args.output, folder=args.plots)
     tasks = args.tasks.split(",") if args.tasks else spec.get("tasks")
     cluster = dict(spec.get("cluster") or {})
     cluster.update(parse_pairs(args.cluster, "--cluster"))
@@ -130,8 +141,9 @@ def _run(args: argparse.Namespace) -> int:
         mtl=args.mtl or spec.get("mtl"),
         suite=args.suite or spec.get("suite"),
         tasks=[t.strip() for t in tasks] if tasks else None,
-        weights=args.weights or spec.get("weights"),
+        weights=weights,
         clusters=cluster,
+        allow_few_clusters=args.allow_few_clusters,
         units=args.units or spec.get("units"),
         confidence_level=args.confidence_level,
         n_resamples=args.n_resamples,
@@ -139,7 +151,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     print_notes(args, tm.notes)
     if args.plots:
-        for path in plot_transfer(tm, args.plots, tuple(args.plot_format or ("png",))):
+        for path in plot_transfer(tm, args.plots, tuple(args.plot_format or ("png",)), inputs=inputs):
             print(f"wrote {path}", file=sys.stderr)
-    emit(args, tm.to_dict(), transfer_tables(tm))
+    emit(args, tm.to_dict(), transfer_tables(tm), inputs=inputs)
     return 0

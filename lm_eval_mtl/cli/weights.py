@@ -18,6 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from lm_eval_mtl.cli.options import add_format, add_missing
+from lm_eval_mtl.cli.output import check_outputs, input_files
 
 if TYPE_CHECKING:
     from lm_eval_mtl import WeightsFile
@@ -59,7 +60,7 @@ def register(subparsers: Any) -> None:
         "--duplicates",
         choices=("error", "first", "mean"),
         default="error",
-        help="CSV: what to do with a model id on several rows",
+        help="CSV: a model id on several rows: refuse (default), keep the first row, or their mean",
     )
     fit.add_argument(
         "--date-column", default=None, help="CSV: submission-date column (population date = latest)"
@@ -121,6 +122,8 @@ def _fit(args: argparse.Namespace) -> int:
             print(f"[{time.perf_counter() - start:6.2f}s] {msg}", file=sys.stderr, flush=True)
 
     scheme_registry.get(args.scheme)  # fail fast on unknown or refused names
+    inputs = input_files(*args.panel)
+    check_outputs(inputs, output=args.out)
     spec = load_suite(args.suite) if args.suite else None
     paths = [Path(p) for p in args.panel]
     if len(paths) == 1 and paths[0].is_file():
@@ -171,7 +174,7 @@ def _fit(args: argparse.Namespace) -> int:
         progress=say,
         **tuning,
     )
-    out = save_weights(wf, args.out)
+    out = save_weights(wf, args.out, inputs=inputs)
     say(f"wrote {out}")
     print(_render(wf, "table"))
     return 0
@@ -225,14 +228,19 @@ def _render(wf: WeightsFile, fmt: str) -> str:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from lm_eval_mtl import load_weights
+    from lm_eval_mtl import list_shipped_weights, load_weights, printable
 
     wf = load_weights(args.weights)
-    print(_render(wf, args.format))
+    inputs = input_files(args.weights) if args.weights not in list_shipped_weights() else ()
+    if args.plot:
+        check_outputs(inputs, output=args.plot)
+    text = _render(wf, args.format)
+    # names come from the file: no control characters reach the terminal (JSON escapes them)
+    print(text if args.format == "json" else printable(text))
     if args.plot:
         from lm_eval_mtl import plot_weights
 
-        out = plot_weights(wf, args.plot)
+        out = plot_weights(wf, args.plot, inputs=inputs)
         print(f"wrote {out}", file=sys.stderr)
     return 0
 

@@ -126,11 +126,13 @@ def lm_eval_command() -> list[str]:
 
 
 def _step_model(ctx: DemoContext) -> None:
-    from lm_eval_mtl.demo.tiny_model import cache_root, ensure_tiny_model
+    from lm_eval_mtl.demo.tiny_model import cache_root, demo_owned_folders, ensure_tiny_model
 
     root = ctx.cache_dir or cache_root()
     if ctx.rebuild_model:
-        for old in root.glob("tiny-gpt2-*") if root.is_dir() else []:
+        # only folders the demo created (they carry its marker); never by a name pattern
+        for old in demo_owned_folders(root):
+            ctx.echo(f"      removing {old} (created by the demo)")
             shutil.rmtree(old, ignore_errors=True)
     path, built = ensure_tiny_model(root)
     ctx.model_dir = path
@@ -138,9 +140,14 @@ def _step_model(ctx: DemoContext) -> None:
 
 
 def _step_lm_eval(ctx: DemoContext) -> None:
+    from lm_eval_mtl.demo.tiny_model import write_demo_marker
+    from lm_eval_mtl.io.atomic import atomic_output
+
     if ctx.model_dir is None:
         raise DemoError("the lm-eval step needs the model step to run first.")
-    ctx.output_dir.mkdir(parents=True, exist_ok=True)
+    if not ctx.output_dir.exists():
+        ctx.output_dir.mkdir(parents=True)
+        write_demo_marker(ctx.output_dir, "demo output (lm-eval --output_path)")
     before = set(ctx.output_dir.rglob("results_*.json"))
     cmd = [
         *lm_eval_command(),
@@ -165,7 +172,7 @@ def _step_lm_eval(ctx: DemoContext) -> None:
         cmd += ["--limit", str(ctx.limit)]
     log = ctx.output_dir / "lm_eval.log"
     ctx.echo(f"      $ {' '.join(cmd)}")
-    with log.open("w", encoding="utf-8") as err:
+    with atomic_output(log) as tmp_log, tmp_log.open("w", encoding="utf-8") as err:
         proc = subprocess.run(
             cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=offline_env(), check=False
         )

@@ -34,7 +34,12 @@ _SIM_CHECKPOINTS: tuple[str, ...] = ("base", "ft_mtl_demo_sentiment", "ft_mtl_de
 
 
 def _report_dir(ctx: DemoContext) -> Path:
+    from lm_eval_mtl.demo.tiny_model import write_demo_marker
+
     d = ctx.output_dir / "report"
+    if not d.exists():
+        d.mkdir(parents=True)
+        write_demo_marker(d, "demo report")
     (d / "plots").mkdir(parents=True, exist_ok=True)
     return d
 
@@ -176,8 +181,9 @@ def write_population_panel(
     profile = builtin_profile("demo")
     keys = [f"panel-item-{i}" for i in range(n_items)]
     tasks = suite.tasks
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as fh:
+    from lm_eval_mtl.io.atomic import atomic_output
+
+    with atomic_output(path) as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["model", *tasks])
         for m in range(n_models):
@@ -224,6 +230,8 @@ def _json_default(x: Any) -> Any:
 
 
 def _step_write(ctx: DemoContext) -> None:
+    from lm_eval_mtl.io.atomic import atomic_write_text
+
     rdir = _report_dir(ctx)
     a = ctx.artifacts
     parts = [
@@ -283,12 +291,12 @@ def _step_write(ctx: DemoContext) -> None:
             a["correlate"]["markdown"],
         ]
     report = rdir / "REPORT.md"
-    report.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    atomic_write_text(report, "\n".join(parts) + "\n")
     summary = {k: v.get("json") for k, v in a.items()}
     summary["timings_s"] = dict(ctx.timings)
     # NaN -> null first (json's `default=` is never called for floats), then paths and numpy values
     text = json.dumps(json_clean(summary), indent=2, default=_json_default, allow_nan=False)
-    (rdir / "summary.json").write_text(text, encoding="utf-8")
+    atomic_write_text(rdir / "summary.json", text)
     ctx.report_path = report
     ctx.echo(f"      report: {report}")
     ctx.echo(f"      summary: {rdir / 'summary.json'}")

@@ -8,6 +8,11 @@ exists so the whole pipeline (lm-eval, the plugin, the composite) runs on a
 fresh machine in seconds without the Hub.
 
 Heavy imports (torch, transformers, tokenizers) happen inside the functions.
+
+Every folder the demo creates carries a marker file, :data:`DEMO_MARKER`, saying what
+created it; ``lm-eval-mtl demo --rebuild-model`` removes only folders of the cache root
+that carry it (:func:`demo_owned_folders`), never folders chosen by a name pattern, so a
+user's own ``tiny-gpt2-mine`` in the same folder survives.
 """
 
 from __future__ import annotations
@@ -21,9 +26,20 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TinyModelConfig", "cache_root", "ensure_tiny_model"]
+__all__ = [
+    "DEMO_MARKER",
+    "TinyModelConfig",
+    "cache_root",
+    "demo_owned_folders",
+    "ensure_tiny_model",
+    "is_demo_folder",
+    "write_demo_marker",
+]
 
 _MARKER = "lm_eval_mtl_tiny_model.json"
+DEMO_MARKER = ".lm-eval-mtl-demo"
+"""File the demo writes into every folder it creates (JSON: what created it, and when)."""
+_CREATED_BY = "lm-eval-mtl demo"
 
 # A fixed, project-written corpus: enough English, German and digits for a
 # byte-level BPE to learn some merges. Byte-level BPE encodes any text anyway.
@@ -80,6 +96,86 @@ def cache_root() -> Path:
     return base / "lm-eval-mtl"
 
 
+def write_demo_marker(folder: Path, what: str) -> Path:
+    """Write :data:`DEMO_MARKER` into ``folder`` (which the demo has just created).
+
+    Args:
+        folder: The folder.
+        what: What the folder holds (``tiny model``, ``demo output`` ...).
+
+    Returns:
+        The marker file.
+    """
+    import datetime
+
+    from lm_eval_mtl import __version__
+    from lm_eval_mtl.io.atomic import atomic_write_text
+
+    record = {
+        "created_by": _CREATED_BY,
+        "what": what,
+        "lm_eval_mtl_version": __version__,
+        "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "note": "lm-eval-mtl demo may delete this folder (--rebuild-model); remove this file to keep it.",
+    }
+    return atomic_write_text(folder / DEMO_MARKER, json.dumps(record, indent=2) + "\n")
+
+
+def is_demo_folder(folder: Path) -> bool:
+    """Whether ``folder`` is a real folder (not a link) that carries the demo's marker."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    marker = folder / DEMO_MARKER
+    if marker.is_symlink() or not marker.is_file():
+        return False
+    try:
+        record = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False
+    return isinstance(record, dict) and record.get("created_by") == _CREATED_BY
+
+
+def _legacy_model_folder(base: Path, cfg: TinyModelConfig) -> Path | None:
+    """Return the model folder of ``cfg`` built before markers existed, if there is one.
+
+    Identified by content, not by a pattern: the exact folder name of ``cfg`` holding the
+    model marker whose configuration is ``cfg``.
+    """
+    target = base / f"tiny-gpt2-{cfg.key()}"
+    if target.is_symlink() or not (target / _MARKER).is_file():
+        return None
+    try:
+        recorded = json.loads((target / _MARKER).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return target if recorded == asdict(cfg) else None
+
+
+def demo_owned_folders(root: Path, config: TinyModelConfig | None = None) -> list[Path]:
+    """Folders directly under ``root`` that the demo created (what ``--rebuild-model`` removes).
+
+    A folder qualifies when it carries :data:`DEMO_MARKER` (see :func:`is_demo_folder`), or
+    when it is the model folder of ``config`` written by an older lm-eval-mtl (exact name and
+    recorded configuration). Links and folders without the marker are never selected,
+    whatever their names.
+
+    Args:
+        root: The cache root.
+        config: The model shape (default :class:`TinyModelConfig`), for older folders.
+
+    Returns:
+        The folders, sorted.
+    """
+    base = root.expanduser()
+    if not base.is_dir():
+        return []
+    found = {child for child in base.iterdir() if is_demo_folder(child)}
+    legacy = _legacy_model_folder(base, config or TinyModelConfig())
+    if legacy is not None:
+        found.add(legacy)
+    return sorted(found)
+
+
 def ensure_tiny_model(root: Path | None = None, config: TinyModelConfig | None = None) -> tuple[Path, bool]:
     """Return the folder of the tiny model, building it if it is not cached.
 
@@ -99,6 +195,7 @@ def ensure_tiny_model(root: Path | None = None, config: TinyModelConfig | None =
     base.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".building-", dir=base))
     try:
+        write_demo_marker(tmp, "tiny model")  # first: a build cut short is recognisably ours
         _build(tmp, cfg)
         (tmp / _MARKER).write_text(json.dumps(asdict(cfg), indent=2) + "\n", encoding="utf-8")
         try:

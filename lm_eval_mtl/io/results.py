@@ -248,20 +248,60 @@ class RunResult:
 # --------------------------------------------------------------------------- results JSON
 
 
+_RESULTS_WHAT = "an lm-eval results JSON file (results_<timestamp>.json)"
+
+
 def _load_json(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise ResultsFormatError(f"{path}: not a UTF-8 text file ({err.reason}).") from None
+    from lm_eval_mtl.io.files import decode_utf8, json_problem, loads_strict, read_input_bytes
+
+    text = decode_utf8(read_input_bytes(path, what=_RESULTS_WHAT), path, what=_RESULTS_WHAT)
     if not text.strip():
         raise ResultsFormatError(f"{path}: the file is empty; expected an lm-eval results JSON.")
     try:
-        return json.loads(text)
+        return loads_strict(text)
     except json.JSONDecodeError as err:
         truncated = " (the file looks truncated)" if err.pos >= len(text.rstrip()) - 1 else ""
         raise ResultsFormatError(
             f"{path}:{err.lineno}: invalid JSON at column {err.colno}: {err.msg}{truncated}."
         ) from None
+    except (ValueError, RecursionError) as err:
+        problem = json_problem(err)
+        if problem is None:  # pragma: no cover - every ValueError of json.loads is named above
+            raise
+        raise ResultsFormatError(f"{path}: {problem}; expected {_RESULTS_WHAT}.") from None
+
+
+def _check_domains(path: Path, task: str, metrics: Mapping[MetricKey, MetricValue]) -> None:
+    """Refuse values outside their metric's domain and negative stderrs (io/domains.py)."""
+    from lm_eval_mtl.io.domains import describe_domain, domain_problem, metric_domain
+
+    for key, mv in metrics.items():
+        problem = domain_problem(key.metric, mv.value)
+        if problem is not None:
+            domain = metric_domain(key.metric)
+            assert domain is not None
+            raise ResultsFormatError(
+                f"{path}: task {task!r} reports {key.metric} (filter {key.filter!r}) = {mv.value!r}, {problem}; "
+                f"expected a value in {describe_domain(domain)}."
+            )
+        if mv.stderr < 0:
+            raise ResultsFormatError(
+                f"{path}: task {task!r} reports {key.metric}_stderr (filter {key.filter!r}) = {mv.stderr!r}; "
+                "expected a standard error >= 0."
+            )
+
+
+def _count(path: Path, task: str, where: str, raw: Any) -> int | None:
+    """Read an item count (``n-samples`` entry): absent -> None; otherwise an integer >= 0, or an error."""
+    if raw is None:
+        return None
+    n = _opt_int(raw)
+    if n is None or n < 0:
+        raise ResultsFormatError(
+            f"{path}: task {task!r} has {where} = {json.dumps(raw) if not isinstance(raw, float) else repr(raw)}; "
+            "expected an item count (an integer >= 0)."
+        )
+    return n
 
 
 def _parse_metrics(
@@ -348,7 +388,7 @@ def read_results_file(path: str | Path) -> RunResult:
         FileNotFoundError: ``path`` does not exist.
     """
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise FileNotFoundError(f"results file {p} does not exist.")
     data = _load_json(p)
     if not isinstance(data, Mapping):
@@ -407,11 +447,17 @@ def read_results_file(path: str | Path) -> RunResult:
     groups: dict[str, TaskResult] = {}
     for name, row in all_rows.items():
         metrics, invalid = _parse_metrics(row, style)
+        _check_domains(p, name, metrics)
         ns = nsamples.get(name)
-        n = _opt_int(ns.get("effective")) if isinstance(ns, Mapping) else None
-        n_orig = _opt_int(ns.get("original")) if isinstance(ns, Mapping) else None
+        if ns is not None and not isinstance(ns, Mapping):
+            raise ResultsFormatError(
+                f"{p}: n-samples of task {name!r} is {json.dumps(ns, default=str)[:60]}; "
+                "expected an object {'original': N, 'effective': N}."
+            )
+        n = _count(p, name, "n-samples.effective", ns.get("effective")) if ns is not None else None
+        n_orig = _count(p, name, "n-samples.original", ns.get("original")) if ns is not None else None
         if n is None:
-            n = _opt_int(row.get("sample_len"))
+            n = _count(p, name, "sample_len", row.get("sample_len"))
         ver = versions.get(name)
         hb = hib.get(name)
         cfg = configs.get(name)
@@ -482,6 +528,12 @@ def _model_from_args(model_args: Any) -> str | None:
 
 def _samples_for(folder: Path, timestamp: str) -> dict[str, Path]:
     out: dict[str, Path] = {}
+    packed = sorted(folder.glob(f"samples_*_{timestamp}.jsonl.gz"))
+    if packed:  # refused, not skipped: the run's per-item records would be silently ignored
+        raise ResultsFormatError(
+            f"{packed[0]} is gzip-compressed; expected samples files as plain JSONL beside the results "
+            f"file: decompress it first (gunzip -k {folder}/samples_*_{timestamp}.jsonl.gz)."
+        )
     for f in sorted(folder.glob(f"samples_*_{timestamp}.jsonl")):
         m = _SAMPLES_NAME.match(f.name)
         if m and m.group("ts") == timestamp:

@@ -2,18 +2,52 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from lm_eval_mtl.errors import unknown_name
+from lm_eval_mtl.errors import ResultsFormatError, unknown_name
+from lm_eval_mtl.io.files import file_kind
 from lm_eval_mtl.io.names import RESULTS_NAME as _RESULTS_NAME
 from lm_eval_mtl.io.results import RunResult, read_results_file
 
 __all__ = ["find_runs", "load_run"]
 
 
+_RUN_WHAT = "a results_*.json file or a run folder"
+
+
+def _list_folder(folder: Path) -> list[Path]:
+    """List the entries of ``folder``, or an error naming it when it cannot be listed."""
+    try:
+        return list(folder.iterdir())
+    except PermissionError:
+        raise ResultsFormatError(
+            f"{folder}: permission denied (cannot list the folder); expected {_RUN_WHAT}."
+        ) from None
+    except OSError as err:
+        raise ResultsFormatError(
+            f"{folder}: cannot be listed ({err.strerror or err}); expected {_RUN_WHAT}."
+        ) from None
+
+
 def _results_files(folder: Path) -> list[Path]:
-    """``results_<ts>.json`` files of a folder, oldest first."""
-    found = [f for f in folder.iterdir() if f.is_file() and _RESULTS_NAME.match(f.name)]
+    """``results_<ts>.json`` files of a folder, oldest first.
+
+    Raises:
+        ResultsFormatError: The folder cannot be listed, or an entry named like a results file is
+            not a regular file (a FIFO, a device: reading it would block or never end).
+    """
+    found = []
+    for f in _list_folder(folder):
+        if not _RESULTS_NAME.match(f.name) or f.is_dir():
+            continue
+        kind = file_kind(f)
+        if kind is not None:
+            raise ResultsFormatError(
+                f"{f} is {kind}, not a regular file; expected an lm-eval results JSON file."
+            )
+        if f.is_file():
+            found.append(f)
     return sorted(found, key=lambda f: _RESULTS_NAME.match(f.name).group("ts"))  # type: ignore[union-attr]
 
 
@@ -33,6 +67,9 @@ def load_run(path: str | Path, *, run: str | None = None) -> RunResult:
         UnknownNameError: ``run`` matches none of the folder's runs (close matches listed).
     """
     p = Path(path)
+    kind = file_kind(p)
+    if kind is not None:
+        raise ResultsFormatError(f"{p} is {kind}, not a regular file or a folder; expected {_RUN_WHAT}.")
     if not p.exists():
         raise FileNotFoundError(f"`path` {p} does not exist; expected a results_*.json file or a run folder.")
     if p.is_file():
@@ -51,6 +88,14 @@ def load_run(path: str | Path, *, run: str | None = None) -> RunResult:
             raise FileNotFoundError(
                 f"{p} holds no results_*.json itself but runs of {len(models)} models: {names}{more}. "
                 "Pass one model's folder."
+            )
+        packed = sorted(
+            f.name for f in _list_folder(p) if f.name.startswith("results_") and f.name.endswith(".gz")
+        )
+        if packed:
+            raise ResultsFormatError(
+                f"{p} holds only gzip-compressed results ({packed[0]}); expected results_<timestamp>.json as "
+                "plain JSON: decompress it first (gunzip -k)."
             )
         raise FileNotFoundError(
             f"{p} holds no lm-eval results file (results_<timestamp>.json); run lm_eval with --output_path."
@@ -93,5 +138,14 @@ def find_runs(path: str | Path) -> tuple[Path, ...]:
     p = Path(path)
     if not p.is_dir():
         raise FileNotFoundError(f"`path` {p} is not a folder.")
-    found = {f.parent for f in p.rglob("results_*.json") if _RESULTS_NAME.match(f.name)}
+
+    def refuse(err: OSError) -> None:  # os.walk skips unreadable folders silently otherwise
+        where = err.filename or p
+        why = "permission denied" if isinstance(err, PermissionError) else (err.strerror or str(err))
+        raise ResultsFormatError(f"{where}: {why} (cannot list the folder); expected run folders under {p}.")
+
+    found: set[Path] = set()
+    for root, _dirs, files in os.walk(p, onerror=refuse, followlinks=True):
+        if any(_RESULTS_NAME.match(f) for f in files):
+            found.add(Path(root))
     return tuple(sorted(found))

@@ -143,23 +143,52 @@ class TaskSamples:
         return out
 
 
+_SAMPLES_WHAT = "an lm-eval samples file (samples_<task>_<timestamp>.jsonl, one JSON record per line)"
+
+
 def _iter_records(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as err:
-                trunc = "" if line.endswith("\n") else " (the last line is cut off: the file looks truncated)"
-                raise ResultsFormatError(
-                    f"{path}:{lineno}: invalid JSON at column {err.colno}: {err.msg}{trunc}."
-                ) from None
-            if not isinstance(rec, Mapping) or "doc_id" not in rec:
-                raise ResultsFormatError(
-                    f"{path}:{lineno}: not an lm-eval samples record (expected an object with 'doc_id')."
-                )
-            yield lineno, rec
+    from lm_eval_mtl.io.files import iter_file_lines, json_problem, loads_strict
+
+    for lineno, line in iter_file_lines(path, what=_SAMPLES_WHAT):
+        if not line.strip():
+            continue
+        try:
+            rec = loads_strict(line)
+        except json.JSONDecodeError as err:
+            trunc = "" if line.endswith("\n") else " (the last line is cut off: the file looks truncated)"
+            raise ResultsFormatError(
+                f"{path}:{lineno}: invalid JSON at column {err.colno}: {err.msg}{trunc}."
+            ) from None
+        except (ValueError, RecursionError) as err:
+            problem = json_problem(err)
+            if problem is None:  # pragma: no cover - every ValueError of json.loads is named above
+                raise
+            raise ResultsFormatError(f"{path}:{lineno}: {problem}; expected {_SAMPLES_WHAT}.") from None
+        if not isinstance(rec, Mapping) or "doc_id" not in rec:
+            raise ResultsFormatError(
+                f"{path}:{lineno}: not an lm-eval samples record (expected an object with 'doc_id')."
+            )
+        yield lineno, rec
+
+
+def _check_item_domain(
+    path: Path, task: str, metric: str, values: npt.NDArray[np.float64], lines: npt.NDArray[np.int64]
+) -> None:
+    """Refuse per-item values outside the metric's domain (io/domains.py), naming the first line."""
+    from lm_eval_mtl.io.domains import describe_domain, metric_domain
+
+    domain = metric_domain(metric)
+    if domain is None or values.size == 0:
+        return
+    lo, hi = domain
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(np.isfinite(values) & ((values < lo - 1e-9) | (values > hi + 1e-9)))
+    if bad.size:
+        i = int(bad[0])
+        raise ResultsFormatError(
+            f"{path}:{int(lines[i])}: metric {metric!r} of task {task!r} is {float(values[i])!r} for this item "
+            f"({bad.size} item value(s) out of range); expected values in {describe_domain(domain)}."
+        )
 
 
 def _as_str_ref(value: Any) -> str | None:
@@ -218,7 +247,7 @@ def read_samples(
         MissingMetricError: No record has the filter ``filter`` (filters present listed).
     """
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise FileNotFoundError(f"samples file {p} does not exist.")
     if task is None:
         m = _SAMPLES_NAME.match(p.name)
@@ -279,6 +308,7 @@ def read_samples(
         vals = [rec.get(name) for _, rec in records]
         if all(v is None or _is_metric_number(v) or isinstance(v, bool) for v in vals):
             scores[name] = np.array([math.nan if v is None else float(v) for v in vals], dtype=np.float64)
+            _check_item_domain(p, task, name, scores[name], lines)
             continue
         lists = [v for v in vals if isinstance(v, list)]
         if (
@@ -290,6 +320,7 @@ def read_samples(
             flat = [float(x) for v in lists for x in v]
             owner = [i for i, v in enumerate(lists) for _ in v]
             nested[name] = (np.array(flat, dtype=np.float64), np.array(owner, dtype=np.int64))
+            _check_item_domain(p, task, name, nested[name][0], lines[nested[name][1]])
             continue
         if all(isinstance(v, list) and len(v) == 2 for v in vals):
             refs = [_as_str_ref(v[0]) for v in vals]  # type: ignore[index]

@@ -10,8 +10,10 @@ rows, the ``mtl-sim`` model).
 
 Rules: at start-up this module imports nothing (``os`` and ``sys`` are already
 loaded) and stays small, so that it costs well under a millisecond even without
-a cached ``.pyc``; it never raises (a failure is logged once and the hook stands
-aside); ``LM_EVAL_MTL_DISABLE=1`` turns it off.
+a cached ``.pyc``; it never raises: nothing it runs lets an exception through
+except :class:`KeyboardInterrupt` -- not even ``SystemExit`` or ``ImportError``
+from a broken install (a failure is logged once and the hook stands aside);
+``LM_EVAL_MTL_DISABLE=1`` turns it off.
 """
 
 import os
@@ -38,12 +40,14 @@ def disabled() -> bool:
 
 
 def _apply(name: str, module: "ModuleType") -> None:
-    """Apply the patch for ``name``; never raises."""
+    """Apply the patch for ``name``; never raises (except KeyboardInterrupt)."""
     try:
         from lm_eval_mtl.plugin.hooks import apply_patch
 
         apply_patch(name, module)
-    except Exception as exc:  # noqa: BLE001 - the hook never raises
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the hook never raises, not even SystemExit
         if name not in _failed:
             _failed.add(name)
             try:
@@ -52,7 +56,9 @@ def _apply(name: str, module: "ModuleType") -> None:
                 logging.getLogger("lm_eval_mtl.plugin").warning(
                     "lm-eval-mtl start-up hook: cannot patch %s (%r); standing aside.", name, exc
                 )
-            except Exception:  # noqa: BLE001
+            except KeyboardInterrupt:
+                raise
+            except BaseException:  # noqa: BLE001
                 pass
 
 
@@ -74,7 +80,9 @@ class _PatchingLoader:
             module.__loader__ = self._loader
             if module.__spec__ is not None:
                 module.__spec__.loader = self._loader
-        except Exception:  # noqa: BLE001 - cosmetic only
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # noqa: BLE001 - cosmetic only
             pass
         self._loader.exec_module(module)
         _apply(self._name, module)
@@ -101,7 +109,9 @@ class _Finder:
                 return None
             spec.loader = _PatchingLoader(spec.loader, fullname)
             return spec
-        except Exception:  # noqa: BLE001 - the hook never raises; the normal import proceeds
+        except KeyboardInterrupt:
+            raise
+        except BaseException:  # noqa: BLE001 - the hook never raises; the normal import proceeds
             return None
 
     def __repr__(self) -> str:
@@ -141,5 +151,7 @@ def uninstall() -> None:
 if __name__ == "_lm_eval_mtl_startup":
     try:
         install()
-    except Exception:  # noqa: BLE001 - never break interpreter start-up
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # noqa: BLE001 - never break interpreter start-up
         pass

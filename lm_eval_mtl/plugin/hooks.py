@@ -15,9 +15,10 @@ The start-up module (:mod:`lm_eval_mtl.plugin._startup`, installed as
 
 Each patch checks the signature it wraps and stands aside (one logged warning)
 on a mismatch; the task-folder patch stands aside when lm-eval discovers
-``lm_eval.tasks`` entry points itself. Nothing here raises into lm-eval, except
-the composite itself on a bad spec or missing metric (never a silent partial
-composite).
+``lm_eval.tasks`` entry points itself. Nothing here raises into lm-eval -- no
+exception at all, ``SystemExit`` from a broken install included, only
+``KeyboardInterrupt`` passes -- except the composite itself on a bad spec or
+missing metric (never a silent partial composite).
 """
 
 from __future__ import annotations
@@ -66,7 +67,9 @@ def _log(key: str, message: str, *, level: str = "warning") -> None:
         import logging
 
         getattr(logging.getLogger(_LOGGER), level)("lm-eval-mtl start-up hook: %s", message)
-    except Exception:  # noqa: BLE001 - logging must not break the host process
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # noqa: BLE001 - logging must not break the host process
         pass
 
 
@@ -118,7 +121,9 @@ def _our_task_dir() -> str | None:
             result = str(path)
         else:
             _log("task-dir-missing", f"task folder {path} does not exist; suites are not registered.")
-    except Exception as exc:  # noqa: BLE001 - the hook never raises
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the hook never raises, not even SystemExit
         _log(
             "task-dir-error", f"cannot locate lm-eval-mtl's task folder ({exc!r}); suites are not registered."
         )
@@ -184,7 +189,9 @@ def patch_task_manager(module: ModuleType) -> bool:
             return
         try:
             original(self, verbosity, merged_include_path(ours, include_path), include_defaults, metadata)
-        except Exception as exc:  # noqa: BLE001 - our folder must never break lm-eval
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - our folder must never break lm-eval
             _log("tm-index", f"indexing lm-eval-mtl's task folder failed ({exc!r}); retrying without it.")
             original(self, verbosity, include_path, include_defaults, metadata)
             return
@@ -230,8 +237,13 @@ def patch_group(module: ModuleType) -> bool:
         metadata = getattr(self, "metadata", None)
         if not isinstance(metadata, dict) or "mtl" not in metadata:
             return original(self, task_metrics)
-        from lm_eval_mtl.plugin.composite import aggregate_with_composite
-
+        try:
+            from lm_eval_mtl.plugin.composite import aggregate_with_composite
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - a broken install: lm-eval's own row
+            _log("group-import", f"cannot import the composite ({exc!r}); composite rows are off.")
+            return original(self, task_metrics)
         return aggregate_with_composite(self, task_metrics, original)
 
     aggregate.__doc__ = original.__doc__
@@ -267,5 +279,7 @@ def apply_patch(name: str, module: ModuleType) -> None:
     """Apply the patch for the just-imported module ``name``; never raises (failures are logged once)."""
     try:
         PATCHES[name](module)
-    except Exception as exc:  # noqa: BLE001 - the hook never raises
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - the hook never raises, not even SystemExit
         _log(f"patch-{name}", f"patching {name} failed ({exc!r}); standing aside.")

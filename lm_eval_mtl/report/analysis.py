@@ -11,6 +11,7 @@ significance marks (matplotlib, the ``plot`` extra).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -307,14 +308,19 @@ def correlation_tables(st: CorrelationStudy) -> list[Table]:
 
 
 def plot_transfer(
-    tm: TransferMatrix, directory: str | Path, formats: tuple[str, ...] = ("png",)
+    tm: TransferMatrix,
+    directory: str | Path,
+    formats: tuple[str, ...] = ("png",),
+    *,
+    inputs: Iterable[str | Path] = (),
 ) -> list[Path]:
     """Heatmaps of T (with significance marks) and of relative transfer.
 
     Args:
         tm: The transfer matrix.
-        directory: Output folder (created).
+        directory: Output folder (created); each file is written atomically.
         formats: Any of ``png``, ``svg``, ``pdf``.
+        inputs: Files the caller read (the runs, the manifest); no plot may overwrite one.
 
     Returns:
         The files written.
@@ -329,6 +335,7 @@ def plot_transfer(
     if bad:
         raise MTLError(f"`formats` must be among png, svg, pdf; got {', '.join(bad)}.")
     out_dir = Path(directory)
+    inputs = tuple(inputs)
     written: list[Path] = []
     panels = (
         ("transfer", tm.delta, "T[s,t] (normalized units)"),
@@ -357,6 +364,7 @@ def plot_transfer(
                 cell_text=text,
                 xlabel="target",
                 ylabel="source checkpoint",
+                inputs=inputs,
             )
             written.append(path)
     return written

@@ -3,13 +3,15 @@
 matplotlib is imported lazily and used without pyplot (``matplotlib.figure.Figure``), so
 no global backend or figure state changes, in a notebook either; without it every
 function raises :class:`~lm_eval_mtl.errors.MissingExtraError`. The file format
-follows the extension of ``path`` (``.png``, ``.svg``, ``.pdf``).
+follows the extension of ``path`` (``.png``, ``.svg``, ``.pdf``). Files are written
+atomically (:func:`lm_eval_mtl.io.atomic.atomic_output`); ``inputs`` names files the
+caller read, which a plot path may not be.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,22 +44,27 @@ def _check_path(path: str | Path) -> Path:
     p = Path(path)
     if p.suffix.lower() not in PLOT_SUFFIXES:
         raise ValueError(f"`path` must end with one of {', '.join(PLOT_SUFFIXES)}; got {str(p)!r}.")
-    p.parent.mkdir(parents=True, exist_ok=True)
     return p
 
 
-def _save(fig: Any, path: Path) -> Path:
-    fig.savefig(path, dpi=150, bbox_inches="tight")
+def _save(fig: Any, path: Path, inputs: Iterable[str | Path] = ()) -> Path:
+    from lm_eval_mtl.io.atomic import atomic_output
+
+    with atomic_output(path, inputs=inputs) as tmp:
+        fig.savefig(tmp, dpi=150, bbox_inches="tight", format=path.suffix[1:].lower())
     return path
 
 
-def forest_plot(score: CompositeScore, path: str | Path, *, title: str | None = None) -> Path:
+def forest_plot(
+    score: CompositeScore, path: str | Path, *, title: str | None = None, inputs: Iterable[str | Path] = ()
+) -> Path:
     """Per-task normalized scores with their intervals, and the composite below them.
 
     Args:
         score: A composite score.
         path: Output file (``.png``, ``.svg`` or ``.pdf``).
         title: Figure title (default: suite and model).
+        inputs: Files the caller read; ``path`` may not be one of them.
 
     Returns:
         The path written.
@@ -93,10 +100,12 @@ def forest_plot(score: CompositeScore, path: str | Path, *, title: str | None = 
     ax.grid(axis="x", color="0.92")
     ax.set_axisbelow(True)
     ax.spines[["top", "right"]].set_visible(False)
-    return _save(fig, p)
+    return _save(fig, p, inputs)
 
 
-def weights_plot(score: CompositeScore, path: str | Path, *, title: str | None = None) -> Path:
+def weights_plot(
+    score: CompositeScore, path: str | Path, *, title: str | None = None, inputs: Iterable[str | Path] = ()
+) -> Path:
     """Bar chart of the members' weights, colored by family.
 
     Raises:
@@ -133,7 +142,7 @@ def weights_plot(score: CompositeScore, path: str | Path, *, title: str | None =
     ax.set_xlim(0, top * 1.15)
     ax.set_title(title or f"weights: {score.weights.id} (sha256 {score.weights.short_hash})", fontsize=10)
     ax.spines[["top", "right"]].set_visible(False)
-    return _save(fig, p)
+    return _save(fig, p, inputs)
 
 
 def heatmap(
@@ -151,6 +160,7 @@ def heatmap(
     cell_text: Sequence[Sequence[str]] | None = None,
     xlabel: str = "",
     ylabel: str = "",
+    inputs: Iterable[str | Path] = (),
 ) -> Path:
     """Draw a labeled heatmap (e.g. a transfer matrix), with masked cells greyed out.
 
@@ -170,6 +180,7 @@ def heatmap(
             values, in NaN cells too (e.g. values with significance marks).
         xlabel: Label of the column axis.
         ylabel: Label of the row axis.
+        inputs: Files the caller read; ``path`` may not be one of them.
 
     Returns:
         The path written.
@@ -216,7 +227,7 @@ def heatmap(
         ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title, fontsize=10)
-    return _save(fig, p)
+    return _save(fig, p, inputs)
 
 
 def draw_heatmap(
@@ -279,9 +290,11 @@ def draw_heatmap(
 
 
 def write_composite_plots(
-    score: CompositeScore, folder: str | Path, *, suffix: str = ".png"
+    score: CompositeScore, folder: str | Path, *, suffix: str = ".png", inputs: Iterable[str | Path] = ()
 ) -> tuple[Path, ...]:
     """Write the forest plot and the weights chart into ``folder``; returns the paths.
+
+    ``inputs``: files the caller read, which neither plot may overwrite.
 
     Raises:
         MissingExtraError: matplotlib is not installed.
@@ -290,7 +303,8 @@ def write_composite_plots(
     if suffix not in PLOT_SUFFIXES:
         raise ValueError(f"`suffix` must be one of {', '.join(PLOT_SUFFIXES)}; got {suffix!r}.")
     d = Path(folder)
+    inputs = tuple(inputs)
     return (
-        forest_plot(score, d / f"composite_tasks{suffix}"),
-        weights_plot(score, d / f"composite_weights{suffix}"),
+        forest_plot(score, d / f"composite_tasks{suffix}", inputs=inputs),
+        weights_plot(score, d / f"composite_weights{suffix}", inputs=inputs),
     )

@@ -1,4 +1,4 @@
-"""A generic table and its renderers: aligned terminal text, GitHub Markdown, LaTeX booktabs, CSV.
+r"""A generic table and its renderers: aligned terminal text, GitHub Markdown, LaTeX booktabs, CSV.
 
 Every report (composite, comparison, transfer) builds a :class:`Table` from its
 result object and calls :func:`render_table`. Values stay at full precision in
@@ -9,6 +9,12 @@ Cells are ``str``, ``int``, ``float``, ``bool``, ``None`` (rendered as a dash;
 an empty CSV field) or a :class:`~lm_eval_mtl.stats._common.ConfidenceInterval`
 (rendered ``[low, high]``; in CSV it becomes two columns ``<name>_low`` and
 ``<name>_high``). NaN renders as ``nan``.
+
+Text that came from files (task and model names) may hold anything: every renderer drops
+ANSI escape sequences and other control characters (C0 but newline and tab, DEL, C1, bidi
+overrides; :func:`printable`), and LaTeX escapes every special character, setting text that
+holds a ``|`` (the citation signature) in ``\texttt`` where the ASCII bar exists in every font
+encoding (:func:`latex_text`).
 
 Example::
 
@@ -34,13 +40,52 @@ from typing import Literal
 
 from lm_eval_mtl.stats._common import ConfidenceInterval
 
-__all__ = ["Cell", "TableFormat", "Table", "TABLE_FORMATS", "format_cell", "render_table"]
+__all__ = [
+    "Cell",
+    "TableFormat",
+    "Table",
+    "TABLE_FORMATS",
+    "format_cell",
+    "latex_escape",
+    "latex_text",
+    "printable",
+    "render_table",
+]
 
 Cell = str | int | float | bool | None | ConfidenceInterval
 TableFormat = Literal["table", "md", "latex", "csv"]
 TABLE_FORMATS: tuple[str, ...] = ("table", "md", "latex", "csv")
 
 _DASH = {"table": "-", "md": "–", "latex": "--"}
+
+# ANSI/VT escape sequences: CSI (ESC [ ... final), OSC/DCS/PM/APC strings (ESC ] ... BEL or ST),
+# two-character escapes (ESC x); and their 8-bit C1 forms (CSI 0x9b, OSC 0x9d, ...).
+_ANSI = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?"
+)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: object, *, one_line: bool = False) -> str:
+    r"""Return ``text`` without ANSI escape sequences or control characters.
+
+    Drops escape sequences whole (``\x1b[31m``), then every C0 control but newline and tab
+    (so ``\r`` and ``\x1b``), DEL, C1 controls and the bidirectional overrides, which would
+    let a task or model name read from a file recolour, rewrite or reorder the terminal.
+
+    Args:
+        text: Anything; converted with ``str``.
+        one_line: Also turn newlines and tabs into spaces (a table cell or title).
+
+    Returns:
+        The cleaned text.
+    """
+    s = _CONTROL.sub("", _ANSI.sub("", str(text)))
+    if one_line:
+        s = s.replace("\n", " ").replace("\t", " ")
+    return s
 
 
 @dataclass(frozen=True)
@@ -130,7 +175,7 @@ def format_cell(value: Cell, spec: str | None, precision: int = 3, *, empty: str
         if isinstance(value, int):
             return str(value)
         return f"{value:.{precision}f}"
-    return str(value)
+    return printable(value, one_line=True)
 
 
 def _display_rows(table: Table, empty: str) -> list[list[str]]:
@@ -143,9 +188,19 @@ def _display_rows(table: Table, empty: str) -> list[list[str]]:
     ]
 
 
+def _clean(table: Table) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """Return the title, column headers and notes of ``table`` without control characters."""
+    return (
+        printable(table.title, one_line=True),
+        tuple(printable(c, one_line=True) for c in table.columns),
+        tuple(printable(n) for n in table.notes),
+    )
+
+
 def _render_terminal(table: Table) -> str:
     body = _display_rows(table, _DASH["table"])
-    widths = [len(c) for c in table.columns]
+    title, columns, notes = _clean(table)
+    widths = [len(c) for c in columns]
     for r in body:
         widths = [max(w, len(c)) for w, c in zip(widths, r, strict=True)]
     numeric = [table.is_numeric(j) for j in range(len(table.columns))]
@@ -156,10 +211,10 @@ def _render_terminal(table: Table) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     out = []
-    if table.title:
-        out.append(table.title)
-        out.append("=" * len(table.title))
-    out.append(line(table.columns))
+    if title:
+        out.append(title)
+        out.append("=" * len(title))
+    out.append(line(columns))
     out.append(rule)
     for i, r in enumerate(body):
         if i in table.separators and i > 0:
@@ -167,7 +222,7 @@ def _render_terminal(table: Table) -> str:
         out.append(line(r))
     if len(body) in table.separators and body:
         out.append(rule)
-    out.extend(table.notes)
+    out.extend(notes)
     return "\n".join(out) + "\n"
 
 
@@ -177,18 +232,19 @@ def _md_escape(text: str) -> str:
 
 def _render_markdown(table: Table) -> str:
     body = _display_rows(table, _DASH["md"])
+    title, columns, notes = _clean(table)
     numeric = [table.is_numeric(j) for j in range(len(table.columns))]
     out = []
-    if table.title:
-        out.append(f"**{_md_escape(table.title)}**")
+    if title:
+        out.append(f"**{_md_escape(title)}**")
         out.append("")
-    out.append("| " + " | ".join(_md_escape(c) for c in table.columns) + " |")
+    out.append("| " + " | ".join(_md_escape(c) for c in columns) + " |")
     out.append("|" + "|".join("---:" if num else ":---" for num in numeric) + "|")
     for r in body:
         out.append("| " + " | ".join(_md_escape(c) for c in r) + " |")
-    if table.notes:
+    if notes:
         out.append("")
-        out.extend(f"- {n}".replace("\n", " ") for n in table.notes)
+        out.extend(f"- {n}".replace("\n", " ") for n in notes)
     return "\n".join(out) + "\n"
 
 
@@ -215,6 +271,24 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
 
 
+def latex_text(text: object) -> str:
+    r"""Return ``text`` as LaTeX source that typesets it literally.
+
+    Control characters go (:func:`printable`; newlines become spaces, since a blank line ends a
+    paragraph inside a tabular), special characters are escaped (:func:`latex_escape`), and text
+    holding a ``|`` is set in ``\texttt``: under LaTeX's default OT1 encoding a bare ``|`` in the
+    roman font prints as a dash, while the typewriter font has the ASCII bar (so a citation
+    signature ``suite@1.0|norm=chance|...`` reads as it is cited). A leading ``[`` or ``*`` gets
+    ``{}`` so that the ``\\`` ending the previous row does not read it as an argument.
+    """
+    s = latex_escape(" ".join(printable(text).replace("\t", " ").split("\n")))
+    if "|" in s:
+        s = f"\\texttt{{{s}}}"
+    if s[:1] in ("[", "*"):
+        s = "{}" + s
+    return s
+
+
 def _latex_number(text: str) -> str:
     # A leading minus sign typesets as a hyphen in text mode; use a math minus.
     return re.sub(r"(?<![\w.])-(?=[\d.])", "$-$", latex_escape(text))
@@ -222,6 +296,7 @@ def _latex_number(text: str) -> str:
 
 def _render_latex(table: Table) -> str:
     body = _display_rows(table, _DASH["latex"])
+    _, columns, notes = _clean(table)
     numeric = [table.is_numeric(j) for j in range(len(table.columns))]
     spec = "".join("r" if num else "l" for num in numeric)
     out = [
@@ -231,23 +306,23 @@ def _render_latex(table: Table) -> str:
     ]
     caption = table.caption or table.title
     if caption:
-        out.append(f"\\caption{{{latex_escape(caption)}}}")
+        out.append(f"\\caption{{{latex_text(caption)}}}")
     if table.label:
-        out.append(f"\\label{{{table.label}}}")
+        out.append(f"\\label{{{latex_text(table.label)}}}")
     out.append(f"\\begin{{tabular}}{{{spec}}}")
     out.append("\\toprule")
-    out.append(" & ".join(latex_escape(c) for c in table.columns) + " \\\\")
+    out.append(" & ".join(latex_text(c) for c in columns) + " \\\\")
     out.append("\\midrule")
     for i, r in enumerate(body):
         if i in table.separators and i > 0:
             out.append("\\midrule")
-        cells = [_latex_number(c) if num else latex_escape(c) for c, num in zip(r, numeric, strict=True)]
+        cells = [_latex_number(c) if num else latex_text(c) for c, num in zip(r, numeric, strict=True)]
         out.append(" & ".join(cells) + " \\\\")
     out.append("\\bottomrule")
     out.append("\\end{tabular}")
-    if table.notes:
+    if notes:
         out.append("\\par\\smallskip")
-        out.append("{\\footnotesize " + " \\\\\n".join(latex_escape(n) for n in table.notes) + "}")
+        out.append("{\\footnotesize " + " \\\\\n".join(latex_text(n) for n in notes) + "}")
     out.append("\\end{table}")
     return "\n".join(out) + "\n"
 
@@ -259,6 +334,8 @@ def _csv_value(value: Cell) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)  # shortest repr that round-trips: full precision
+    if isinstance(value, str):
+        return printable(value)
     return str(value)
 
 
@@ -267,7 +344,7 @@ def _render_csv(table: Table) -> str:
         any(isinstance(r[j], ConfidenceInterval) for r in table.rows) for j in range(len(table.columns))
     ]
     header: list[str] = []
-    for col, is_iv in zip(table.columns, interval_cols, strict=True):
+    for col, is_iv in zip(_clean(table)[1], interval_cols, strict=True):
         header.extend([f"{col}_low", f"{col}_high"] if is_iv else [col])
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")

@@ -5,6 +5,7 @@ Needs the optional extra ``plot`` (matplotlib).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +16,13 @@ from lm_eval_mtl.scoring.weights_file import WeightsFile
 __all__ = ["plot_weights"]
 
 
-def plot_weights(wf: WeightsFile, path: str | Path) -> Path:
+def plot_weights(wf: WeightsFile, path: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path:
     """Draw ``wf``'s weights (bars) and, when recorded, its shrunk correlation (heatmap).
 
     Args:
         wf: The weights file.
-        path: Output image (``.png``, ``.pdf``, ``.svg``).
+        path: Output image (``.png``, ``.pdf``, ``.svg``), written atomically.
+        inputs: Files the caller read (the weights file); ``path`` may not be one of them.
 
     Returns:
         The path written.
@@ -28,6 +30,7 @@ def plot_weights(wf: WeightsFile, path: str | Path) -> Path:
     Raises:
         MissingExtraError: matplotlib is not installed.
         MTLError: ``path`` has no image suffix.
+        OutputPathError: ``path`` is one of ``inputs`` or a folder, or the write failed.
     """
     out = Path(path)
     if out.suffix.lower() not in (".png", ".pdf", ".svg"):
@@ -57,6 +60,8 @@ def plot_weights(wf: WeightsFile, path: str | Path) -> Path:
         n = wf.population.n_models if wf.population else 0
         ax2.set_title(f"shrunk correlation (delta={wf.delta:.4f}, {n} models)")
     fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
+    from lm_eval_mtl.io.atomic import atomic_output
+
+    with atomic_output(out, inputs=inputs) as tmp:
+        fig.savefig(tmp, dpi=120, format=out.suffix[1:].lower())
     return out

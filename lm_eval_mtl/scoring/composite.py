@@ -51,6 +51,7 @@ from lm_eval_mtl.stats._common import (
     as_generator,
     check_confidence_level,
     check_n_resamples,
+    check_resample_memory,
 )
 from lm_eval_mtl.suites.spec import SuiteSpec
 
@@ -123,6 +124,7 @@ def score_run(
     method: MethodArg = "auto",
     clusters: Mapping[str, str] | None = None,
     missing: MissingPolicy = "error",
+    allow_few_clusters: bool = False,
 ) -> CompositeScore:
     """Compute the composite score of ``run`` on ``suite``.
 
@@ -140,6 +142,8 @@ def score_run(
             overriding) the suite's ``cluster`` keys.
         missing: ``error`` (default): a member absent from the run is an error; ``drop``:
             score the members present, renormalize their weights, list the dropped.
+        allow_few_clusters: Go on (with a warning) where a member's cluster key gives fewer
+            than 4 clusters; otherwise that is refused (:class:`FewClustersError`).
 
     Returns:
         The :class:`CompositeScore`.
@@ -157,13 +161,16 @@ def score_run(
 
     Warns:
         DegenerateDataWarning: The composite's standard error is undefined (NaN).
+        FewClustersWarning: A member's cluster key gives fewer than 20 clusters.
     """
     level, b = _score_run_iv(run, suite, confidence_level, n_resamples, method, missing, clusters)
     seed = int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
     gen = as_generator(rng)
     notes: list[str] = []
 
-    collected = collect_members(run, suite, clusters=clusters, missing=missing)
+    collected = collect_members(
+        run, suite, clusters=clusters, missing=missing, allow_few_clusters=allow_few_clusters
+    )
     members, dropped = list(collected.members), dict(collected.dropped)
     notes.extend(collected.notes)
     all_samples = collected.all_samples
@@ -203,6 +210,7 @@ def score_run(
                 weight=w[m.label],
                 cluster=mem.cluster_field if mem.samples is not None else None,
                 successes=successes(mem),
+                n_clusters=mem.n_clusters,
             )
         )
     value = math.fsum(t.weight * t.normalized for t in scores)
@@ -210,6 +218,8 @@ def score_run(
     use_bootstrap = method in ("percentile", "bca") or (method == "auto" and all_samples)
     comps = components(members, run, with_samples=use_bootstrap)
     if use_bootstrap:
+        joint = sum(members[i].n_items or 0 for c in comps if len(c) > 1 for i in c)  # (B, docs) counts
+        check_resample_memory(b, len(members) + joint, what="the composite bootstrap")
         iv = bootstrap_interval(
             members,
             comps,

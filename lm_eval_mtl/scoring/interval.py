@@ -119,7 +119,7 @@ def bootstrap_interval(
             f"the composite recomputed from the logged items ({boot.value!r}) differs from the one from the "
             f"results file ({value!r}); the samples do not match the results."
         )
-    final: CompositeMethod = boot.method if boot.method != "basic" else "percentile"  # type: ignore[assignment]
+    final: CompositeMethod = boot.method if boot.method != "basic" else "percentile"
     return CompositeInterval(boot.se, boot.ci, final, boot, resample, tuple(notes))
 
 
@@ -176,5 +176,19 @@ def analytic_interval(
     if not all_samples:
         notes.append(
             "interval: analytic (no samples for every member); run lm_eval with --log_samples to bootstrap."
+        )
+    dfs = [t.df if t.df is not None else math.inf for t in scores]
+    if any(math.isfinite(d) for d in dfs) and math.isfinite(se):
+        # clustered members: CR1 with t quantiles, the composite's df by Welch-Satterthwaite
+        from lm_eval_mtl.stats.clusters import satterthwaite_df, t_critical
+
+        var = [(t.weight * t.se) ** 2 for t in scores]
+        df = satterthwaite_df(var, dfs)
+        half = t_critical(df, level) * se
+        notes.append(
+            f"interval: t quantile on {df:.1f} degrees of freedom (Satterthwaite; clustered members)."
+        )
+        return CompositeInterval(
+            se, ConfidenceInterval(value - half, value + half), "analytic", None, {}, tuple(notes)
         )
     return CompositeInterval(se, normal_interval(value, se, level), "analytic", None, {}, tuple(notes))

@@ -117,6 +117,13 @@ class Member:
         return normalize(self.raw, self.chance, self.spec.ceiling)
 
     @property
+    def n_clusters(self) -> int | None:
+        """Clusters G of a member with a cluster key and samples, else None."""
+        if self.cluster_field is None or self.cluster_labels is None:
+            return None
+        return int(np.unique(self.cluster_labels).size)
+
+    @property
     def n_items(self) -> int | None:
         """Items scored: the results file's count, else the number of logged items."""
         if self.n is not None:
@@ -182,6 +189,7 @@ def collect_members(
     clusters: Mapping[str, str] | None = None,
     missing: MissingPolicy = "error",
     chance: Literal["auto", "spec"] = "auto",
+    allow_few_clusters: bool = False,
 ) -> Members:
     """Read every member of ``suite`` from ``run``, in one pass, checked.
 
@@ -194,6 +202,8 @@ def collect_members(
             members present and list the others in :attr:`Members.dropped`.
         chance: ``auto``: per-item chance where a multiple-choice member's items are
             logged, else the spec's; ``spec``: always the spec's.
+        allow_few_clusters: Go on (with a warning) where a member's cluster key gives fewer
+            than :data:`lm_eval_mtl.stats.clusters.MIN_CLUSTERS` clusters.
 
     Returns:
         The frozen :class:`Members`.
@@ -203,6 +213,8 @@ def collect_members(
         MissingMetricError: A member's metric is absent (``missing="error"``); a cluster field is absent.
         ResultsFormatError: Samples disagree with the results file; malformed samples; chance
             not below the ceiling.
+        FewClustersError: A member's cluster key gives fewer than 4 clusters (and
+            ``allow_few_clusters`` is False).
         InsufficientDataError: No member could be scored.
     """
     found, dropped = _results_rows(run, suite, missing)
@@ -220,6 +232,16 @@ def collect_members(
             notes.append(
                 f"{spec.label}: cluster key {mem.cluster_field!r} ignored (no samples); its stderr assumes "
                 "independent items."
+            )
+        if mem.n_clusters is not None:
+            from lm_eval_mtl.stats.clusters import check_clusters
+
+            # 4 <= G < 20 warns (t quantiles, wild bootstrap); G < 4 is refused unless insisted on
+            check_clusters(
+                mem.n_clusters,
+                allow_few_clusters=allow_few_clusters,
+                what=f"member {spec.label!r} clustered on {mem.cluster_field!r}",
+                stacklevel=3,
             )
         kept.append(mem)
     return Members(suite=suite, run=run, members=tuple(kept), dropped=dropped, notes=tuple(notes))
@@ -292,6 +314,12 @@ def _member(
     if not run.has_samples(m.task):
         return base
     s = run.samples(m.task, m.filter)
+    if tr.n is not None and len(s) != tr.n:
+        raise ResultsFormatError(
+            f"{s.path}: task {m.task!r} has {len(s)} logged item(s) (filter {m.filter!r}), but the results file "
+            f"{run.path.name} reports n-samples {tr.n}; records are missing or extra (a truncated or edited "
+            "samples file, or one from another run)."
+        )
     scores: FloatArray | None = None
     owner: npt.NDArray[np.int64] | None = None
     corpus: CorpusStats | None = None
@@ -374,11 +402,19 @@ def successes(mem: Member) -> int | None:
 
 
 def member_se(mem: Member, notes: list[str], gen: np.random.Generator, n_resamples: int) -> float:
-    """se(x_t): clustered from items where a cluster key applies, else lm-eval's stderr.
+    """se(x_t): from the logged items where they say more than lm-eval's stderr, else lm-eval's.
 
-    Where lm-eval reported none: from the items (sd/sqrt(n)), or for a corpus metric a
-    segment bootstrap (at most 2,000 resamples).
+    * a corpus metric (BLEU, chrF, TER) with logged segments: the segment bootstrap (at most
+      2,000 resamples), as the composite's interval
+      resamples it; lm-eval's own stderr for these metrics is a bootstrap of 100 re-scorings
+      (or 0, or absent), not the interval the composite uses;
+    * per-item scores with a cluster key: the cluster-robust SE;
+    * otherwise lm-eval's stderr, or where it reported none, sd/sqrt(n) of the items.
     """
+    if mem.corpus is not None and mem.corpus.n >= 2:
+        from lm_eval_mtl.stats.corpus import bootstrap_corpus
+
+        return bootstrap_corpus(mem.corpus, n_resamples=max(2, min(n_resamples, 2000)), rng=gen).se
     if mem.scores is not None and mem.cluster_labels is not None:
         from lm_eval_mtl.stats.intervals import clustered_se
 
@@ -389,9 +425,5 @@ def member_se(mem: Member, notes: list[str], gen: np.random.Generator, n_resampl
         from lm_eval_mtl.stats.intervals import analytic_se_mean
 
         return analytic_se_mean(mem.scores)
-    if mem.corpus is not None and mem.corpus.n >= 2:
-        from lm_eval_mtl.stats.corpus import bootstrap_corpus
-
-        return bootstrap_corpus(mem.corpus, n_resamples=max(2, min(n_resamples, 2000)), rng=gen).se
     notes.append(f"{mem.spec.label}: lm-eval reported no standard error.")
     return math.nan

@@ -24,6 +24,7 @@ import csv
 import hashlib
 import io
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,11 +37,15 @@ from lm_eval_mtl.errors import InsufficientDataError, PanelFormatError, unknown_
 from lm_eval_mtl.suites import SuiteSpec
 
 __all__ = [
+    "NA_TOKENS",
     "DuplicatePolicy",
     "PanelFormatError",
     "Population",
+    "is_na",
     "load_panel_csv",
+    "panel_header",
     "population_from_runs",
+    "read_panel_text",
 ]
 
 DuplicatePolicy = Literal["error", "first", "mean"]
@@ -71,6 +76,9 @@ class Population:
     """Ceiling u per task used for z (0-1 scale)."""
     notes: str = ""
     """How the rows were built (duplicates merged, scale, ...)."""
+    metadata_columns: tuple[str, ...] = ()
+    """CSV columns left out of the default task set as metadata: no numeric cell (model type,
+    license, dates) or mostly text."""
 
     @property
     def n_models(self) -> int:
@@ -109,6 +117,7 @@ class Population:
             chance={t: self.chance[t] for t in tasks if t in self.chance},
             ceiling={t: self.ceiling[t] for t in tasks if t in self.ceiling},
             notes=self.notes,
+            metadata_columns=self.metadata_columns,
         )
 
     def complete_rows(self) -> Population:
@@ -127,6 +136,7 @@ class Population:
             chance=dict(self.chance),
             ceiling=dict(self.ceiling),
             notes=f"{self.notes}; {note}" if self.notes else note,
+            metadata_columns=self.metadata_columns,
         )
 
 
@@ -148,8 +158,56 @@ def _parse_tasks(tasks: Sequence[str] | Mapping[str, str] | None) -> dict[str, s
     return out
 
 
+NA_TOKENS: frozenset[str] = frozenset({"", "na", "n/a", "nan", "null", "none", "-"})
+"""Cells read as gaps (NaN), compared after stripping whitespace and lower-casing: the empty
+cell, ``NA``, ``N/A``, ``nan``/``NaN``, ``null``, ``None`` and ``-`` (any letter case)."""
+_PANEL_WHAT = "a panel CSV (UTF-8, a header row, one row per model)"
+_NUMBER_LIKE = re.compile(
+    r"^[+-]?(\d[\d,]*(\.\d*)?|\.\d+)\s*%$|^[+-]?\d+,\d+$|^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
+)
+"""Cells that look like numbers but are not (``85%``, ``85,3``, ``1,234.5``)."""
+
+
+def is_na(cell: str) -> bool:
+    """Whether a (stripped) panel cell is a gap: one of :data:`NA_TOKENS`, in any letter case."""
+    return cell.lower() in NA_TOKENS
+
+
+def read_panel_text(path: str | Path) -> str:
+    """Read the text of a panel CSV, checked: a regular, readable, uncompressed, UTF-8 file.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        PanelFormatError: A FIFO, device or folder; permission denied; gzip data; not UTF-8
+            (line and byte named).
+    """
+    from lm_eval_mtl.io.files import decode_utf8, read_input_bytes
+
+    p = Path(path)
+    return decode_utf8(
+        read_input_bytes(p, what=_PANEL_WHAT, error=PanelFormatError),
+        p,
+        what=_PANEL_WHAT,
+        error=PanelFormatError,
+    )
+
+
+def panel_header(path: str | Path) -> list[str]:
+    """Read the header row of a panel CSV (names stripped), read as :func:`load_panel_csv` reads it.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        PanelFormatError: The file is unreadable (see :func:`read_panel_text`) or empty.
+    """
+    text = read_panel_text(path)
+    header = [h.strip() for h in next(csv.reader(io.StringIO(text)), [])]
+    if not any(header):
+        raise PanelFormatError(f"`path`: {path} is empty; expected {_PANEL_WHAT}.")
+    return header
+
+
 def _load_panel_csv_iv(path: Path, id_column: str, scale: float, duplicates: str) -> None:
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"`path`: no such panel file: {path}")
     if not isinstance(id_column, str) or not id_column:
         raise PanelFormatError(f"`id_column` must be a non-empty column name; got {id_column!r}.")
@@ -209,21 +267,27 @@ def load_panel_csv(
             cell is not a number (row and column named), a model id repeats
             under ``duplicates="error"``, or the panel has no rows.
     """
+    from lm_eval_mtl.io.files import decode_utf8, read_input_bytes
+
     p = Path(path)
     _load_panel_csv_iv(p, id_column, scale, duplicates)
-    raw = p.read_bytes()
+    raw = read_input_bytes(p, what=_PANEL_WHAT, error=PanelFormatError)
     digest = hashlib.sha256(raw).hexdigest()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise PanelFormatError(f"`path`: {p} is not UTF-8 text: {err}.") from None
+    text = decode_utf8(raw, p, what=_PANEL_WHAT, error=PanelFormatError)
     reader = csv.reader(io.StringIO(text))
     try:
         header = next(reader)
     except StopIteration:
-        raise PanelFormatError(f"`path`: {p} is empty.") from None
+        raise PanelFormatError(f"`path`: {p} is empty; expected {_PANEL_WHAT}.") from None
+    except csv.Error as err:
+        raise PanelFormatError(f"`path`: {p}:1: not a readable CSV header ({err}).") from None
     header = [h.strip() for h in header]
-    rows = [r for r in reader if any(c.strip() for c in r)]
+    if not any(header):
+        raise PanelFormatError(f"`path`: {p} is empty (no header row); expected {_PANEL_WHAT}.")
+    try:
+        rows = [r for r in reader if any(c.strip() for c in r)]
+    except csv.Error as err:
+        raise PanelFormatError(f"`path`: {p}:{reader.line_num}: malformed CSV ({err}).") from None
     if not rows:
         raise PanelFormatError(f"`path`: {p} has a header but no rows.")
     col_index = {h: i for i, h in enumerate(header)}
@@ -232,8 +296,17 @@ def load_panel_csv(
     if date_column is not None and date_column not in col_index:
         raise PanelFormatError(f"`date_column`: {unknown_name('column', date_column, header)}")
     mapping = _parse_tasks(tasks)
+    metadata: tuple[str, ...] = ()
     if not mapping:
-        mapping = {h: h for h in header if h != id_column and _numeric_column(rows, col_index[h])}
+        for r, row in enumerate(rows):
+            if len(row) != len(header):
+                raise PanelFormatError(
+                    f"{p}: row {r + 2} has {len(row)} cells; the header has {len(header)} (truncated or malformed?)."
+                )
+        candidates = [h for h in header if h not in (id_column, date_column)]
+        numeric = [h for h in candidates if _numeric_column(rows, col_index[h], col_index[id_column], h, p)]
+        metadata = tuple(h for h in candidates if h not in numeric)
+        mapping = {h: h for h in numeric}
         if not mapping:
             raise PanelFormatError(
                 f"`tasks`: {p} has no numeric column besides {id_column!r}; name the task columns."
@@ -256,7 +329,7 @@ def load_panel_csv(
         ids.append(row[col_index[id_column]].strip())
         for j, col in enumerate(cols):
             cell = row[col_index[col]].strip()
-            if cell == "" or cell.lower() in ("nan", "na"):
+            if is_na(cell):
                 continue
             try:
                 v = float(cell)
@@ -294,21 +367,53 @@ def load_panel_csv(
         chance=c,
         ceiling=u,
         notes=notes,
+        metadata_columns=metadata,
     )
 
 
-def _numeric_column(rows: Sequence[Sequence[str]], i: int) -> bool:
-    seen = False
-    for row in rows:
+def _numeric_column(rows: Sequence[Sequence[str]], i: int, id_index: int, name: str, path: Path) -> bool:
+    """Whether column ``i`` is a score column (default task set) rather than metadata.
+
+    Gaps (:data:`NA_TOKENS`) are ignored. A column with no numeric cell (model type, license) is
+    metadata. A column whose non-gap cells are mostly numbers (or number-like text such as
+    ``85%``) but not all of them is an error naming the bad cells: leaving it out would drop a
+    task silently.
+
+    Raises:
+        PanelFormatError: A mostly-numeric column holds non-numeric cells.
+    """
+    numbers = 0
+    bad: list[tuple[int, str]] = []
+    looks_numeric = 0
+    for r, row in enumerate(rows):
         cell = row[i].strip() if i < len(row) else ""
-        if not cell:
+        if is_na(cell):
             continue
         try:
-            float(cell)
+            v = float(cell)
         except ValueError:
-            return False
-        seen = True
-    return seen
+            bad.append((r, cell))
+            looks_numeric += bool(_NUMBER_LIKE.match(cell))
+            continue
+        if math.isfinite(v):
+            numbers += 1
+        else:
+            bad.append((r, cell))
+            looks_numeric += 1
+    if not bad:
+        return numbers > 0
+    if numbers + looks_numeric <= len(bad) - looks_numeric:
+        return False  # mostly text: metadata
+    shown = "; ".join(f"row {r + 2} (model {rows[r][id_index].strip()!r}): {cell!r}" for r, cell in bad[:5])
+    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    hint = " (strip the % sign and pass --scale 0.01 / scale=0.01)" if any("%" in c for _, c in bad) else ""
+    raise PanelFormatError(
+        f"{path}: column {name!r} is mostly numeric but {len(bad)} cell(s) are not finite numbers: "
+        f"{shown}{more}{hint}. Expected a number or a gap ({', '.join(repr(t) for t in _NA_DISPLAY)})."
+    )
+
+
+_NA_DISPLAY: tuple[str, ...] = ("", "NA", "N/A", "nan", "null", "None", "-")
 
 
 def _merge_duplicates(

@@ -62,18 +62,28 @@ class TaskScore:
     """How the bootstrap resampled this member (``binomial``, ``cluster``, ``corpus``, ``joint``), or ''."""
     successes: int | None = None
     """Number of items scored 1 when the logged item scores are all 0/1 and unclustered, else None."""
+    n_clusters: int | None = None
+    """Clusters G where a cluster key applies (with samples), else None."""
 
     @property
-    def interval_kind(self) -> Literal["wilson", "normal"]:
-        """``wilson`` for a 0/1 metric with logged items (no clusters), else ``normal``."""
-        return "wilson" if self.successes is not None and self.n else "normal"
+    def df(self) -> float | None:
+        """Degrees of freedom of the clustered interval's t quantile (G - 1), or None (normal quantile)."""
+        return float(self.n_clusters - 1) if self.n_clusters is not None and self.n_clusters >= 2 else None
+
+    @property
+    def interval_kind(self) -> Literal["wilson", "t", "normal"]:
+        """``wilson`` (0/1 items, no clusters), ``t`` (clustered: CR1, t(G - 1)) or ``normal``."""
+        if self.successes is not None and self.n:
+            return "wilson"
+        return "t" if self.df is not None else "normal"
 
     def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
         """Return an interval for :attr:`normalized`.
 
         Wilson's score interval of the raw proportion, mapped through the normalization,
         for a 0/1 metric with logged items (it keeps its coverage with few items and at
-        0 or 1); the normal interval from :attr:`se` otherwise.
+        0 or 1); for a clustered member, :attr:`se` (CR1) with the t quantile on G - 1
+        degrees of freedom (Cameron, Gelbach and Miller 2008); the normal interval otherwise.
         """
         from lm_eval_mtl.stats.intervals import normal_interval, wilson_interval
 
@@ -81,6 +91,11 @@ class TaskScore:
             lo, hi = wilson_interval(self.successes, self.n, confidence_level)
             span = self.ceiling - self.chance
             return ConfidenceInterval((lo - self.chance) / span, (hi - self.chance) / span)
+        if self.df is not None:
+            from lm_eval_mtl.stats.clusters import t_critical
+
+            half = t_critical(self.df, confidence_level) * self.se
+            return ConfidenceInterval(self.normalized - half, self.normalized + half)
         return normal_interval(self.normalized, self.se, confidence_level)
 
     def to_dict(self) -> dict[str, Any]:
@@ -103,6 +118,7 @@ class TaskScore:
             "cluster": self.cluster,
             "resample": self.resample,
             "successes": self.successes,
+            "n_clusters": self.n_clusters,
             "interval_kind": self.interval_kind,
         }
 

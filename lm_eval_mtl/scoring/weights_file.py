@@ -14,13 +14,20 @@ family weight is spread equally over the family's members by
 :meth:`WeightsFile.member_weights`.
 
 Shipped files live in the package folder ``lm_eval_mtl/weights/`` and are
-addressed by id (``redundancy-openllm_v1``); any other argument to
-:func:`load_weights` is a path.
+addressed by id (``redundancy-openllm_v1``): a shipped id always means the shipped
+file, even when the working folder holds a file of that name. Any other file is
+given as a path, i.e. an argument that contains a path separator or ends in
+``.json`` (or a :class:`~pathlib.Path`); a bare name that is not a shipped id is an
+unknown name (close ids listed), never looked up in the working folder.
 
 The :attr:`WeightsFile.sha256` is the hash of the canonical JSON of the
 content (sorted keys, no whitespace, floats in shortest round-trip form)
-*excluding* ``created`` and ``lm_eval_mtl_version``: re-fitting the same
-population with the same settings gives the same hash.
+*excluding* ``created``, ``lm_eval_mtl_version`` and ``content_sha256``:
+re-fitting the same population with the same settings gives the same hash.
+:func:`save_weights` writes that hash into the file as ``content_sha256``, and
+:func:`load_weights` recomputes it: a file edited after it was written (its
+weights, or anything else its percentile tables and citation depend on) is
+refused. A file without the field (written before it existed) is accepted.
 """
 
 from __future__ import annotations
@@ -29,8 +36,9 @@ import bisect
 import hashlib
 import json
 import math
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -55,6 +63,8 @@ __all__ = [
 ]
 
 FORMAT_VERSION = 1
+HASH_FIELD = "content_sha256"
+"""Field of a weights file holding the sha256 of its own canonical content (not part of it)."""
 WeightsLevel = Literal["member", "family"]
 _SUM_TOLERANCE = 1e-6
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-/]*$")
@@ -320,23 +330,37 @@ def list_shipped_weights() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in root.glob("*.json")))
 
 
-def save_weights(wf: WeightsFile, path: str | Path) -> Path:
-    """Write ``wf`` as indented JSON (NaN as null) and return the path.
+def save_weights(wf: WeightsFile, path: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path:
+    """Write ``wf`` as indented JSON (NaN as null), with its ``content_sha256``, and return the path.
+
+    The write is atomic (:func:`lm_eval_mtl.io.atomic.atomic_write_text`): a reader sees
+    the old file or the whole new one; a failed write leaves the old file intact.
+
+    Args:
+        wf: The weights file.
+        path: Where to write it (a missing folder is created).
+        inputs: Files the fit read (the panel); ``path`` may not be one of them.
 
     Raises:
         WeightsFormatError: ``wf`` fails the checks :func:`load_weights` applies.
+        OutputPathError: ``path`` is one of ``inputs`` or a folder, or the write failed.
     """
+    from lm_eval_mtl.io.atomic import atomic_write_text
+
     data = wf.to_dict()
     _validate(data, where=str(path))  # never write a file we would refuse to read
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
+    data[HASH_FIELD] = wf.sha256
     text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    p.write_text(text, encoding="utf-8")
-    return p
+    return atomic_write_text(path, text, inputs=inputs)
 
 
 def load_weights(name_or_path: str | Path) -> WeightsFile:
     """Load a shipped weights file by id, or any weights file by path.
+
+    A string that is a shipped id always loads the shipped file (a file of that name in
+    the working folder is not consulted); a path is a :class:`~pathlib.Path`, or a string
+    that contains a path separator or ends in ``.json`` (write ``./name`` for a file
+    without the suffix); any other string is an unknown name.
 
     Args:
         name_or_path: A shipped id (``redundancy-openllm_v1``) or a path to a JSON file.
@@ -345,25 +369,30 @@ def load_weights(name_or_path: str | Path) -> WeightsFile:
         The weights file.
 
     Raises:
-        UnknownNameError: Not a shipped id and not an existing path (close ids listed).
+        UnknownNameError: Not a shipped id and not a path, or a path to no file (close
+            ids listed).
         WeightsFormatError: Not valid JSON (truncated or malformed; position given),
-            missing or mistyped fields, weights negative, non-finite or not summing to 1.
+            missing or mistyped fields, weights negative, non-finite or not summing to 1;
+            or a ``content_sha256`` that does not match the content (an edited file).
     """
     text_name = str(name_or_path)
-    path = Path(name_or_path)
-    if not path.is_file():
-        shipped = list_shipped_weights()
-        if text_name in shipped:
-            path = shipped_weights_dir() / f"{text_name}.json"
-        elif (
-            isinstance(name_or_path, Path)
-            or text_name.endswith(".json")
-            or "/" in text_name
-            or "\\" in text_name
-        ):
+    shipped = list_shipped_weights()
+    is_path = (
+        isinstance(name_or_path, Path)
+        or text_name.endswith(".json")
+        or "/" in text_name
+        or "\\" in text_name
+        or (os.sep in text_name)
+        or (os.altsep is not None and os.altsep in text_name)
+    )
+    if not isinstance(name_or_path, Path) and text_name in shipped:
+        path = shipped_weights_dir() / f"{text_name}.json"
+    elif is_path:
+        path = Path(name_or_path)
+        if not path.is_file():
             raise unknown_name("weights file or shipped weights id", text_name, shipped)
-        else:
-            raise unknown_name("weights id", text_name, shipped)
+    else:
+        raise unknown_name("weights id", text_name, shipped)
     raw = path.read_bytes()
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
@@ -374,7 +403,29 @@ def load_weights(name_or_path: str | Path) -> WeightsFile:
             f"weights file {path} is not valid JSON (truncated or malformed?): {err.msg} at line "
             f"{err.lineno}, column {err.colno}."
         ) from None
-    return _from_dict(data, where=str(path))
+    wf = _from_dict(data, where=str(path))
+    _check_hash(data, wf, str(path))
+    return wf
+
+
+def _check_hash(data: Mapping[str, Any], wf: WeightsFile, where: str) -> None:
+    """Refuse a file whose recorded ``content_sha256`` differs from its content's hash."""
+    if HASH_FIELD not in data:
+        return  # written before the field existed: accepted as it is
+    recorded = data[HASH_FIELD]
+    if not isinstance(recorded, str) or not re.fullmatch(r"[0-9a-f]{64}", recorded):
+        raise WeightsFormatError(
+            f"{where}: `{HASH_FIELD}` must be 64 lowercase hex digits; got {recorded!r}."
+        )
+    actual = wf.sha256
+    if recorded != actual:
+        raise WeightsFormatError(
+            f"{where}: content does not match its `{HASH_FIELD}` (recorded {recorded[:12]}..., "
+            f"content {actual[:12]}...): the file was edited after it was written, so its id, "
+            "percentile tables and citation no longer describe it. Re-derive it with "
+            "`lm-eval-mtl weights fit` (new weights need a new fit), or, if the edit is intended, "
+            f"give it a new `id` and delete the `{HASH_FIELD}` line (or re-save it with save_weights)."
+        )
 
 
 def _reject_constant(name: str) -> Any:

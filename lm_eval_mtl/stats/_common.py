@@ -3,11 +3,35 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["ConfidenceInterval", "as_generator", "check_confidence_level", "check_n_resamples"]
+from lm_eval_mtl.errors import MTLError, ResourceLimitError
+
+__all__ = [
+    "DEFAULT_MAX_MEMORY_GB",
+    "MAX_MEMORY_ENV",
+    "ConfidenceInterval",
+    "as_generator",
+    "check_confidence_level",
+    "check_n_resamples",
+    "check_resample_memory",
+    "resample_memory_bytes",
+    "resample_memory_limit",
+]
+
+DEFAULT_MAX_MEMORY_GB = 4.0
+"""Default ceiling (GiB) on the memory one resampling may take (lowered to half the available memory)."""
+MAX_MEMORY_ENV = "LM_EVAL_MTL_MAX_MEMORY_GB"
+"""Environment variable that sets the ceiling in GiB (it replaces the default and the half-memory cap)."""
+_GIB = 1 << 30
+_COPIES = 4
+"""float64 arrays of shape (B, n_values) alive at once: the resamples, their weighted sum,
+sorting copies for quantiles, and the randomization null."""
+_CHUNK_BYTES = 64 << 20
+"""The memory-bounded index chunks of :mod:`lm_eval_mtl.stats.bootstrap` and ``joint``."""
 
 
 class ConfidenceInterval(NamedTuple):
@@ -70,3 +94,94 @@ def check_n_resamples(n_resamples: int) -> int:
     if n_resamples < 1:
         raise ValueError(f"`n_resamples` must be a positive int; got {n_resamples!r}.")
     return int(n_resamples)
+
+
+def resample_memory_bytes(n_resamples: int, n_values: int) -> int:
+    """Estimated peak bytes of a resampling of ``n_resamples`` draws of ``n_values`` statistics.
+
+    Every resampling routine keeps float64 arrays of shape (B, n_values) (the resampled
+    statistics of each task or cell, their weighted sum, sorted copies for quantiles) and draws
+    item indices in chunks bounded by a constant; the estimate is
+    ``8 * B * (n_values + 1) * 4 + 64 MiB``.
+
+    Args:
+        n_resamples: Resamples B.
+        n_values: Statistics kept per resample (tasks, cells, shared documents of jointly
+            resampled members).
+
+    Returns:
+        The estimate in bytes.
+    """
+    return 8 * int(n_resamples) * (max(int(n_values), 1) + 1) * _COPIES + _CHUNK_BYTES
+
+
+def _available_bytes() -> int | None:
+    """Memory available to this process (``MemAvailable`` on Linux, else physical pages), or None."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def resample_memory_limit() -> tuple[int, str]:
+    """Return the ceiling on one resampling's memory, and where it came from.
+
+    ``LM_EVAL_MTL_MAX_MEMORY_GB`` (GiB, a positive number) when set; else
+    :data:`DEFAULT_MAX_MEMORY_GB` GiB, or half of the available memory if lower.
+
+    Returns:
+        (bytes, a phrase naming the source of the limit).
+
+    Raises:
+        MTLError: ``LM_EVAL_MTL_MAX_MEMORY_GB`` is not a positive number.
+    """
+    raw = os.environ.get(MAX_MEMORY_ENV, "").strip()
+    if raw:
+        try:
+            gb = float(raw)
+        except ValueError:
+            gb = math.nan
+        if not (math.isfinite(gb) and gb > 0):
+            raise MTLError(f"{MAX_MEMORY_ENV} must be a positive number of GiB; got {raw!r}.")
+        return int(gb * _GIB), f"set by {MAX_MEMORY_ENV}={raw}"
+    limit = int(DEFAULT_MAX_MEMORY_GB * _GIB)
+    available = _available_bytes()
+    if available is not None and available // 2 < limit:
+        return available // 2, "half of the memory available now"
+    return limit, f"the default {DEFAULT_MAX_MEMORY_GB:g} GiB"
+
+
+def check_resample_memory(n_resamples: int, n_values: int, *, what: str) -> int:
+    """Refuse a resampling whose estimated memory exceeds the limit, before anything is allocated.
+
+    Args:
+        n_resamples: Resamples B (``--n-resamples``).
+        n_values: Statistics kept per resample (see :func:`resample_memory_bytes`).
+        what: What is resampled, for the message ("the composite bootstrap", ...).
+
+    Returns:
+        The estimate in bytes.
+
+    Raises:
+        ResourceLimitError: The estimate exceeds :func:`resample_memory_limit`; the message
+            names ``--n-resamples``, the estimate, the limit and how to raise it.
+        MTLError: ``LM_EVAL_MTL_MAX_MEMORY_GB`` is malformed.
+    """
+    need = resample_memory_bytes(n_resamples, n_values)
+    limit, source = resample_memory_limit()
+    if need > limit:
+        fit = max(1, (limit - _CHUNK_BYTES) // (8 * (max(int(n_values), 1) + 1) * _COPIES))
+        raise ResourceLimitError(
+            f"--n-resamples {int(n_resamples)} would need about {need / _GIB:.1f} GiB for "
+            f"{what} ({int(n_resamples)} resamples x {max(int(n_values), 1)} values); the limit is "
+            f"{limit / _GIB:.1f} GiB ({source}). Lower --n-resamples (at most about {fit} fits), "
+            f"or raise the limit with {MAX_MEMORY_ENV}=GIB."
+        )
+    return need

@@ -45,6 +45,7 @@ from scipy import stats as sps
 
 from lm_eval_mtl.errors import DegenerateDataWarning
 from lm_eval_mtl.stats._common import ConfidenceInterval
+from lm_eval_mtl.stats.clusters import FINE_CLUSTERS
 from lm_eval_mtl.stats.corpus import CorpusStats
 from lm_eval_mtl.stats.intervals import se_mean_columns
 from lm_eval_mtl.stats.joint import resample_column_means, resample_totals
@@ -79,8 +80,14 @@ SIGN_FLIP: Final = "paired-bootstrap CI, sign-flip p"
 """Method label: paired-bootstrap interval, paired sign-flip randomization p-value."""
 RANDOMIZATION: Final = "paired-bootstrap CI, randomization p"
 """Method label (corpus metrics): paired segment-bootstrap interval, approximate randomization p."""
+WILD: Final = "wild cluster bootstrap CI and p"
+"""Method label (fewer than 20 clusters): wild cluster bootstrap-t interval and p-value (Webb weights at G <= 12)."""
 DiffMethod = Literal[
-    "mcnemar", "paired-bootstrap CI, sign-flip p", "paired-bootstrap CI, randomization p", "analytic-unpaired"
+    "mcnemar",
+    "paired-bootstrap CI, sign-flip p",
+    "paired-bootstrap CI, randomization p",
+    "wild cluster bootstrap CI and p",
+    "analytic-unpaired",
 ]
 POWER = 0.8
 
@@ -117,6 +124,10 @@ class PairedDifference:
     """p-value adjusted across tasks (Holm or BH); NaN until adjusted."""
     n_discordant: tuple[int, int] | None = None
     """(A right & B wrong, A wrong & B right) for 0/1 metrics."""
+    n_clusters: int | None = None
+    """Clusters G where a cluster key applies, else None."""
+    min_p_value: float | None = None
+    """The smallest p-value the test can give (few clusters: 2^(1-G) or 6^(1-G)), when it matters."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form at full precision."""
@@ -134,6 +145,8 @@ class PairedDifference:
             "mean_b": self.mean_b,
             "se_unpaired": self.se_unpaired,
             "n_discordant": list(self.n_discordant) if self.n_discordant is not None else None,
+            "n_clusters": self.n_clusters,
+            "min_p_value": self.min_p_value,
         }
 
 
@@ -236,13 +249,27 @@ def paired_from_arrays(
     else:
         se = scale * _se(d, clusters)  # NaN with a warning for a single cluster
         su = scale * math.sqrt(float(np.var(a, ddof=1) + np.var(b, ddof=1)) / n)
-    lo, hi = _percentile_bounds(boot, confidence_level)
+    lo_b, hi_b = _percentile_bounds(boot, confidence_level)
+    lo, hi = float(lo_b), float(hi_b)
     binary = _is_binary(a, b)
     discordant: tuple[int, int] | None = None
     method: DiffMethod
+    g = int(np.unique(clusters).size) if clusters is not None else None
+    min_p: float | None = None
     if binary and clusters is None:
         p, discordant = mcnemar_exact(a, b)
         method = "mcnemar"
+    elif clusters is not None and g is not None and 2 <= g < FINE_CLUSTERS:
+        # few clusters: the pairs cluster bootstrap under-covers; the wild cluster bootstrap-t does not
+        from lm_eval_mtl.stats.clusters import wild_cluster_paired
+
+        wild = wild_cluster_paired(
+            a, b, clusters, confidence_level=confidence_level, n_resamples=n_resamples, rng=rng
+        )
+        p, lo, hi, min_p = wild.p_value, float(wild.ci.low), float(wild.ci.high), wild.min_p_value
+        method = WILD
+        if binary:
+            discordant = mcnemar_exact(a, b)[1]
     else:
         p = paired_sign_flip_test(a - b, clusters=clusters, n_resamples=n_resamples, rng=rng).p_value
         method = SIGN_FLIP
@@ -261,6 +288,8 @@ def paired_from_arrays(
         mean_b=float(b.mean()),
         se_unpaired=su,
         n_discordant=discordant,
+        n_clusters=g,
+        min_p_value=min_p,
     )
 
 

@@ -272,3 +272,180 @@ def test_in_process_lm_eval_is_patched_by_the_installed_hook() -> None:
 
     assert getattr(TaskManager.__init__, "__lm_eval_mtl_wrapped__", False)
     assert getattr(Group.aggregate, "__lm_eval_mtl_wrapped__", False)
+
+
+# ---------------------------------------------------------------- a broken install never breaks lm-eval
+
+
+class _ExplodingModule(types.ModuleType):
+    """A module whose every attribute access raises ``exc`` (a broken install)."""
+
+    def __init__(self, name: str, exc: BaseException) -> None:
+        super().__init__(name)
+        self._exc = exc
+
+    def __getattr__(self, attr: str) -> Any:
+        raise self._exc
+
+
+@pytest.mark.parametrize(
+    "exc", [SystemExit(3), ImportError("broken"), RuntimeError("x"), GeneratorExit(), RecursionError()]
+)
+def test_startup_apply_swallows_every_exception_from_a_broken_install(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, exc: BaseException
+) -> None:
+    _startup._failed.clear()
+    monkeypatch.setitem(
+        sys.modules, "lm_eval_mtl.plugin.hooks", _ExplodingModule("lm_eval_mtl.plugin.hooks", exc)
+    )
+    module = types.ModuleType("lm_eval.api.group")
+    with caplog.at_level(logging.WARNING, logger="lm_eval_mtl.plugin"):
+        _startup._apply("lm_eval.api.group", module)  # must not raise
+        _startup._apply("lm_eval.api.group", module)
+    messages = [r.getMessage() for r in caplog.records if "cannot patch lm_eval.api.group" in r.getMessage()]
+    assert len(messages) == 1 and type(exc).__name__ in messages[0] and "standing aside" in messages[0]
+    _startup._failed.clear()
+
+
+def test_startup_apply_lets_keyboard_interrupt_through(monkeypatch: pytest.MonkeyPatch) -> None:
+    _startup._failed.clear()
+    monkeypatch.setitem(
+        sys.modules,
+        "lm_eval_mtl.plugin.hooks",
+        _ExplodingModule("lm_eval_mtl.plugin.hooks", KeyboardInterrupt()),
+    )
+    with pytest.raises(KeyboardInterrupt):
+        _startup._apply("lm_eval.api.group", types.ModuleType("lm_eval.api.group"))
+    _startup._failed.clear()
+
+
+def test_apply_patch_swallows_system_exit_and_passes_keyboard_interrupt(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def exits(module: Any) -> bool:
+        raise SystemExit(3)
+
+    def interrupted(module: Any) -> bool:
+        raise KeyboardInterrupt
+
+    hooks.PATCHES["exits"] = exits
+    hooks.PATCHES["interrupted"] = interrupted
+    try:
+        with caplog.at_level(logging.WARNING, logger="lm_eval_mtl.plugin"):
+            hooks.apply_patch("exits", types.ModuleType("m"))
+        assert any("SystemExit" in r.getMessage() for r in caplog.records)
+        with pytest.raises(KeyboardInterrupt):
+            hooks.apply_patch("interrupted", types.ModuleType("m"))
+    finally:
+        del hooks.PATCHES["exits"], hooks.PATCHES["interrupted"]
+
+
+def test_finder_stands_aside_when_another_finder_exits(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Exiting:
+        def find_spec(self, *args: Any) -> Any:
+            raise SystemExit(3)
+
+    monkeypatch.setattr(sys, "meta_path", [_startup._Finder(), Exiting(), *sys.meta_path])
+    assert _startup._Finder().find_spec("lm_eval.api.group") is None
+
+
+def test_task_folder_lookup_that_exits_leaves_task_manager_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[Any] = []
+    module = _manager_module(tmp_path, _recording_init(calls))
+    hooks.patch_task_manager(module)
+    monkeypatch.setitem(
+        sys.modules, "lm_eval_mtl.suites", _ExplodingModule("lm_eval_mtl.suites", SystemExit(3))
+    )
+    with caplog.at_level(logging.WARNING, logger="lm_eval_mtl.plugin"):
+        module.TaskManager(include_path="/x")
+    assert calls == ["/x"]
+    assert any("cannot locate" in r.getMessage() for r in caplog.records)
+
+
+def test_group_patch_falls_back_to_lm_eval_when_the_composite_cannot_be_imported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def aggregate(self: Any, task_metrics: Any) -> Any:
+        return {"name": self.name}
+
+    group_cls = type("Group", (), {"aggregate": aggregate})
+    module = types.ModuleType("fake_lm_eval.api.group")
+    module.Group = group_cls  # type: ignore[attr-defined]
+    assert hooks.patch_group(module)
+    monkeypatch.setitem(
+        sys.modules,
+        "lm_eval_mtl.plugin.composite",
+        _ExplodingModule("lm_eval_mtl.plugin.composite", SystemExit(3)),
+    )
+    marked = group_cls()
+    marked.name, marked.metadata = "ours", {"mtl": {}}
+    assert marked.aggregate({}) == {"name": "ours"}
+
+
+_BROKEN_IMPORT = """
+import os, sys
+if os.environ.get("LOAD_SOURCE_HOOK"):
+    import importlib.util
+    os.environ.pop("LM_EVAL_MTL_DISABLE", None)
+    spec = importlib.util.spec_from_file_location("_lm_eval_mtl_startup", os.environ["LOAD_SOURCE_HOOK"])
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+import lm_eval.api.group
+print("imported", bool(getattr(lm_eval.api.group.Group.aggregate, "__lm_eval_mtl_wrapped__", False)))
+"""
+
+
+def _broken_package(tmp_path: Path) -> Path:
+    """A fake ``lm_eval_mtl`` first on the path whose import raises SystemExit(3) (a broken install)."""
+    fake = tmp_path / "fake"
+    (fake / "lm_eval_mtl").mkdir(parents=True)
+    (fake / "lm_eval_mtl" / "__init__.py").write_text("raise SystemExit(3)\n", encoding="utf-8")
+    return fake
+
+
+def _run_broken(tmp_path: Path, extra_env: dict[str, str]) -> Any:
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k not in ("LM_EVAL_MTL_DISABLE", "PYTHONPATH")}
+    env.update({"PYTHONPATH": str(_broken_package(tmp_path)), **extra_env})
+    return subprocess.run(
+        [sys.executable, "-c", _BROKEN_IMPORT],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=tmp_path,  # not the checkout: its lm_eval_mtl would shadow the broken one
+    )
+
+
+def test_broken_install_raising_system_exit_does_not_kill_lm_eval_import(tmp_path: Path) -> None:
+    """The hook of this checkout (loaded from source) in a fresh interpreter, lm_eval_mtl broken."""
+    proc = _run_broken(
+        tmp_path, {"LM_EVAL_MTL_DISABLE": "1", "LOAD_SOURCE_HOOK": str(Path(_startup.__file__).resolve())}
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "imported False"
+    assert "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if "lm-eval-mtl start-up hook" in ln]
+    assert len(lines) == 1 and "SystemExit(3)" in lines[0] and "standing aside" in lines[0]
+
+
+def test_installed_hook_survives_a_broken_install(tmp_path: Path) -> None:
+    """The copy ``pip install -e .`` put in site-packages (refresh it after editing _startup.py)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("_lm_eval_mtl_startup")
+    if spec is None or spec.origin is None:
+        pytest.skip("the start-up hook is not installed")
+    if Path(spec.origin).read_bytes() != Path(_startup.__file__).read_bytes():
+        pytest.skip(
+            "installed _lm_eval_mtl_startup.py is stale: pip install -e . --no-deps --no-build-isolation"
+        )
+    proc = _run_broken(tmp_path, {})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "imported False"
+    assert "Traceback" not in proc.stderr

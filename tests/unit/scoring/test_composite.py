@@ -640,3 +640,28 @@ def test_instruction_level_lists_are_resampled_by_prompt_jointly_with_prompt_lev
     assert alone.tasks[0].resample == "cluster"
     ref_alone = float(np.std(sums[idx].sum(1) / sizes[idx].sum(1), ddof=1))
     assert alone.se == pytest.approx(ref_alone, rel=0.08)
+
+
+def test_corpus_row_interval_comes_from_its_segments_not_the_results_stderr(tmp_path: Path) -> None:
+    import sacrebleu
+
+    from lm_eval_mtl.stats.corpus import bootstrap_corpus, segment_stats
+
+    rng = np.random.default_rng(3)
+    words = ["das", "haus", "ist", "klein", "der", "hund", "lauft", "weit"]
+    refs = [" ".join(rng.choice(words, 6)) for _ in range(60)]
+    preds = [" ".join(w if rng.random() < 0.6 else str(rng.choice(words)) for w in r.split()) for r in refs]
+    chrf = sacrebleu.corpus_chrf(preds, [refs]).score
+    folder = fx.write_run(tmp_path, {"mt": fx.corpus_task(refs, preds, aggregate=chrf)})
+    results = next(folder.glob("results_*.json"))
+    data = json.loads(results.read_text())
+    data["results"]["mt"]["chrf_stderr,none"] = 0.0  # a results file claiming no uncertainty
+    results.write_text(json.dumps(data))
+    suite = _suite(MemberSpec("mt", "chrf", "none", 0.0, 100.0, "t", output_type="generate_until"))
+    c = score_run(load_run(folder), suite, rng=0, n_resamples=2000)
+    (t,) = c.tasks
+    ref = bootstrap_corpus(segment_stats("chrf", refs, preds), n_resamples=2000, rng=1).se
+    assert t.raw_se > 0 and t.raw_se == pytest.approx(ref, rel=0.15)  # Monte Carlo error of the SD
+    lo, hi = t.confidence_interval(0.95)
+    assert hi - lo > 0
+    assert c.se == pytest.approx(t.se, rel=0.15)  # the row and the composite see the same segments

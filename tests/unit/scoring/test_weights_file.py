@@ -107,7 +107,7 @@ def test_shipped_v1_fits_the_v1_suite_per_family() -> None:
 
 
 def test_unknown_id_suggests_close_match() -> None:
-    with pytest.raises(UnknownNameError, match="Did you mean: redundancy-openllm_v1"):
+    with pytest.raises(UnknownNameError, match="Did you mean: .*redundancy-openllm_v1"):
         load_weights("redundancy-openllm_v1x")
 
 
@@ -254,3 +254,88 @@ def test_shipped_weights_rederive_from_shared_data(shared_data: Path, ident: str
     np.testing.assert_allclose(
         refit.percentiles["family"].values, shipped.percentiles["family"].values, rtol=1e-9
     )
+
+
+# ------------------------------------------------------------------ content hash (issue 9)
+
+_SHIPPED_SHA256 = {
+    "redundancy-openllm_v1": "5e99a1f7b35af34d2ea81fd99e52a6d3c22f798d8c517acef147cefd761f988a",
+    "redundancy-openllm_v2": "7f56ee303275abc402462e38e601212e621e8e07be12f676c1398da233a37fc5",
+}
+
+
+def test_saved_file_carries_its_content_hash_outside_the_content(tmp_path: Path) -> None:
+    wf = _wf()
+    path = save_weights(wf, tmp_path / "w.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["content_sha256"] == wf.sha256
+    assert "content_sha256" not in wf.to_dict() and "content_sha256" not in wf.content_dict()
+    assert load_weights(path).sha256 == wf.sha256
+
+
+@pytest.mark.parametrize("ident", sorted(_SHIPPED_SHA256))
+def test_shipped_files_carry_a_matching_hash_and_keep_their_sha256(ident: str) -> None:
+    wf = load_weights(ident)
+    assert wf.sha256 == _SHIPPED_SHA256[ident]  # unchanged by adding the field: citations still hold
+    data = json.loads((REPO / "lm_eval_mtl" / "weights" / f"{ident}.json").read_text(encoding="utf-8"))
+    assert data["content_sha256"] == wf.sha256
+
+
+def test_edited_file_is_refused(tmp_path: Path) -> None:
+    path = save_weights(_wf(), tmp_path / "w.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["weights"] = {"a1": 0.3, "a2": 0.2, "b": 0.5}  # still valid weights, but not what was fitted
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    with pytest.raises(WeightsFormatError, match=r"edited after it was written.*weights fit"):
+        load_weights(path)
+
+
+def test_edit_of_uncounted_fields_is_accepted(tmp_path: Path) -> None:
+    path = save_weights(_wf(), tmp_path / "w.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["created"] = "2031-01-01T00:00:00+00:00"  # not part of the content
+    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    assert load_weights(path).sha256 == _wf().sha256
+
+
+def test_file_without_hash_is_accepted_as_older_format(tmp_path: Path) -> None:
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(_wf().to_dict(), indent=2), encoding="utf-8")
+    assert load_weights(path).sha256 == _wf().sha256
+
+
+@pytest.mark.parametrize("bad", ["", "abc", 12, None, "A" * 64])
+def test_malformed_hash_field_is_refused(tmp_path: Path, bad: object) -> None:
+    data = _wf().to_dict()
+    data["content_sha256"] = bad
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(WeightsFormatError, match="content_sha256"):
+        load_weights(path)
+
+
+# ------------------------------------------------------------------ names vs paths (issue 9)
+
+
+def test_shipped_id_wins_over_a_file_of_that_name_in_cwd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ident = "redundancy-openllm_v1"
+    fake = _wf(id=ident)
+    save_weights(fake, tmp_path / ident)
+    monkeypatch.chdir(tmp_path)
+    assert load_weights(ident).sha256 == _SHIPPED_SHA256[ident]
+    assert load_weights(f"./{ident}").sha256 == fake.sha256  # given as a path: the user's file
+    assert load_weights(Path(ident)).sha256 == fake.sha256
+
+
+def test_bare_name_is_never_looked_up_in_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    save_weights(_wf(), tmp_path / "mine")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UnknownNameError, match="Unknown weights id 'mine'"):
+        load_weights("mine")
+    with pytest.raises(UnknownNameError, match="Did you mean: .*redundancy-openllm_v1"):
+        load_weights("redundancy-openllm_v3")
+    assert load_weights("./mine").id == "redundancy-s"
+    save_weights(_wf(), tmp_path / "mine.json")
+    assert load_weights("mine.json").id == "redundancy-s"
