@@ -32,14 +32,9 @@ import warnings
 
 import numpy as np
 
-from lm_eval_mtl.stats.clusters import (
-    clustered_t_interval,
-    composite_t_interval,
-    t_critical,
-    wild_cluster_bootstrap,
-    wild_cluster_paired,
-)
+from lm_eval_mtl.stats.clusters import clustered_t_interval, composite_t_interval, t_critical
 from lm_eval_mtl.stats.permutation import paired_sign_flip_test
+from lm_eval_mtl.stats.wild import wild_cluster_bootstrap, wild_cluster_paired
 
 MU = 0.7
 

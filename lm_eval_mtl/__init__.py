@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from lm_eval_mtl.analysis.columns import ExcludedColumn as ExcludedColumn
     from lm_eval_mtl.analysis.compare import CompositeDifference as CompositeDifference
     from lm_eval_mtl.analysis.compare import ModelComparison as ModelComparison
     from lm_eval_mtl.analysis.compare import PairComparison as PairComparison
     from lm_eval_mtl.analysis.compare import compare_runs as compare_runs
     from lm_eval_mtl.analysis.compare import paired_difference as paired_difference
     from lm_eval_mtl.analysis.correlate import CorrelationStudy as CorrelationStudy
-    from lm_eval_mtl.analysis.correlate import ExcludedColumn as ExcludedColumn
-    from lm_eval_mtl.analysis.correlate import Imputation as Imputation
     from lm_eval_mtl.analysis.correlate import correlate_tasks as correlate_tasks
+    from lm_eval_mtl.analysis.imputation import Imputation as Imputation
     from lm_eval_mtl.analysis.transfer import MultiTaskGain as MultiTaskGain
     from lm_eval_mtl.analysis.transfer import TransferMatrix as TransferMatrix
     from lm_eval_mtl.analysis.transfer import transfer_from_scores as transfer_from_scores
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from lm_eval_mtl.demo.run import DemoStep as DemoStep
     from lm_eval_mtl.demo.run import run_demo as run_demo
     from lm_eval_mtl.demo.story import STORY_STEPS as DEMO_STORY_STEPS
+    from lm_eval_mtl.errors import CorrelateOptionError as CorrelateOptionError
     from lm_eval_mtl.errors import DegenerateDataWarning as DegenerateDataWarning
     from lm_eval_mtl.errors import DemoError as DemoError
     from lm_eval_mtl.errors import FewClustersError as FewClustersError
@@ -117,12 +118,9 @@ if TYPE_CHECKING:
     from lm_eval_mtl.stats.clusters import ClusteredMeanInterval as ClusteredMeanInterval
     from lm_eval_mtl.stats.clusters import ClusterPolicy as ClusterPolicy
     from lm_eval_mtl.stats.clusters import CompositeTInterval as CompositeTInterval
-    from lm_eval_mtl.stats.clusters import WildClusterResult as WildClusterResult
     from lm_eval_mtl.stats.clusters import clustered_t_interval as clustered_t_interval
     from lm_eval_mtl.stats.clusters import composite_t_interval as composite_t_interval
     from lm_eval_mtl.stats.clusters import few_clusters_policy as few_clusters_policy
-    from lm_eval_mtl.stats.clusters import wild_cluster_bootstrap as wild_cluster_bootstrap
-    from lm_eval_mtl.stats.clusters import wild_cluster_paired as wild_cluster_paired
     from lm_eval_mtl.stats.corpus import CorpusStats as CorpusStats
     from lm_eval_mtl.stats.corpus import bootstrap_corpus as bootstrap_corpus
     from lm_eval_mtl.stats.corpus import corpus_score as corpus_score
@@ -132,6 +130,9 @@ if TYPE_CHECKING:
     from lm_eval_mtl.stats.multiple import holm as holm
     from lm_eval_mtl.stats.multiple import mcnemar as mcnemar
     from lm_eval_mtl.stats.paired import PairedDifference as PairedDifference
+    from lm_eval_mtl.stats.wild import WildClusterResult as WildClusterResult
+    from lm_eval_mtl.stats.wild import wild_cluster_bootstrap as wild_cluster_bootstrap
+    from lm_eval_mtl.stats.wild import wild_cluster_paired as wild_cluster_paired
     from lm_eval_mtl.suites import MemberSpec as MemberSpec
     from lm_eval_mtl.suites import SuiteSpec as SuiteSpec
     from lm_eval_mtl.suites import list_suites as list_suites
@@ -157,17 +158,18 @@ _API: dict[str, str] = {
     "PanelFormatError": "lm_eval_mtl.errors",
     "RefusedSchemeError": "lm_eval_mtl.errors",
     "ResourceLimitError": "lm_eval_mtl.errors",
+    "CorrelateOptionError": "lm_eval_mtl.errors",
     "printable": "lm_eval_mtl.report.tables",
     "collect_members": "lm_eval_mtl.scoring.members",
     "Member": "lm_eval_mtl.scoring.members",
     "Members": "lm_eval_mtl.scoring.members",
     "CompositeInterval": "lm_eval_mtl.scoring.interval",
-    "wild_cluster_paired": "lm_eval_mtl.stats.clusters",
-    "wild_cluster_bootstrap": "lm_eval_mtl.stats.clusters",
+    "wild_cluster_paired": "lm_eval_mtl.stats.wild",
+    "wild_cluster_bootstrap": "lm_eval_mtl.stats.wild",
     "few_clusters_policy": "lm_eval_mtl.stats.clusters",
     "composite_t_interval": "lm_eval_mtl.stats.clusters",
     "clustered_t_interval": "lm_eval_mtl.stats.clusters",
-    "WildClusterResult": "lm_eval_mtl.stats.clusters",
+    "WildClusterResult": "lm_eval_mtl.stats.wild",
     "CompositeTInterval": "lm_eval_mtl.stats.clusters",
     "ClusteredMeanInterval": "lm_eval_mtl.stats.clusters",
     "ClusterPolicy": "lm_eval_mtl.stats.clusters",
@@ -235,8 +237,8 @@ _API: dict[str, str] = {
     "transfer_from_scores": "lm_eval_mtl.analysis.transfer",
     "transfer_matrix": "lm_eval_mtl.analysis.transfer",
     "CorrelationStudy": "lm_eval_mtl.analysis.correlate",
-    "ExcludedColumn": "lm_eval_mtl.analysis.correlate",
-    "Imputation": "lm_eval_mtl.analysis.correlate",
+    "ExcludedColumn": "lm_eval_mtl.analysis.columns",
+    "Imputation": "lm_eval_mtl.analysis.imputation",
     "correlate_tasks": "lm_eval_mtl.analysis.correlate",
     # statistics
     "ConfidenceInterval": "lm_eval_mtl.stats._common",
@@ -290,6 +292,7 @@ __all__ = [
     "CompositeTInterval",
     "ConfidenceInterval",
     "CorpusStats",
+    "CorrelateOptionError",
     "CorrelationStudy",
     "DEMO_STEPS",
     "DEMO_STORY_STEPS",

@@ -8,6 +8,7 @@ Messages name the argument, the contract and what was received.
 from __future__ import annotations
 
 __all__ = [
+    "CorrelateOptionError",
     "DemoError",
     "SuiteSpecError",
     "RefusedSchemeError",
@@ -115,6 +116,10 @@ class DemoError(MTLError, RuntimeError):
 
 class OutputPathError(MTLError, ValueError):
     """An output path is refused (it is an input file, or a folder) or could not be written."""
+
+
+class CorrelateOptionError(MTLError, ValueError):
+    """A `correlate` option has a value it does not accept (impute, missing, pca_on, duplicates)."""
 
 
 class DegenerateDataWarning(RuntimeWarning):

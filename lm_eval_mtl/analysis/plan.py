@@ -111,7 +111,8 @@ def as_run(run: RunResult | str | Path) -> RunResult:
 
 
 def _scale_of(metric: str) -> float:
-    return 100.0 if metric in CORPUS_METRICS and metric != "ter" else 1.0
+    """Return the top of a metric's usual scale: 100 for BLEU, chrF, chrF++ and TER (percent), else 1."""
+    return 100.0 if metric in CORPUS_METRICS else 1.0
 
 
 def _raw_spec(runs: Sequence[RunResult], tasks: Sequence[str] | None) -> SuiteSpec:

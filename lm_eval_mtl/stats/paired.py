@@ -261,7 +261,7 @@ def paired_from_arrays(
         method = "mcnemar"
     elif clusters is not None and g is not None and 2 <= g < FINE_CLUSTERS:
         # few clusters: the pairs cluster bootstrap under-covers; the wild cluster bootstrap-t does not
-        from lm_eval_mtl.stats.clusters import wild_cluster_paired
+        from lm_eval_mtl.stats.wild import wild_cluster_paired
 
         wild = wild_cluster_paired(
             a, b, clusters, confidence_level=confidence_level, n_resamples=n_resamples, rng=rng

@@ -12,7 +12,8 @@ import pytest
 from scipy import stats
 from score_runs import write_run  # tests/data, on sys.path via tests/conftest.py
 
-from lm_eval_mtl.analysis.correlate import correlate_tasks, impute_pca, loo_r2_matrix
+from lm_eval_mtl.analysis.correlate import correlate_tasks, loo_r2_matrix
+from lm_eval_mtl.analysis.imputation import impute_pca
 from lm_eval_mtl.errors import InsufficientDataError
 from lm_eval_mtl.scoring.population import Population
 

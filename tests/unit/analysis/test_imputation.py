@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lm_eval_mtl.analysis.correlate import correlate_tasks, impute_pca
+from lm_eval_mtl.analysis.correlate import correlate_tasks
+from lm_eval_mtl.analysis.imputation import impute_pca
 from lm_eval_mtl.scoring.population import Population, load_panel_csv
 
 SHARED = Path(__file__).resolve().parents[3].parent / "shared" / "data"

@@ -14,21 +14,23 @@ from lm_eval_mtl.errors import DegenerateDataWarning, FewClustersError, FewClust
 from lm_eval_mtl.stats.clusters import (
     FINE_CLUSTERS,
     MIN_CLUSTERS,
-    RADEMACHER_WEIGHTS,
-    WEBB_WEIGHTS,
     bell_mccaffrey_df,
     check_clusters,
     clustered_t_interval,
     composite_t_interval,
     few_clusters_policy,
-    min_attainable_p,
     satterthwaite_df,
     t_critical,
-    wild_cluster_bootstrap,
-    wild_cluster_paired,
 )
 from lm_eval_mtl.stats.intervals import clustered_se
 from lm_eval_mtl.stats.permutation import paired_sign_flip_test
+from lm_eval_mtl.stats.wild import (
+    RADEMACHER_WEIGHTS,
+    WEBB_WEIGHTS,
+    min_attainable_p,
+    wild_cluster_bootstrap,
+    wild_cluster_paired,
+)
 
 
 def _data(seed: int = 0, g: int = 6) -> tuple[np.ndarray, np.ndarray]:
