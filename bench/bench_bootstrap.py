@@ -5,7 +5,7 @@ Run:  PYTHONPATH=. python bench/bench_bootstrap.py [--repeat 3] [--skip-scipy-co
 Variants (same simulated data for both libraries within a variant):
   binary      0/1 items            ours: Binomial(n, p)/n per task (exact)
   paired      items in {-1, 0, 1}  ours: Multinomial over value counts (exact)
-  continuous  items in [0, 1]      ours: chunked index gather (no shortcut exists)
+  continuous  items in [0, 1]      ours: pair_sums (block counts + 16-bit pair-sum lookups)
   clustered   0/1 items, 10/cluster ours: cluster bootstrap (scipy has no clustered
               bootstrap; compared with a plain numpy cluster gather instead)
 

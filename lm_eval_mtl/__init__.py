@@ -29,9 +29,11 @@ if TYPE_CHECKING:
     from lm_eval_mtl.analysis.transfer import TransferMatrix as TransferMatrix
     from lm_eval_mtl.analysis.transfer import transfer_from_scores as transfer_from_scores
     from lm_eval_mtl.analysis.transfer import transfer_matrix as transfer_matrix
+    from lm_eval_mtl.demo.progress import LiveLine as LiveLine
     from lm_eval_mtl.demo.run import STEPS as DEMO_STEPS
     from lm_eval_mtl.demo.run import DemoContext as DemoContext
     from lm_eval_mtl.demo.run import DemoStep as DemoStep
+    from lm_eval_mtl.demo.run import display_path as display_path
     from lm_eval_mtl.demo.run import run_demo as run_demo
     from lm_eval_mtl.demo.story import STORY_STEPS as DEMO_STORY_STEPS
     from lm_eval_mtl.errors import CorrelateOptionError as CorrelateOptionError
@@ -67,6 +69,9 @@ if TYPE_CHECKING:
     from lm_eval_mtl.io import read_samples as read_samples
     from lm_eval_mtl.io.atomic import atomic_write_text as atomic_write_text
     from lm_eval_mtl.io.atomic import check_output_path as check_output_path
+    from lm_eval_mtl.io.runs import ModelFolder as ModelFolder
+    from lm_eval_mtl.io.runs import find_model_runs as find_model_runs
+    from lm_eval_mtl.io.samples import DocFields as DocFields
     from lm_eval_mtl.jsonout import json_clean as json_clean
     from lm_eval_mtl.jsonout import json_dumps as json_dumps
     from lm_eval_mtl.jsonout import json_float as json_float
@@ -74,6 +79,14 @@ if TYPE_CHECKING:
     from lm_eval_mtl.report.analysis import correlation_tables as correlation_tables
     from lm_eval_mtl.report.analysis import plot_transfer as plot_transfer
     from lm_eval_mtl.report.analysis import transfer_tables as transfer_tables
+    from lm_eval_mtl.report.many import ManyScores as ManyScores
+    from lm_eval_mtl.report.many import ModelComposite as ModelComposite
+    from lm_eval_mtl.report.many import ModelRow as ModelRow
+    from lm_eval_mtl.report.many import NotScored as NotScored
+    from lm_eval_mtl.report.many import model_seed as model_seed
+    from lm_eval_mtl.report.many import plot_many as plot_many
+    from lm_eval_mtl.report.many import render_many as render_many
+    from lm_eval_mtl.report.many import score_many as score_many
     from lm_eval_mtl.report.plots import write_composite_plots as write_composite_plots
     from lm_eval_mtl.report.render import composite_table as composite_table
     from lm_eval_mtl.report.render import render_composite as render_composite
@@ -92,6 +105,7 @@ if TYPE_CHECKING:
     from lm_eval_mtl.scoring.population import population_from_runs as population_from_runs
     from lm_eval_mtl.scoring.structural import resolve_weights as resolve_weights
     from lm_eval_mtl.scoring.types import CompositeScore as CompositeScore
+    from lm_eval_mtl.scoring.types import IntervalSource as IntervalSource
     from lm_eval_mtl.scoring.types import TaskScore as TaskScore
     from lm_eval_mtl.scoring.types import WeightsInfo as WeightsInfo
     from lm_eval_mtl.scoring.weighting import SchemeContext as SchemeContext
@@ -133,6 +147,9 @@ if TYPE_CHECKING:
     from lm_eval_mtl.stats.wild import WildClusterResult as WildClusterResult
     from lm_eval_mtl.stats.wild import wild_cluster_bootstrap as wild_cluster_bootstrap
     from lm_eval_mtl.stats.wild import wild_cluster_paired as wild_cluster_paired
+    from lm_eval_mtl.stats.wild_composite import WildComposite as WildComposite
+    from lm_eval_mtl.stats.wild_composite import WildStratum as WildStratum
+    from lm_eval_mtl.stats.wild_composite import wild_composite as wild_composite
     from lm_eval_mtl.suites import MemberSpec as MemberSpec
     from lm_eval_mtl.suites import SuiteSpec as SuiteSpec
     from lm_eval_mtl.suites import list_suites as list_suites
@@ -170,6 +187,13 @@ _API: dict[str, str] = {
     "composite_t_interval": "lm_eval_mtl.stats.clusters",
     "clustered_t_interval": "lm_eval_mtl.stats.clusters",
     "WildClusterResult": "lm_eval_mtl.stats.wild",
+    "WildComposite": "lm_eval_mtl.stats.wild_composite",
+    "LiveLine": "lm_eval_mtl.demo.progress",
+    "DocFields": "lm_eval_mtl.io.samples",
+    "display_path": "lm_eval_mtl.demo.run",
+    "WildStratum": "lm_eval_mtl.stats.wild_composite",
+    "wild_composite": "lm_eval_mtl.stats.wild_composite",
+    "IntervalSource": "lm_eval_mtl.scoring.types",
     "CompositeTInterval": "lm_eval_mtl.stats.clusters",
     "ClusteredMeanInterval": "lm_eval_mtl.stats.clusters",
     "ClusterPolicy": "lm_eval_mtl.stats.clusters",
@@ -202,6 +226,8 @@ _API: dict[str, str] = {
     "read_samples": "lm_eval_mtl.io",
     "atomic_write_text": "lm_eval_mtl.io.atomic",
     "check_output_path": "lm_eval_mtl.io.atomic",
+    "ModelFolder": "lm_eval_mtl.io.runs",
+    "find_model_runs": "lm_eval_mtl.io.runs",
     # scoring
     "score_run": "lm_eval_mtl.scoring.composite",
     "CompositeScore": "lm_eval_mtl.scoring.types",
@@ -270,6 +296,14 @@ _API: dict[str, str] = {
     "plot_transfer": "lm_eval_mtl.report.analysis",
     "transfer_tables": "lm_eval_mtl.report.analysis",
     "write_composite_plots": "lm_eval_mtl.report.plots",
+    "ManyScores": "lm_eval_mtl.report.many",
+    "ModelComposite": "lm_eval_mtl.report.many",
+    "ModelRow": "lm_eval_mtl.report.many",
+    "NotScored": "lm_eval_mtl.report.many",
+    "model_seed": "lm_eval_mtl.report.many",
+    "plot_many": "lm_eval_mtl.report.many",
+    "render_many": "lm_eval_mtl.report.many",
+    "score_many": "lm_eval_mtl.report.many",
     "plot_weights": "lm_eval_mtl.report.weights_plot",
     # the offline demo
     "DemoContext": "lm_eval_mtl.demo.run",
@@ -300,6 +334,7 @@ __all__ = [
     "DemoContext",
     "DemoError",
     "DemoStep",
+    "DocFields",
     "ExcludedColumn",
     "FewClustersError",
     "FewClustersWarning",
@@ -307,8 +342,11 @@ __all__ = [
     "IncompatibleRunsError",
     "IncompatibleWeightsError",
     "InsufficientDataError",
+    "IntervalSource",
     "ItemScores",
+    "LiveLine",
     "MTLError",
+    "ManyScores",
     "McNemarResult",
     "Member",
     "MemberSpec",
@@ -319,8 +357,12 @@ __all__ = [
     "MissingMetricError",
     "MissingTaskError",
     "ModelComparison",
+    "ModelComposite",
+    "ModelFolder",
+    "ModelRow",
     "MultiTaskGain",
     "Normalization",
+    "NotScored",
     "OutputPathError",
     "PairComparison",
     "PairedDifference",
@@ -352,6 +394,8 @@ __all__ = [
     "WeightsFormatError",
     "WeightsInfo",
     "WildClusterResult",
+    "WildComposite",
+    "WildStratum",
     "atomic_write_text",
     "benjamini_hochberg",
     "bootstrap_composite",
@@ -368,7 +412,9 @@ __all__ = [
     "correlate_tasks",
     "correlation_tables",
     "detect_suite",
+    "display_path",
     "few_clusters_policy",
+    "find_model_runs",
     "find_runs",
     "fit_weights",
     "holm",
@@ -383,8 +429,10 @@ __all__ = [
     "load_suites",
     "load_weights",
     "mcnemar",
+    "model_seed",
     "openllm_v2_average",
     "paired_difference",
+    "plot_many",
     "plot_transfer",
     "plot_weights",
     "population_from_runs",
@@ -392,12 +440,14 @@ __all__ = [
     "read_samples",
     "register_scheme",
     "render_composite",
+    "render_many",
     "render_table",
     "resolve_weights",
     "resolve_weights_with_info",
     "run_demo",
     "save_weights",
     "scheme_registry",
+    "score_many",
     "score_run",
     "segment_stats",
     "shipped_suites",
@@ -407,6 +457,7 @@ __all__ = [
     "unknown_name",
     "wild_cluster_bootstrap",
     "wild_cluster_paired",
+    "wild_composite",
     "write_composite_plots",
 ]
 

@@ -8,13 +8,16 @@
 * ``tiny_hf_model``: a tiny random-weight HF causal LM folder, built once per session.
 * ``lm_eval_bin`` / ``lm_eval_mtl_bin``: the installed console scripts (skip if absent).
 * ``tests/data`` is on ``sys.path``: tests ``import fixture_runs`` (writes lm-eval-format runs).
+* ``$LM_EVAL_MTL_CACHE`` is a temporary folder for the session (:data:`TEST_CACHE`).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -47,6 +50,12 @@ OFFLINE_VARS = {
 }
 for _k, _v in OFFLINE_VARS.items():
     os.environ.setdefault(_k, _v)
+
+# The samples cache (lm_eval_mtl/io/cache.py) of this session, removed at exit: tests (and the
+# subprocesses they start) never read or write the user's cache.
+TEST_CACHE = tempfile.mkdtemp(prefix="lm-eval-mtl-test-cache-")
+os.environ["LM_EVAL_MTL_CACHE"] = TEST_CACHE
+atexit.register(shutil.rmtree, TEST_CACHE, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

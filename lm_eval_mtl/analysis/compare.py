@@ -16,7 +16,16 @@ pair of runs, per task and for the composite C = sum_t w_t z_t:
 
 When a run logged no samples for a task, that task falls back to unpaired analytic
 statistics from the results JSON (``method="analytic-unpaired"``, SE sqrt(se_A^2 + se_B^2)),
-and so does the composite; the result lists the affected tasks in ``notes``.
+and so does the composite; one line of ``notes`` lists the affected tasks (their item count
+is unknown, ``n`` None, where the results file records none).
+
+Every score of the result is in one unit: A's and B's normalized scores z = (x - c)/(u - c)
+(:meth:`ModelComparison.z`; the composite C = sum_t w_t z_t of each run), whose difference is
+``diff``; the raw metric values stay in ``raw_a`` / ``raw_b``. :meth:`ModelComparison.tidy`
+gives the same numbers as tidy records (one per pair and task; one per pair for the
+composite), which ``--format csv`` and ``--output-dir`` write. The notes also say which
+results file of a folder was used when it holds several runs, and mark runs made with
+``lm_eval --limit``.
 Runs that cannot have scored the same items (another ``--limit``, ``num_fewshot``,
 task version, task hash or document hashes) raise
 :class:`~lm_eval_mtl.errors.IncompatibleRunsError` naming what differs.
@@ -27,7 +36,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -43,6 +52,7 @@ from lm_eval_mtl.analysis.plan import (
     as_run,
     check_settings_all,
     plan_runs,
+    run_choice_notes,
     task_value,
 )
 from lm_eval_mtl.errors import InsufficientDataError
@@ -55,6 +65,7 @@ from lm_eval_mtl.stats._common import (
     check_n_resamples,
     check_resample_memory,
 )
+from lm_eval_mtl.stats.clusters import FINE_CLUSTERS
 from lm_eval_mtl.stats.corpus import CorpusStats
 from lm_eval_mtl.stats.joint import resample_column_means, resample_totals
 from lm_eval_mtl.stats.paired import (
@@ -69,6 +80,7 @@ from lm_eval_mtl.stats.paired import (
     unpaired_analytic,
 )
 from lm_eval_mtl.stats.permutation import composite_sign_flip_p_values
+from lm_eval_mtl.stats.wild_composite import WildStratum, wild_composite
 
 __all__ = [
     "CompositeDifference",
@@ -80,7 +92,9 @@ __all__ = [
     "paired_difference",
 ]
 
-CompositeMethod = Literal["paired-bootstrap CI, sign-flip p", "analytic-unpaired"]
+CompositeMethod = Literal[
+    "paired-bootstrap CI, sign-flip p", "wild cluster bootstrap CI, sign-flip p", "analytic-unpaired"
+]
 
 
 @dataclass(frozen=True)
@@ -131,13 +145,18 @@ class PairComparison:
     """Per-task differences, in plan order, with ``p_adjusted`` across tasks."""
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form at full precision."""
-        return {
-            "a": self.a,
-            "b": self.b,
-            "composite": self.composite.to_dict(),
-            "tasks": [t.to_dict() for t in self.tasks],
-        }
+        """Plain-JSON form at full precision (``n`` null where the item count is unknown)."""
+        tasks = []
+        for t in self.tasks:
+            d = t.to_dict()
+            d["n"] = item_count(t)
+            tasks.append(d)
+        return {"a": self.a, "b": self.b, "composite": self.composite.to_dict(), "tasks": tasks}
+
+
+def item_count(t: PairedDifference) -> int | None:
+    """Return the items behind a task's difference; None where unknown (results only, no count recorded)."""
+    return None if t.method == "analytic-unpaired" and t.n <= 0 else t.n
 
 
 @dataclass(frozen=True)
@@ -169,7 +188,87 @@ class ModelComparison:
     seed: int | None
     """The integer seed given, if any."""
     notes: tuple[str, ...] = ()
-    """Fallbacks taken (tasks compared without samples), in words."""
+    """Fallbacks taken (tasks compared without samples), runs chosen in a folder, ``--limit`` runs, in words."""
+    chance: Mapping[str, float] = field(default_factory=dict)
+    """Chance level c per task label (as ``report`` uses it for the first run)."""
+    ceiling: Mapping[str, float] = field(default_factory=dict)
+    """Ceiling u per task label."""
+    limits: Mapping[str, float | None] = field(default_factory=dict)
+    """Run name -> its ``lm_eval --limit`` (None: a full run)."""
+    other_runs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Run name -> the other results files of its folder, not used (runs given as folders)."""
+
+    def z(self, task: str, raw: float) -> float:
+        """Return the normalized score z = (raw - c)/(u - c) of a raw value of ``task`` (raw without c, u)."""
+        c, u = self.chance.get(task, 0.0), self.ceiling.get(task, 1.0)
+        return (raw - c) / (u - c)
+
+    def scores(self, pair: PairComparison) -> tuple[list[tuple[float, float]], tuple[float, float]]:
+        """Return A's and B's normalized scores per task, and their composites sum_t w_t z_t."""
+        per_task = [(self.z(t.task, t.mean_a), self.z(t.task, t.mean_b)) for t in pair.tasks]
+        w = [self.weights.get(t.task, 0.0) for t in pair.tasks]
+        ca = math.fsum(wt * za for wt, (za, _) in zip(w, per_task, strict=True))
+        cb = math.fsum(wt * zb for wt, (_, zb) in zip(w, per_task, strict=True))
+        return per_task, (ca, cb)
+
+    def tidy(self) -> dict[str, list[dict[str, Any]]]:
+        """Return tidy records at full precision: ``tasks`` (one per pair and task), ``composite`` (one per pair).
+
+        Columns of ``tasks``: model_a, model_b, task, metric, weight, z_a, z_b, diff, se, ci_low,
+        ci_high, p, p_adjusted, significant (p_adjusted < 1 - confidence_level), mde, n (None
+        where unknown), method, raw_a, raw_b, chance, ceiling. Of ``composite``: model_a,
+        model_b, z_a, z_b, diff, se, ci_low, ci_high, p, p_adjusted, significant, mde, method.
+        """
+        alpha = 1 - self.confidence_level
+        tasks: list[dict[str, Any]] = []
+        comps: list[dict[str, Any]] = []
+        for pair in self.pairs:
+            per_task, (ca, cb) = self.scores(pair)
+            for t, (za, zb) in zip(pair.tasks, per_task, strict=True):
+                tasks.append(
+                    {
+                        "model_a": pair.a,
+                        "model_b": pair.b,
+                        "task": t.task,
+                        "metric": self.metrics.get(t.task, ""),
+                        "weight": self.weights.get(t.task),
+                        "z_a": za,
+                        "z_b": zb,
+                        "diff": t.diff,
+                        "se": t.se,
+                        "ci_low": t.ci.low,
+                        "ci_high": t.ci.high,
+                        "p": t.p_value,
+                        "p_adjusted": t.p_adjusted,
+                        "significant": _significant(t.p_adjusted, alpha),
+                        "mde": t.mde,
+                        "n": item_count(t),
+                        "method": t.method,
+                        "raw_a": t.mean_a,
+                        "raw_b": t.mean_b,
+                        "chance": self.chance.get(t.task),
+                        "ceiling": self.ceiling.get(t.task),
+                    }
+                )
+            c = pair.composite
+            comps.append(
+                {
+                    "model_a": pair.a,
+                    "model_b": pair.b,
+                    "z_a": ca,
+                    "z_b": cb,
+                    "diff": c.diff,
+                    "se": c.se,
+                    "ci_low": c.ci.low,
+                    "ci_high": c.ci.high,
+                    "p": c.p_value,
+                    "p_adjusted": c.p_adjusted,
+                    "significant": _significant(c.p_adjusted, alpha),
+                    "mde": c.mde,
+                    "method": c.method,
+                }
+            )
+        return {"tasks": tasks, "composite": comps}
 
     def tie_matrix(self) -> npt.NDArray[np.bool_]:
         """(R, R) booleans: True where two runs are statistically tied (diagonal True)."""
@@ -180,7 +279,20 @@ class ModelComparison:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form at full precision."""
+        """Plain-JSON form at full precision.
+
+        Each pair's tasks also carry ``z_a``, ``z_b`` (normalized, the units of ``diff``) and
+        ``raw_a``, ``raw_b`` (raw metric values; ``mean_a``, ``mean_b`` are the same, kept for
+        older readers); ``tables`` holds the tidy records of :meth:`tidy`.
+        """
+        pairs = []
+        for pair in self.pairs:
+            d = pair.to_dict()
+            per_task, (ca, cb) = self.scores(pair)
+            for rec, t, (za, zb) in zip(d["tasks"], pair.tasks, per_task, strict=True):
+                rec.update(z_a=za, z_b=zb, raw_a=t.mean_a, raw_b=t.mean_b)
+            d["composite"].update(z_a=ca, z_b=cb)
+            pairs.append(d)
         return {
             "runs": list(self.runs),
             "paths": list(self.paths),
@@ -192,10 +304,19 @@ class ModelComparison:
             "confidence_level": self.confidence_level,
             "n_resamples": self.n_resamples,
             "seed": self.seed,
-            "pairs": [p.to_dict() for p in self.pairs],
+            "pairs": pairs,
             "tied": [list(t) for t in self.tied],
             "notes": list(self.notes),
+            "chance": dict(self.chance),
+            "ceiling": dict(self.ceiling),
+            "limits": dict(self.limits),
+            "other_runs": {k: list(v) for k, v in self.other_runs.items()},
+            "tables": self.tidy(),
         }
+
+
+def _significant(p_adjusted: float, alpha: float) -> bool | None:
+    return None if math.isnan(p_adjusted) else bool(p_adjusted < alpha)
 
 
 def _compare_runs_iv(
@@ -279,16 +400,26 @@ def compare_runs(
     plans, normalization = plan.tasks, plan.normalization
     check_settings_all(loaded, names, plan)
     notes: list[str] = [plan.suite_note] if plan.suite_note else []
+    run_notes, limits, others = run_choice_notes(runs, loaded, names)
+    notes.extend(run_notes)
     # Per task: aligned (n, R) matrix of every run, or None (analytic fallback).
     matrices = {}
+    analytic: list[str] = []
     for tp in plans:
         mat = aligned_task(tp, plan, names)
         matrices[tp.label] = mat
         if mat is None:
-            notes.append(
-                f"task {tp.label}: no per-item samples in every run; compared with unpaired analytic "
-                "statistics from the results JSON (method analytic-unpaired)."
-            )
+            analytic.append(tp.label)
+    if analytic:
+        unknown = any(
+            plan.members[k].get(label).n_items is None for label in analytic for k in range(len(loaded))
+        )
+        listing = ", ".join(analytic[:10]) + (f" and {len(analytic) - 10} more" if len(analytic) > 10 else "")
+        notes.append(
+            f"{len(analytic)} of {len(plans)} task(s) without per-item samples in every run ({listing}): "
+            "compared with unpaired analytic statistics from the results JSON (method analytic-unpaired)"
+            + ("; item count unknown (n -) where the results file records none." if unknown else ".")
+        )
     check_resample_memory(nres, len(plans) + 1, what="the paired bootstrap and randomization tests")
     pair_index = list(itertools.combinations(range(len(loaded)), 2))
     pairs: list[PairComparison] = []
@@ -315,6 +446,10 @@ def compare_runs(
         n_resamples=nres,
         seed=seed,
         notes=tuple(notes),
+        chance={p.label: p.chance for p in plans},
+        ceiling={p.label: p.ceiling for p in plans},
+        limits=limits,
+        other_runs=others,
     )
 
 
@@ -338,6 +473,9 @@ def _compare_pair(
     boots: list[npt.NDArray[np.float64]] = []
     flips: list[npt.NDArray[np.float64] | tuple[CorpusStats, CorpusStats]] = []
     flip_clusters: list[npt.NDArray[np.int64] | None] = []
+    strata: list[WildStratum] = []  # the wild cluster bootstrap of the composite, when clusters are few
+    corpus_boots: list[npt.NDArray[np.float64]] = []
+    few = False
     for plan in plans:
         mat = matrices[plan.label]
         if mat is None:
@@ -363,6 +501,7 @@ def _compare_pair(
             )
             results.append(res)
             boots.append(plan.weight * cboot)
+            corpus_boots.append(plan.weight * cboot)
             flips.append((mat.corpus[i], mat.corpus[j]))
             flip_clusters.append(mat.clusters)
             continue
@@ -373,6 +512,8 @@ def _compare_pair(
         boots.append(plan.weight * plan.scale * boot)
         flips.append(a - b)
         flip_clusters.append(clusters)
+        strata.append(WildStratum.from_items(a - b, clusters, plan.weight * plan.scale))
+        few = few or (clusters is not None and int(np.unique(clusters).size) < FINE_CLUSTERS)
         results.append(
             paired_from_arrays(
                 plan.label,
@@ -404,9 +545,22 @@ def _compare_pair(
                 columns, w, [pl.scale for pl in plans], clusters=flip_clusters, n_resamples=nres, rng=gen
             )[0]
         )
-        composite = CompositeDifference(
-            diff, se, ConfidenceInterval(float(lo), float(hi)), p, mde, "paired-bootstrap CI, sign-flip p", p
-        )
+        ci = ConfidenceInterval(float(lo), float(hi))
+        method: CompositeMethod = "paired-bootstrap CI, sign-flip p"
+        if few:
+            # fewer than 20 clusters in some task: the pairs cluster bootstrap under-covers
+            extra = np.sum(corpus_boots, axis=0) if corpus_boots else None
+            wild = wild_composite(
+                strata,
+                diff,
+                extra_deviations=None if extra is None else extra - float(np.mean(extra)),
+                extra_variance=float(np.var(extra, ddof=1)) if extra is not None else 0.0,
+                confidence_level=level,
+                n_resamples=nres,
+                rng=gen,
+            )
+            ci, method = wild.ci, "wild cluster bootstrap CI, sign-flip p"
+        composite = CompositeDifference(diff, se, ci, p, mde, method, p)
     else:
         lo_a, hi_a, p_a = normal_test(diff, se, level)
         p = float(p_a)

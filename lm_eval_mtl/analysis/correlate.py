@@ -9,7 +9,10 @@ with scores X (models x tasks):
 * The Ledoit-Wolf-shrunk Pearson matrix and its intensity delta
   (:func:`lm_eval_mtl.stats.shrinkage.ledoit_wolf_correlation`).
 * The effective number of tasks of the Pearson matrix, Nyholt and Li-Ji
-  (:func:`lm_eval_mtl.stats.effective.effective_number`).
+  (:func:`lm_eval_mtl.stats.effective.effective_number`); and of the Ledoit-Wolf-shrunk
+  matrix, the one ``weights fit`` records (so ``weights show`` prints that one). Every
+  printed statistic names its matrix and the rows it was computed on (complete cases,
+  models with gaps dropped, or an imputed matrix).
 * PCA, on the correlation matrix (``pca_on="correlation"``, default: the SVD of the
   column-standardized data, mean 0, ddof=0 variance 1) or on the covariance matrix of the
   raw scores (``pca_on="covariance"``: the SVD of the column-centred data, as Observational
@@ -21,7 +24,17 @@ with scores X (models x tasks):
   P[i, j] = 1 - PRESS / sum_k (y_k - ybar)^2, PRESS = sum_k (e_k / (1 - h_k))^2 (exact LOO
   residuals of least squares). Its rank version does the same on average ranks
   (ranks over the whole population). This measures co-variation across models, not
-  causal transfer. A task predicted by another at P > 0.95 is flagged redundant.
+  causal transfer. A task predicted by another at P > 0.95 is flagged redundant. The
+  diagonal is 1 by definition. Where all models but one share a predictor task's value, the
+  line cannot be fitted without that model (leverage 1): that predictor's row is undefined
+  (NaN, blank in tables, null in JSON) and a :class:`~lm_eval_mtl.errors.DegenerateDataWarning`
+  says so; no numpy warning leaks.
+
+Minimum number of models (:data:`MINIMUM_MODELS`): 4 for every statistic here (Fisher-z
+intervals need n - 3 > 0; the leave-one-model-out regression fits a line on n - 1 >= 3 models;
+the correlation matrices, their shrinkage, the effective number of tasks and the PCA are
+computed on the same rows); fewer are refused with the minimum of each statistic. Below
+:data:`FEW_MODELS` models the summary table says how wide a correlation's interval is.
 
 Missing cells: ``missing="raise"`` (default) refuses them; ``missing="drop"`` drops the
 models with gaps (listed in the result); ``impute="pca"`` fills them by regularized
@@ -96,6 +109,15 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 REDUNDANCY_THRESHOLD = 0.95
+MINIMUM_MODELS: dict[str, int] = {
+    "Pearson and Spearman correlations with Fisher-z intervals (n - 3 > 0)": 4,
+    "Ledoit-Wolf shrinkage and the effective number of tasks (of those correlations)": 4,
+    "PCA (explained variance ratios, loadings)": 4,
+    "leave-one-model-out predictive R^2 (a line fitted on n - 1 >= 3 models)": 4,
+}
+"""The fewest models each statistic of :func:`correlate_tasks` is computed on; fewer are refused."""
+FEW_MODELS = 10
+"""Below this many models the summary table states the width of a correlation's Fisher-z interval."""
 _PCA_MATRICES: tuple[str, ...] = ("correlation", "covariance")
 
 
@@ -151,6 +173,23 @@ class CorrelationStudy:
     """Matrix the PCA (explained variance ratios, loadings) was computed on."""
     excluded_columns: tuple[ExcludedColumn, ...] = ()
     """Numeric CSV columns left out of the default task set (metadata, aggregates)."""
+    effective_nyholt_shrunk: float = math.nan
+    """Effective number of tasks (Nyholt) of the Ledoit-Wolf-shrunk matrix, as ``weights fit`` records it."""
+    effective_li_ji_shrunk: float = math.nan
+    """Effective number of tasks (Li-Ji) of the Ledoit-Wolf-shrunk matrix."""
+    undefined_predictors: tuple[str, ...] = ()
+    """Tasks whose predictive R^2 row is undefined (all models but one share the task's value)."""
+
+    @property
+    def rows(self) -> str:
+        """Return which rows every statistic was computed on, in words (complete cases, dropped, imputed)."""
+        if self.imputation is not None:
+            return (
+                f"{self.n_models} models, {self.imputation.n_imputed} missing cell(s) imputed (iterative PCA)"
+            )
+        if self.dropped:
+            return f"{self.n_models} complete models ({len(self.dropped)} with gaps dropped)"
+        return f"{self.n_models} models, complete cases"
 
     @property
     def notes(self) -> tuple[str, ...]:
@@ -186,9 +225,21 @@ class CorrelationStudy:
             "shrinkage": self.shrinkage,
             "effective_number": {
                 "matrix": "correlation",
+                "correlation": "pearson",
+                "rows": self.rows,
+                "population": self.source,
                 "nyholt": self.effective_nyholt,
                 "li_ji": self.effective_li_ji,
             },
+            "effective_number_shrunk": {
+                "matrix": "ledoit-wolf shrunk correlation",
+                "correlation": "pearson",
+                "rows": self.rows,
+                "population": self.source,
+                "nyholt": self.effective_nyholt_shrunk,
+                "li_ji": self.effective_li_ji_shrunk,
+            },
+            "minimum_models": dict(MINIMUM_MODELS),
             "pca_on": self.pca_on,
             "pca": {
                 "matrix": self.pca_on,
@@ -198,6 +249,7 @@ class CorrelationStudy:
             "predictive_r2": self.predictive_r2.tolist(),
             "predictive_r2_rank": self.predictive_r2_rank.tolist(),
             "predictive_label": self.label,
+            "undefined_predictors": list(self.undefined_predictors),
             "redundant": [{"task": t, "predictor": p, "r2": r} for t, p, r in self.redundant],
             "confidence_level": self.confidence_level,
             "dropped": list(self.dropped),
@@ -213,21 +265,38 @@ def loo_r2_matrix(x: npt.ArrayLike) -> FloatArray:
     """P[i, j]: leave-one-out R^2 of column j predicted from column i by simple regression.
 
     Exact LOO residuals of least squares, e_k / (1 - h_k), h_k = 1/n + (x_k - xbar)^2 / Sxx.
+    The diagonal is 1. Where some h_k is 1 (every row but k shares column i's value, so the
+    line cannot be fitted without row k), row i is NaN off the diagonal. No numpy warning
+    is emitted.
     """
     a = np.asarray(x, dtype=np.float64)
     n, t = a.shape
     c = a - a.mean(axis=0)
     sst = np.sum(c**2, axis=0)
     out = np.empty((t, t))
-    for i in range(t):
-        xi = c[:, i]
-        sxx = float(xi @ xi)
-        b = (xi @ c) / sxx
-        resid = c - np.outer(xi, b)
-        h = 1.0 / n + xi**2 / sxx
-        press = np.sum((resid / (1 - h)[:, None]) ** 2, axis=0)
-        out[i] = 1 - press / sst
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for i in range(t):
+            xi = c[:, i]
+            sxx = float(xi @ xi)
+            h = 1.0 / n + xi**2 / sxx if sxx > 0 else np.ones(n)
+            if np.any(1.0 - h <= 1e-12):
+                out[i] = np.nan
+                continue
+            b = (xi @ c) / sxx
+            resid = c - np.outer(xi, b)
+            press = np.sum((resid / (1 - h)[:, None]) ** 2, axis=0)
+            out[i] = 1 - press / sst
+    out[~np.isfinite(out)] = np.nan
+    np.fill_diagonal(out, 1.0)
     return out
+
+
+def undefined_note(tasks: Sequence[str]) -> str:
+    """Say why the predictive R^2 rows of ``tasks`` are undefined."""
+    return (
+        f"predictive R^2 from {', '.join(tasks)} is undefined (left blank): all models but one share "
+        "that task's value, so the line cannot be fitted without that model; add models that differ on it."
+    )
 
 
 def _fisher_ci(r: FloatArray, se: FloatArray | float, level: float) -> tuple[FloatArray, FloatArray]:
@@ -358,6 +427,7 @@ def correlate_tasks(
     models = list(pop.models)
     dropped: tuple[str, ...] = ()
     imputation = None
+    x_gappy: FloatArray | None = None
     gaps = np.isnan(x)
     if gaps.any():
         if impute == "pca":
@@ -374,9 +444,12 @@ def correlate_tasks(
                 "pass impute='pca' (--impute pca) or missing='drop' (--missing drop)."
             )
     n, t = x.shape
-    if n < 4 or t < 2:
+    least = max(MINIMUM_MODELS.values())
+    if n < least or t < 2:
+        needs = "; ".join(f"{what}: {k}" for what, k in MINIMUM_MODELS.items())
         raise InsufficientDataError(
-            f"correlations need at least 4 models and 2 tasks; got {n} models x {t} tasks."
+            f"correlations need at least {least} models and 2 tasks; got {n} models x {t} tasks "
+            f"(fewest models per statistic: {needs})."
         )
     sd = x.std(axis=0)
     if np.any(sd == 0):
@@ -384,9 +457,29 @@ def correlate_tasks(
         raise InsufficientDataError(
             f"task(s) {', '.join(const)} are constant across the models; correlation undefined."
         )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _study(x, models, pop, excluded, dropped, imputation, x_gappy, level, pca_on)
+
+
+def _study(
+    x: FloatArray,
+    models: Sequence[str],
+    pop: Population,
+    excluded: tuple[ExcludedColumn, ...],
+    dropped: tuple[str, ...],
+    imputation: Imputation | None,
+    x_gappy: FloatArray | None,
+    level: float,
+    pca_on: PcaMatrix,
+) -> CorrelationStudy:
+    """Every statistic of the study on the complete matrix ``x`` (numpy warnings silenced by the caller)."""
+    import warnings
+
+    from lm_eval_mtl.errors import DegenerateDataWarning
     from lm_eval_mtl.stats.effective import effective_number
     from lm_eval_mtl.stats.shrinkage import ledoit_wolf_correlation
 
+    n, t = x.shape
     pearson = np.asarray(np.corrcoef(x, rowvar=False), dtype=np.float64)
     np.fill_diagonal(pearson, 1.0)
     ranks = np.apply_along_axis(sps.rankdata, 0, x)
@@ -396,17 +489,23 @@ def correlate_tasks(
     s_lo, s_hi = _fisher_ci(spearman, np.sqrt((1 + spearman**2 / 2) / (n - 3)), level)
     shrunk = ledoit_wolf_correlation(x)
     eff = effective_number(pearson)
+    eff_shrunk = effective_number(shrunk.correlation)
     z = _standardize(x)[0] if pca_on == "correlation" else x - x.mean(axis=0)
     _, s, vt = np.linalg.svd(z, full_matrices=False)
     evr = s**2 / np.sum(s**2)
-    if imputation is not None:
+    if imputation is not None and x_gappy is not None:
         imputation = with_complete_case(imputation, x_gappy, float(evr[0]), pca_on)
     pr2 = loo_r2_matrix(x)
     pr2_rank = loo_r2_matrix(ranks)
     names = tuple(pop.tasks)
+    undefined = tuple(
+        names[i] for i in range(t) if not (np.isfinite(pr2[i]).all() and np.isfinite(pr2_rank[i]).all())
+    )
+    if undefined:
+        warnings.warn(DegenerateDataWarning(undefined_note(undefined)), stacklevel=3)
     redundant = []
     for j in range(t):
-        col = pr2[:, j].copy()
+        col = np.where(np.isfinite(pr2[:, j]), pr2[:, j], -np.inf)
         col[j] = -np.inf
         i = int(np.argmax(col))
         if col[i] > REDUNDANCY_THRESHOLD:
@@ -435,4 +534,7 @@ def correlate_tasks(
         source=pop.source,
         pca_on=pca_on,
         excluded_columns=excluded,
+        effective_nyholt_shrunk=eff_shrunk.nyholt,
+        effective_li_ji_shrunk=eff_shrunk.li_ji,
+        undefined_predictors=undefined,
     )

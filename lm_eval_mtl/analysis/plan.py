@@ -46,6 +46,7 @@ __all__ = [
     "check_settings_all",
     "finite_or_nan",
     "plan_runs",
+    "run_choice_notes",
     "task_value",
     "warn_if",
 ]
@@ -264,6 +265,53 @@ def plan_runs(
         for m in first
     )
     return Plan(plans, normalization, chosen, tuple(members), note)
+
+
+def run_choice_notes(
+    inputs: Sequence[RunResult | str | Path],
+    runs: Sequence[RunResult],
+    names: Sequence[str],
+) -> tuple[list[str], dict[str, float | None], dict[str, tuple[str, ...]]]:
+    """Say which results file of a folder was used, and mark runs made with ``lm_eval --limit``.
+
+    A run given as a folder (or as a loaded :class:`RunResult`) whose folder holds several
+    ``results_*.json`` gets one note naming the file used and the ones ignored, as ``report``
+    does; a results file given by path was chosen by the caller and gets none.
+
+    Args:
+        inputs: What the caller passed, one per run (path or loaded run).
+        runs: The loaded runs, in the same order.
+        names: Their display names.
+
+    Returns:
+        The notes; run name -> ``--limit`` (None for a full run); run name -> the other
+        results files not used (runs given as folders only).
+    """
+    from lm_eval_mtl.scoring.signature import limit_mark
+
+    notes: list[str] = []
+    others: dict[str, tuple[str, ...]] = {}
+    for given, run, name in zip(inputs, runs, names, strict=True):
+        if not run.other_runs or (not isinstance(given, RunResult) and Path(given).is_file()):
+            continue
+        others[name] = tuple(str(f) for f in run.other_runs)
+        ignored = [f.name for f in run.other_runs]
+        shown = ", ".join(ignored[:5]) + (f" and {len(ignored) - 5} more" if len(ignored) > 5 else "")
+        latest = "" if isinstance(given, RunResult) else " (the latest)"
+        notes.append(
+            f"run {name}: {run.path.parent} holds {len(ignored) + 1} runs; used {run.path.name}{latest}, "
+            f"ignored {shown}; pass a results_<timestamp>.json file to use another."
+        )
+    limits = {name: run.limit for name, run in zip(names, runs, strict=True)}
+    limited = {n: v for n, v in limits.items() if v is not None}
+    if limited:
+        values = set(limited.values())
+        if len(limited) == len(runs) and len(values) == 1:
+            notes.append(f"every run was made with {limit_mark(next(iter(values)))}.")
+        else:
+            listing = "; ".join(f"{n}: {limit_mark(v)}" for n, v in limited.items())
+            notes.append(f"runs made with lm_eval --limit: {listing}.")
+    return notes, limits, others
 
 
 def task_value(plan: Plan, run_index: int, task: TaskPlan) -> tuple[float, float, int]:

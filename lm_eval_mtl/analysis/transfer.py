@@ -28,6 +28,13 @@ differences jointly (paired) and tests them by sign flips (or randomization).
   ``method="analytic-unpaired"``, SE sqrt(se_s^2 + se_0^2)/(u - c), normal interval, z-test.
 
 Diagonal = in-task gain; negative off-diagonal = interference.
+
+:meth:`TransferMatrix.tidy` gives the same numbers as tidy records (one per source-target
+cell; one per source for the composite; relative transfer with the reason a cell is
+undefined; the multi-task gains), which ``--format csv`` and ``--output-dir`` write. The
+notes say which results file of a folder was used when it holds several runs, and mark
+runs made with ``lm_eval --limit``. With ``require_task_sources``, a source named like no
+task of the runs is refused (its row could have no diagonal).
 """
 
 from __future__ import annotations
@@ -42,7 +49,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from lm_eval_mtl.analysis.plan import Units, aligned_task, as_run, check_settings_all, plan_runs, task_value
+from lm_eval_mtl.analysis.plan import (
+    Units,
+    aligned_task,
+    as_run,
+    check_settings_all,
+    plan_runs,
+    run_choice_notes,
+    task_value,
+)
 from lm_eval_mtl.analysis.transfer_cells import Column as _Column
 from lm_eval_mtl.analysis.transfer_cells import analytic_column as _analytic_column
 from lm_eval_mtl.analysis.transfer_cells import corpus_column as _corpus_column
@@ -159,12 +174,104 @@ class TransferMatrix:
     normalization: str = ""
     """How scores were normalized and weighted."""
     notes: tuple[str, ...] = field(default=())
-    """Fallbacks taken, in words."""
+    """Fallbacks taken, runs chosen in a folder, ``--limit`` runs, in words."""
+    composite_method: str = ""
+    """How the composite column's interval and p-value were computed."""
+    limits: Mapping[str, float | None] = field(default_factory=dict)
+    """Run (``base``, ``source NAME``, ``mtl``) -> its ``lm_eval --limit`` (None: a full run)."""
+    other_runs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """Run -> the other results files of its folder, not used (runs given as folders)."""
 
     @property
     def is_analytic(self) -> bool:
         """True when any cell was computed without per-item samples."""
         return any(m == "analytic-unpaired" for row in self.method for m in row)
+
+    def item_count(self, target: str) -> int | None:
+        """Return the items behind a target's cells; None where unknown (results only, no count recorded)."""
+        n = self.n_items.get(target)
+        return None if n is None or n <= 0 else int(n)
+
+    def relative_reason(self, target: str) -> str:
+        """Say why relative transfer to ``target`` is undefined, or ``""`` where it is defined."""
+        if target not in self.sources:
+            return f"no source is named {target} (no checkpoint trained on it: T[t,t] does not exist)"
+        diag = float(self.delta[self.sources.index(target), self.targets.index(target)])
+        if diag == 0 or not math.isfinite(diag):
+            return f"in-task gain T[{target},{target}] = {diag:g}"
+        return ""
+
+    def tidy(self) -> dict[str, list[dict[str, Any]]]:
+        """Return tidy records at full precision, one list per table.
+
+        * ``cells``: one per (source, target): source, target, delta, se, ci_low, ci_high, p,
+          p_adjusted, significant (BH mask at the FDR), method, n (None where unknown), weight.
+        * ``composite``: one per source: source, delta, se, ci_low, ci_high, p, method.
+        * ``relative``: one per (source, target): source, target, relative (None where
+          undefined), in_task_gain T[t,t] (None without a source named t), undefined_reason.
+        * ``mtl``: one per target with ``--mtl`` (else empty): target, delta, best_source,
+          gain, se, ci_low, ci_high, p.
+        """
+        cells: list[dict[str, Any]] = []
+        relative: list[dict[str, Any]] = []
+        for s, src in enumerate(self.sources):
+            for t, tgt in enumerate(self.targets):
+                cells.append(
+                    {
+                        "source": src,
+                        "target": tgt,
+                        "delta": float(self.delta[s, t]),
+                        "se": float(self.se[s, t]),
+                        "ci_low": float(self.ci_low[s, t]),
+                        "ci_high": float(self.ci_high[s, t]),
+                        "p": float(self.p_value[s, t]),
+                        "p_adjusted": float(self.p_adjusted[s, t]),
+                        "significant": bool(self.significant[s, t]),
+                        "method": self.method[s][t],
+                        "n": self.item_count(tgt),
+                        "weight": float(self.weights.get(tgt, math.nan)),
+                    }
+                )
+                why = self.relative_reason(tgt)
+                diag = float(self.delta[self.sources.index(tgt), t]) if tgt in self.sources else None
+                relative.append(
+                    {
+                        "source": src,
+                        "target": tgt,
+                        "relative": None if why else float(self.relative[s, t]),
+                        "in_task_gain": diag,
+                        "undefined_reason": why,
+                    }
+                )
+        composite = [
+            {
+                "source": src,
+                "delta": float(self.composite[s]),
+                "se": float(self.composite_se[s]),
+                "ci_low": float(self.composite_ci_low[s]),
+                "ci_high": float(self.composite_ci_high[s]),
+                "p": float(self.composite_p_value[s]),
+                "method": self.composite_method,
+            }
+            for s, src in enumerate(self.sources)
+        ]
+        mtl: list[dict[str, Any]] = []
+        if self.mtl is not None:
+            g = self.mtl
+            mtl = [
+                {
+                    "target": tgt,
+                    "delta": float(g.delta[t]),
+                    "best_source": g.best_source[t],
+                    "gain": float(g.gain[t]),
+                    "se": float(g.se[t]),
+                    "ci_low": float(g.ci_low[t]),
+                    "ci_high": float(g.ci_high[t]),
+                    "p": float(g.p_value[t]),
+                }
+                for t, tgt in enumerate(self.targets)
+            ]
+        return {"cells": cells, "composite": composite, "relative": relative, "mtl": mtl}
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form at full precision (NaN is written as NaN by ``json.dumps``)."""
@@ -197,6 +304,10 @@ class TransferMatrix:
             "seed": self.seed,
             "normalization": self.normalization,
             "notes": list(self.notes),
+            "composite_method": self.composite_method,
+            "limits": dict(self.limits),
+            "other_runs": {k: list(v) for k, v in self.other_runs.items()},
+            "tables": self.tidy(),
         }
 
 
@@ -258,9 +369,12 @@ def _assemble(
         )
         comp_boot = np.asarray(comp_boot)
         comp_lo, comp_hi = np.quantile(comp_boot, [fdr / 2, 1 - fdr / 2], axis=0)
+        wild = _few_cluster_composite(columns, w, comp, comp_lo, comp_hi, s_count, 1 - fdr, nres, gen)
         comp_p = _composite_p(columns, w, s_count, nres, gen)
+        comp_method = "wild cluster bootstrap CI, sign-flip p" if wild else "paired-bootstrap CI, sign-flip p"
     else:
         comp_lo, comp_hi, comp_p = normal_test(comp, comp_se, level)
+        comp_method = "analytic-unpaired"
     mtl = _mtl_gain(sources, columns, level, nres, gen) if has_mtl else None
     return TransferMatrix(
         sources=tuple(sources),
@@ -286,8 +400,60 @@ def _assemble(
         n_resamples=nres,
         seed=seed,
         mtl=mtl,
+        composite_method=comp_method,
         **meta,
     )
+
+
+def _few_cluster_composite(
+    columns: Sequence[_Column],
+    w: FloatArray,
+    comp: FloatArray,
+    lo: FloatArray,
+    hi: FloatArray,
+    s_count: int,
+    level: float,
+    nres: int,
+    gen: np.random.Generator,
+) -> bool:
+    """Replace the composite column's interval by the wild cluster bootstrap-t's when clusters are few.
+
+    Returns True when it did.
+
+    A target with 2 to 19 clusters makes the pairs cluster bootstrap under-cover
+    (bench/RESULTS.md, "Few clusters"); corpus targets enter through their own bootstrap.
+    """
+    from lm_eval_mtl.stats.clusters import FINE_CLUSTERS
+    from lm_eval_mtl.stats.wild_composite import WildStratum, wild_composite
+
+    if not any(
+        c.item_diff is not None and c.clusters is not None and np.unique(c.clusters).size < FINE_CLUSTERS
+        for c in columns
+    ):
+        return False
+    for s in range(s_count):
+        strata = [
+            WildStratum.from_items(c.item_diff[:, s], c.clusters, wt * c.scale)
+            for wt, c in zip(w, columns, strict=False)
+            if c.item_diff is not None
+        ]
+        corpus = [
+            wt * c.boot[:, s]
+            for wt, c in zip(w, columns, strict=False)
+            if c.item_diff is None and c.boot is not None
+        ]
+        extra = np.sum(corpus, axis=0) if corpus else None
+        wild = wild_composite(
+            strata,
+            float(comp[s]),
+            extra_deviations=None if extra is None else extra - float(np.mean(extra)),
+            extra_variance=float(np.var(extra, ddof=1)) if extra is not None else 0.0,
+            confidence_level=level,
+            n_resamples=nres,
+            rng=gen,
+        )
+        lo[s], hi[s] = wild.ci.low, wild.ci.high
+    return True
 
 
 def _composite_p(
@@ -458,6 +624,7 @@ def transfer_matrix(
     confidence_level: float = 0.95,
     n_resamples: int = 2000,
     rng: np.random.Generator | int | None = None,
+    require_task_sources: bool = False,
 ) -> TransferMatrix:
     """Transfer matrix from lm-eval runs of a base model and fine-tuned checkpoints.
 
@@ -478,12 +645,15 @@ def transfer_matrix(
         confidence_level: Interval level; the mask's FDR is 1 - confidence_level.
         n_resamples: Bootstrap resamples.
         rng: Generator, seed or None.
+        require_task_sources: Refuse a source named like no task of the runs (the CLI's
+            default; ``--any-source-name`` turns it off): such a row has no diagonal.
 
     Returns:
         The :class:`TransferMatrix`; cells without samples are ``analytic-unpaired``.
 
     Raises:
         InsufficientDataError: No source.
+        UnknownNameError: ``require_task_sources`` and a source names no task of the runs.
         IncompatibleRunsError: A checkpoint scored other items than the base (message says what differs).
         MissingTaskError: A run lacks a target.
     """
@@ -508,15 +678,23 @@ def transfer_matrix(
         allow_few_clusters=allow_few_clusters,
     )
     plans, normalization = study.tasks, study.normalization
+    if require_task_sources:
+        _check_source_names(src_names, runs[0], [p.label for p in plans], [p.task for p in plans])
     check_settings_all(runs, names, study)
     check_resample_memory(nres, len(plans) * len(runs), what="the transfer cells' bootstrap")
     columns: list[_Column] = []
     n_items: list[int] = []
     notes: list[str] = [study.suite_note] if study.suite_note else []
+    given: list[RunResult | str | Path] = [base, *(sources[s] for s in src_names)] + (
+        [mtl] if mtl is not None else []
+    )
+    run_notes, limits, others = run_choice_notes(given, runs, names)
+    notes.extend(run_notes)
+    analytic: list[str] = []
     for plan in plans:
         mat = aligned_task(plan, study, names)
         if mat is None:
-            notes.append(f"target {plan.label}: no per-item samples in every run; analytic (unpaired) cells.")
+            analytic.append(plan.label)
             vals = [task_value(study, k, plan) for k in range(len(runs))]
             columns.append(_analytic_column(vals[0][:2], [v[:2] for v in vals[1:]], plan.scale, level))
             n_items.append(vals[0][2])
@@ -530,6 +708,14 @@ def transfer_matrix(
                 _paired_column(values[:, 1:] - values[:, [0]], plan.scale, mat.clusters, level, nres, gen)
             )
         n_items.append(mat.n)
+    if analytic:
+        listing = ", ".join(analytic[:10]) + (f" and {len(analytic) - 10} more" if len(analytic) > 10 else "")
+        unknown = any(n <= 0 for n, p in zip(n_items, plans, strict=True) if p.label in analytic)
+        notes.append(
+            f"{len(analytic)} of {len(plans)} target(s) without per-item samples in every run ({listing}): "
+            "analytic (unpaired) cells from the results JSON"
+            + ("; item count unknown (n -) where the results file records none." if unknown else ".")
+        )
     return _assemble(
         src_names,
         [p.label for p in plans],
@@ -545,4 +731,28 @@ def transfer_matrix(
         normalization=normalization,
         groups=study.groups,
         notes=tuple(notes),
+        limits=limits,
+        other_runs=others,
+    )
+
+
+def _check_source_names(
+    sources: Sequence[str], base: RunResult, labels: Sequence[str], tasks: Sequence[str]
+) -> None:
+    """Refuse a source named like no task of the runs: its row would have no diagonal T[s,s]."""
+    from lm_eval_mtl.errors import UnknownNameError
+
+    known = set(labels) | set(tasks) | set(base.tasks) | set(base.groups)
+    bad = [s for s in sources if s not in known]
+    if not bad:
+        return
+    import difflib
+
+    close = difflib.get_close_matches(bad[0], list(labels), n=3, cutoff=0.5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else ""
+    listing = ", ".join(labels[:20]) + (f" and {len(labels) - 20} more" if len(labels) > 20 else "")
+    raise UnknownNameError(
+        f"--source {', '.join(bad)}: names no task of the runs (tasks: {listing}).{hint} Name each source "
+        "like the task its checkpoint was trained on (the diagonal T[t,t] and relative transfer need it), "
+        "or pass --any-source-name for a checkpoint trained on something else."
     )

@@ -5,6 +5,7 @@ Examples::
     lm-eval-mtl compare runs/A runs/B
     lm-eval-mtl compare runs/A runs/B runs/C --suite mtl_suite --correction bh --format md
     lm-eval-mtl compare runs/A runs/B --cluster boolq=passage --format json --output cmp.json
+    lm-eval-mtl compare runs/A runs/B --format csv --output-dir cmp/   # cmp/tasks.csv, cmp/composite.csv
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ from typing import Any
 
 from lm_eval_mtl.cli.options import (
     add_allow_few_clusters,
+    add_cache,
     add_format,
     add_output,
     add_resampling,
     add_suite_selection,
+    apply_cache,
     parse_pairs,
 )
 from lm_eval_mtl.cli.output import check_outputs, emit, input_files, print_notes, run_reporting_warnings
+from lm_eval_mtl.cli.tidy import add_output_dir, check_output_dir, emit_tidy
 
 
 def register(subparsers: Any) -> None:
@@ -32,7 +36,9 @@ def register(subparsers: Any) -> None:
             "Paired differences on the items both runs scored (aligned by doc_id and doc_hash): "
             "difference, SE, CI, p-value (exact McNemar for 0/1 metrics, paired sign-flip randomization otherwise), "
             "minimum detectable effect, Holm or BH across tasks. Without samples: unpaired analytic "
-            "statistics from the results JSON, labelled analytic-unpaired."
+            "statistics from the results JSON, labelled analytic-unpaired. A, B and diff are in the same "
+            "units (normalized scores z; raw values as raw_a, raw_b in csv/json). A folder holding several "
+            "runs: the latest is used, and a note names it and the ones ignored."
         ),
     )
     parser.add_argument("runs", nargs="+", help="two or more lm-eval run folders or results_*.json files")
@@ -48,6 +54,7 @@ def register(subparsers: Any) -> None:
         help="items of TASK sharing DOC_FIELD form a cluster (repeatable)",
     )
     add_allow_few_clusters(parser)
+    add_cache(parser)
     parser.add_argument(
         "--correction",
         choices=("holm", "bh", "none"),
@@ -57,6 +64,7 @@ def register(subparsers: Any) -> None:
     add_resampling(parser)
     add_format(parser)
     add_output(parser)
+    add_output_dir(parser, ("tasks", "composite"))
     parser.set_defaults(func=_run)
 
 
@@ -65,8 +73,10 @@ def _run(args: argparse.Namespace) -> int:
 
     if len(args.runs) < 2:
         raise MTLError(f"compare needs at least two runs; got {len(args.runs)}.")
+    apply_cache(args)
     inputs = input_files(*args.runs, args.weights)
     check_outputs(inputs, output=args.output)
+    check_output_dir(args, inputs)
     result = run_reporting_warnings(
         compare_runs,
         args.runs,
@@ -82,5 +92,6 @@ def _run(args: argparse.Namespace) -> int:
         rng=args.seed,
     )
     print_notes(args, result.notes)
-    emit(args, result.to_dict(), comparison_tables(result), inputs=inputs)
+    if not emit_tidy(args, result.tidy(), "tasks", prefix="", inputs=inputs):
+        emit(args, result.to_dict(), comparison_tables(result), inputs=inputs)
     return 0

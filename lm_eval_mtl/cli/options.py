@@ -10,6 +10,7 @@ option                 default                     offered by
                                                    weights show (each with the formats it has)
 ``--output``           stdout                      report, compare, transfer, correlate
 ``--missing``          ``error`` (``error|drop``)  report, correlate, weights fit
+``--no-cache``         off (the cache is used)     report, compare, transfer
 =====================  ==========================  ============================================
 
 An option is offered only where it changes the result: ``correlate`` has closed-form
@@ -19,6 +20,7 @@ intervals, so it has no ``--seed`` or ``--n-resamples``.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Mapping, Sequence
 
 __all__ = [
@@ -27,8 +29,10 @@ __all__ = [
     "FORMATS",
     "MISSING",
     "MISSING_CHOICES",
+    "NO_CACHE_ENV",
     "N_RESAMPLES",
     "SEED",
+    "add_cache",
     "add_confidence_level",
     "add_format",
     "add_missing",
@@ -36,6 +40,7 @@ __all__ = [
     "add_output",
     "add_resampling",
     "add_seed",
+    "apply_cache",
     "confidence_level_arg",
     "parse_pairs",
     "positive_int",
@@ -180,6 +185,36 @@ def add_missing(
         default=MISSING,
         help=f"{help} (default: {MISSING})",
     )
+
+
+def add_cache(parser: argparse.ArgumentParser) -> None:
+    """Add ``--no-cache``: read every samples file afresh and leave the samples cache alone."""
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="do not read or write the samples cache (<cache root>/samples/, where the cache root is "
+        "$LM_EVAL_MTL_CACHE, else $XDG_CACHE_HOME/lm-eval-mtl, else ~/.cache/lm-eval-mtl); every samples "
+        "file is decoded again (the same as LM_EVAL_MTL_NO_CACHE=1)",
+    )
+
+
+NO_CACHE_ENV = "LM_EVAL_MTL_NO_CACHE"
+"""What ``--no-cache`` sets to ``1`` (read by the samples cache, and by worker processes)."""
+_cache_flag = {"set": False}  # whether --no-cache set the variable (so a later command clears it)
+
+
+def apply_cache(args: argparse.Namespace) -> None:
+    """Turn the samples cache off for this command when ``--no-cache`` is given (``$LM_EVAL_MTL_NO_CACHE=1``).
+
+    Without the flag, a variable set by an earlier command in the same process is cleared; one
+    set by the user is left alone.
+    """
+    if getattr(args, "no_cache", False):
+        os.environ[NO_CACHE_ENV] = "1"
+        _cache_flag["set"] = True
+    elif _cache_flag["set"]:
+        os.environ.pop(NO_CACHE_ENV, None)
+        _cache_flag["set"] = False
 
 
 def add_suite_selection(parser: argparse.ArgumentParser) -> None:

@@ -4,6 +4,7 @@ Examples::
 
     lm-eval-mtl transfer --base runs/base --source sst2=runs/ft-sst2 --source mnli=runs/ft-mnli
     lm-eval-mtl transfer --manifest study.yaml --plots figs/ --format md
+    lm-eval-mtl transfer --manifest study.yaml --format csv --output-dir out/   # cells, composite, relative
 
 The manifest is a small YAML file (paths relative to the manifest's folder)::
 
@@ -24,13 +25,16 @@ from typing import Any
 
 from lm_eval_mtl.cli.options import (
     add_allow_few_clusters,
+    add_cache,
     add_format,
     add_output,
     add_resampling,
     add_suite_selection,
+    apply_cache,
     parse_pairs,
 )
 from lm_eval_mtl.cli.output import check_outputs, emit, input_files, print_notes, run_reporting_warnings
+from lm_eval_mtl.cli.tidy import add_output_dir, check_output_dir, emit_tidy
 
 
 def register(subparsers: Any) -> None:
@@ -42,7 +46,9 @@ def register(subparsers: Any) -> None:
             "T[s,t] = z_t(M_s) - z_t(M0) with paired per-item intervals, a Benjamini-Hochberg FDR mask, "
             "relative transfer T[s,t]/|T[t,t]|, a composite column and, with --mtl, the multi-task "
             "checkpoint's gain over the best single-source checkpoint. From results JSON alone the cells "
-            "are analytic (unpaired)."
+            "are analytic (unpaired). Each --source NAME must name a task of the runs (the diagonal "
+            "T[t,t] needs it) unless --any-source-name. A folder holding several runs: the latest is used, "
+            "and a note names it and the ones ignored."
         ),
     )
     parser.add_argument("--base", default=None, help="the base model's run folder or results file")
@@ -52,6 +58,12 @@ def register(subparsers: Any) -> None:
         default=None,
         metavar="NAME=RUN",
         help="a checkpoint fine-tuned on source NAME (name it like its task); repeatable",
+    )
+    parser.add_argument(
+        "--any-source-name",
+        action="store_true",
+        help="accept --source names that are no task of the runs (a checkpoint trained on something "
+        "else: its row has no diagonal and no relative transfer); refused by default",
     )
     parser.add_argument("--mtl", default=None, help="the multi-task checkpoint's run")
     parser.add_argument("--manifest", default=None, help="YAML with base, sources, optional mtl and suite")
@@ -65,6 +77,7 @@ def register(subparsers: Any) -> None:
         help="items of TASK sharing DOC_FIELD form a cluster (repeatable)",
     )
     add_allow_few_clusters(parser)
+    add_cache(parser)
     parser.add_argument("--plots", default=None, metavar="DIR", help="write heatmaps here (needs [plot])")
     parser.add_argument(
         "--plot-format",
@@ -76,6 +89,7 @@ def register(subparsers: Any) -> None:
     add_resampling(parser)
     add_format(parser)
     add_output(parser)
+    add_output_dir(parser, ("cells", "composite", "relative", "mtl"))
     parser.set_defaults(func=_run)
 
 
@@ -93,10 +107,10 @@ def _manifest(path: str) -> dict[str, Any]:
         raise MTLError(
             f"--manifest {p}: must be a mapping with keys base, sources; got {type(data).__name__}."
         )
-    unknown = sorted(set(data) - {"base", "sources", "mtl", "suite", "tasks", "weights", "cluster"})
+    unknown = sorted(set(data) - {"base", "sources", "mtl", "suite", "tasks", "weights", "units", "cluster"})
     if unknown:
         raise MTLError(
-            f"--manifest {p}: unknown key(s) {', '.join(unknown)}; known: base, sources, mtl, suite, tasks, weights, cluster."
+            f"--manifest {p}: unknown key(s) {', '.join(unknown)}; known: base, sources, mtl, suite, tasks, weights, units, cluster."
         )
     if not isinstance(data.get("base"), str):
         raise MTLError(f"--manifest {p}: `base` must be a run path; got {data.get('base')!r}.")
@@ -111,7 +125,7 @@ def _manifest(path: str) -> dict[str, Any]:
     out: dict[str, Any] = {"base": rel(data["base"]), "sources": {str(k): rel(v) for k, v in sources.items()}}
     if data.get("mtl") is not None:
         out["mtl"] = rel(str(data["mtl"]))
-    for key in ("suite", "tasks", "weights", "cluster"):
+    for key in ("suite", "tasks", "weights", "units", "cluster"):
         if data.get(key) is not None:
             out[key] = data[key]
     return out
@@ -120,6 +134,7 @@ def _manifest(path: str) -> dict[str, Any]:
 def _run(args: argparse.Namespace) -> int:
     from lm_eval_mtl import MTLError, plot_transfer, transfer_matrix, transfer_tables
 
+    apply_cache(args)
     spec: dict[str, Any] = _manifest(args.manifest) if args.manifest else {}
     base = args.base or spec.get("base")
     sources = dict(spec.get("sources", {}))
@@ -131,6 +146,7 @@ def _run(args: argparse.Namespace) -> int:
     weights = args.weights or spec.get("weights")
     inputs = input_files(args.manifest, base, *sources.values(), args.mtl or spec.get("mtl"), weights)
     check_outputs(inputs, output=args.output, folder=args.plots)
+    check_output_dir(args, inputs)
     tasks = args.tasks.split(",") if args.tasks else spec.get("tasks")
     cluster = dict(spec.get("cluster") or {})
     cluster.update(parse_pairs(args.cluster, "--cluster"))
@@ -148,10 +164,12 @@ def _run(args: argparse.Namespace) -> int:
         confidence_level=args.confidence_level,
         n_resamples=args.n_resamples,
         rng=args.seed,
+        require_task_sources=not args.any_source_name,
     )
     print_notes(args, tm.notes)
     if args.plots:
         for path in plot_transfer(tm, args.plots, tuple(args.plot_format or ("png",)), inputs=inputs):
             print(f"wrote {path}", file=sys.stderr)
-    emit(args, tm.to_dict(), transfer_tables(tm), inputs=inputs)
+    if not emit_tidy(args, tm.tidy(), "cells", prefix="", inputs=inputs):
+        emit(args, tm.to_dict(), transfer_tables(tm), inputs=inputs)
     return 0

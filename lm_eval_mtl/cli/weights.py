@@ -34,7 +34,17 @@ def register(subparsers: Any) -> None:
     sub = parser.add_subparsers(dest="weights_command", metavar="ACTION")
     sub.required = True
 
-    fit = sub.add_parser("fit", help="fit a weighting scheme on a population (CSV panel or lm-eval runs)")
+    fit = sub.add_parser(
+        "fit",
+        help="fit a weighting scheme on a population (CSV panel or lm-eval runs)",
+        description=(
+            "Fit a weighting scheme on a population of models and write a frozen weights file (JSON) "
+            "that `lm-eval-mtl report --weights FILE` and the suites' `weights:` field accept. The "
+            "population is a CSV panel (one row per model, one column per task; give --id-column) or "
+            "several lm-eval output folders of one suite (give --suite). Progress goes to stderr, the "
+            "fitted weights to stdout."
+        ),
+    )
     fit.add_argument(
         "panel", nargs="+", help="a CSV panel (one row per model) or several lm-eval output folders"
     )
@@ -73,7 +83,16 @@ def register(subparsers: Any) -> None:
     fit.add_argument("--quiet", action="store_true", help="no progress messages")
     fit.set_defaults(func=_fit)
 
-    show = sub.add_parser("show", help="show a weights file or shipped id")
+    show = sub.add_parser(
+        "show",
+        help="show a weights file or shipped id",
+        description=(
+            "Print a weights file (a path, or a shipped id from `lm-eval-mtl weights list`): its id and "
+            "signature, suite, scheme, the population it was fitted on, the shrinkage delta, the "
+            "effective number of tasks of the population's shrunk correlation matrix (Nyholt and Li-Ji), "
+            "how far its ranking moves from equal weights, and the weight of each task or family."
+        ),
+    )
     show.add_argument("weights", help="shipped id (see `weights list`) or path")
     add_format(show, ("table", "md", "json"))
     show.add_argument(
@@ -81,7 +100,15 @@ def register(subparsers: Any) -> None:
     )
     show.set_defaults(func=_show)
 
-    lst = sub.add_parser("list", help="list shipped weights files and weighting schemes")
+    lst = sub.add_parser(
+        "list",
+        help="list shipped weights files and weighting schemes",
+        description=(
+            "List the weights files shipped with the package (id, suite, scheme, sha256 and the "
+            "population they were fitted on) and the registered weighting schemes that "
+            "`weights fit --scheme` accepts."
+        ),
+    )
     lst.set_defaults(func=_list)
 
 
@@ -204,7 +231,8 @@ def _render(wf: WeightsFile, fmt: str) -> str:
         ("shrinkage delta", _fmt(wf.delta, 6)),
         (
             "effective tasks",
-            f"Nyholt {_fmt(wf.effective_number_nyholt, 3)}, Li-Ji {_fmt(wf.effective_number_li_ji, 3)}",
+            f"Nyholt {_fmt(wf.effective_number_nyholt, 3)}, Li-Ji {_fmt(wf.effective_number_li_ji, 3)} "
+            "(of the Ledoit-Wolf-shrunk Pearson correlation, the population's complete rows)",
         ),
         ("Kendall tau vs equal", _fmt(wf.kendall_tau)),
         (

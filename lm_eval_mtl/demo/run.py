@@ -9,8 +9,11 @@
 The steps are a list of :class:`DemoStep`; each reads and fills a shared
 :class:`DemoContext`, so later steps (report, compare, transfer on the same
 output) are appended to :data:`STEPS` without touching the earlier ones.
-Progress lines go to the ``echo`` callable given to :func:`run_demo` (the CLI
-passes ``print``); library code itself never prints.
+Progress lines go to the ``echo`` callable of the context (the CLI passes
+``print``); while a step runs, a live status line (elapsed time, and what the step
+reports in :attr:`DemoContext.detail`, e.g. lm-eval's requests done) goes to its
+``status`` callable (the CLI passes :meth:`lm_eval_mtl.demo.progress.LiveLine.update`,
+on stderr). Library code itself never prints.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +41,8 @@ __all__ = [
     "DemoContext",
     "DemoError",
     "DemoStep",
+    "display_path",
+    "explain",
     "lm_eval_command",
     "offline_env",
     "run_demo",
@@ -86,6 +92,16 @@ class DemoContext:
     """Rendered tables, plots and JSON per analysis step (filled by the story steps)."""
     report_path: Path | None = None
     """The Markdown report (filled by the last step)."""
+    status: Callable[[str], None] | None = field(default=None, repr=False)
+    """Live status sink, called about every half second while a step runs (``""``: clear
+    the line); None: no status line."""
+    detail: str = ""
+    """What the running step is doing now, shown in the status line (set by the steps)."""
+    probe: Callable[[], str] | None = field(default=None, repr=False)
+    """Asked for the status line's detail instead of :attr:`detail` while set (e.g. counts
+    files as they appear); cleared after each step."""
+    explained: set[str] = field(default_factory=set)
+    """Terms already explained in the output (see :func:`explain`)."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +130,28 @@ def offline_env(base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def display_path(path: Path | str) -> str:
+    """Return ``path`` as a person reads it: relative to the current folder when inside it, else ``~/...``."""
+    p = Path(path)
+    try:
+        rel = p.resolve().relative_to(Path.cwd().resolve())
+        return str(rel) if str(rel) != "." else "."
+    except (OSError, ValueError):
+        pass
+    try:
+        return "~/" + str(p.resolve().relative_to(Path.home().resolve()))
+    except (OSError, RuntimeError, ValueError):
+        return str(p)
+
+
+def explain(ctx: DemoContext, term: str, text: str) -> None:
+    """Echo a one-line explanation of ``term`` the first time it appears in the demo's output."""
+    if term in ctx.explained:
+        return
+    ctx.explained.add(term)
+    ctx.echo(f"      ({text})")
+
+
 def lm_eval_command() -> list[str]:
     """Return the installed ``lm_eval`` console script (next to this interpreter first)."""
     for candidate in (Path(sys.executable).parent / "lm_eval", shutil.which("lm_eval")):
@@ -134,12 +172,22 @@ def _step_model(ctx: DemoContext) -> None:
         for old in demo_owned_folders(root):
             ctx.echo(f"      removing {old} (created by the demo)")
             shutil.rmtree(old, ignore_errors=True)
+    ctx.detail = "building a 2-layer GPT-2 and training its tokenizer (once; then cached)"
     path, built = ensure_tiny_model(root)
     ctx.model_dir = path
-    ctx.echo(f"      {'built' if built else 'reused'} tiny GPT-2 (random weights, local tokenizer) at {path}")
+    ctx.echo(
+        f"      {'built' if built else 'reused'} tiny GPT-2 (random weights, local tokenizer) "
+        f"at {display_path(path)}"
+    )
+    explain(
+        ctx,
+        "cache",
+        "cache: --cache-dir, else $LM_EVAL_MTL_CACHE, else ~/.cache/lm-eval-mtl; --rebuild-model rebuilds",
+    )
 
 
 def _step_lm_eval(ctx: DemoContext) -> None:
+    from lm_eval_mtl.demo.progress import LmEvalLogProgress
     from lm_eval_mtl.demo.tiny_model import write_demo_marker
     from lm_eval_mtl.io.atomic import atomic_output
 
@@ -149,13 +197,16 @@ def _step_lm_eval(ctx: DemoContext) -> None:
         ctx.output_dir.mkdir(parents=True)
         write_demo_marker(ctx.output_dir, "demo output (lm-eval --output_path)")
     before = set(ctx.output_dir.rglob("results_*.json"))
+    # lm-eval names the run (its output folder and the model in its results) after
+    # `pretrained=`; running it inside the cache root with the folder's bare name keeps
+    # that a short name (tiny-gpt2-<hash>), not the cache's full path.
     cmd = [
         *lm_eval_command(),
         "run",
         "--model",
         "hf",
         "--model_args",
-        f"pretrained={ctx.model_dir},dtype=float32",
+        f"pretrained={ctx.model_dir.name},dtype=float32",
         "--tasks",
         DEMO_SUITE,
         "--device",
@@ -163,7 +214,7 @@ def _step_lm_eval(ctx: DemoContext) -> None:
         "--batch_size",
         str(ctx.batch_size),
         "--output_path",
-        str(ctx.output_dir),
+        str(ctx.output_dir.resolve()),  # lm-eval runs in the cache root: an absolute path
         "--log_samples",
         "--seed",
         str(ctx.seed),
@@ -171,20 +222,41 @@ def _step_lm_eval(ctx: DemoContext) -> None:
     if ctx.limit is not None:
         cmd += ["--limit", str(ctx.limit)]
     log = ctx.output_dir / "lm_eval.log"
-    ctx.echo(f"      $ {' '.join(cmd)}")
-    with atomic_output(log) as tmp_log, tmp_log.open("w", encoding="utf-8") as err:
-        proc = subprocess.run(
-            cmd, stdout=subprocess.PIPE, stderr=err, text=True, env=offline_env(), check=False
+    shown = ["lm_eval", *cmd[len(lm_eval_command()) :]]
+    shown[shown.index("--output_path") + 1] = display_path(ctx.output_dir)
+    ctx.echo(f"      $ cd {display_path(ctx.model_dir.parent)} && {' '.join(shown)}")
+    ctx.echo(f"      (lm-eval's own log and progress bars: {display_path(log)})")
+    progress = LmEvalLogProgress()
+    with (
+        atomic_output(log) as tmp_log,
+        tmp_log.open("w", encoding="utf-8") as err,
+        tempfile.TemporaryFile("w+", encoding="utf-8") as out,
+    ):
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=err, text=True, env=offline_env(), cwd=ctx.model_dir.resolve().parent
         )
-    if proc.returncode != 0:
+        with tmp_log.open("r", encoding="utf-8", errors="replace") as reader:
+            while True:
+                try:
+                    returncode = proc.wait(timeout=0.5)
+                except subprocess.TimeoutExpired:
+                    returncode = None
+                progress.feed(reader.read())
+                ctx.detail = progress.summary()
+                if returncode is not None:
+                    break
+        out.seek(0)
+        stdout = out.read()
+    ctx.detail = ""
+    if returncode != 0:
         tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").splitlines()[-15:])
-        raise DemoError(f"lm_eval exited with code {proc.returncode}; full log: {log}\n{tail}")
+        raise DemoError(f"lm_eval exited with code {returncode}; full log: {log}\n{tail}")
     new = sorted(set(ctx.output_dir.rglob("results_*.json")) - before, key=lambda p: p.stat().st_mtime)
     if not new:
         raise DemoError(f"lm_eval finished but wrote no results_*.json under {ctx.output_dir}; log: {log}")
     ctx.results_file = new[-1]
     ctx.run_dir = new[-1].parent
-    ctx.table = proc.stdout.strip()
+    ctx.table = stdout.strip()
 
 
 def _step_show(ctx: DemoContext) -> None:
@@ -201,14 +273,24 @@ def _step_show(ctx: DemoContext) -> None:
     if isinstance(value, float):
         se_text = f" ± {se:.4f}" if isinstance(se, float) else ""
         ctx.echo(f"      {DEMO_SUITE} composite (chance-normalized, family weights): {value:.4f}{se_text}")
+        explain(
+            ctx,
+            "composite",
+            "composite: weighted mean of the tasks' z = (x - chance)/(ceiling - chance): 0 = chance, 1 = ceiling",
+        )
+        explain(
+            ctx,
+            "family weights",
+            "family weights: each task family weighs the same, shared equally by its tasks; ± is the stderr",
+        )
         ctx.echo("      (a random-weight model should land near 0: chance level)")
     else:
         ctx.echo(
             f"      warning: no composite for {DEMO_SUITE} in {ctx.results_file} (is the plugin disabled?)"
         )
     samples = sorted(p.name for p in ctx.run_dir.glob("samples_*.jsonl"))
-    ctx.echo(f"      results: {ctx.results_file}")
-    ctx.echo(f"      samples: {len(samples)} files in {ctx.run_dir}")
+    ctx.echo(f"      results: {display_path(ctx.results_file)}")
+    ctx.echo(f"      samples: {len(samples)} files in {display_path(ctx.run_dir)}")
 
 
 STEPS: list[DemoStep] = [
@@ -232,11 +314,19 @@ def run_demo(ctx: DemoContext, steps: Sequence[DemoStep] | None = None) -> DemoC
     Raises:
         DemoError: A step failed (the message names it).
     """
+    from lm_eval_mtl.demo.progress import Ticker
+
     todo = list(STEPS if steps is None else steps)
     for i, step in enumerate(todo, 1):
         ctx.echo(f"[{i}/{len(todo)}] {step.name} ...")
+        ctx.detail, ctx.probe = "", None
         start = time.perf_counter()
-        step.run(ctx)
+        if ctx.status is None:
+            step.run(ctx)
+        else:
+            with Ticker(ctx.status, lambda: ctx.probe() if ctx.probe is not None else ctx.detail):
+                step.run(ctx)
+        ctx.detail, ctx.probe = "", None
         ctx.timings[step.name] = time.perf_counter() - start
         ctx.echo(f"      done in {ctx.timings[step.name]:.1f} s")
     return ctx

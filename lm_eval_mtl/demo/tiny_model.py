@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from lm_eval_mtl.io.cache import cache_root
 
 __all__ = [
     "DEMO_MARKER",
@@ -80,20 +81,6 @@ class TinyModelConfig:
         """Return a short hash of the configuration, used as the cache folder name."""
         blob = json.dumps(asdict(self), sort_keys=True) + _CORPUS
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
-
-
-def cache_root() -> Path:
-    """Return where lm-eval-mtl caches built artefacts.
-
-    ``$LM_EVAL_MTL_CACHE`` if set, else ``$XDG_CACHE_HOME/lm-eval-mtl``, else
-    ``~/.cache/lm-eval-mtl``.
-    """
-    env = os.environ.get("LM_EVAL_MTL_CACHE")
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "lm-eval-mtl"
 
 
 def write_demo_marker(folder: Path, what: str) -> Path:
@@ -247,4 +234,22 @@ def _build(folder: Path, cfg: TinyModelConfig) -> None:
     model_cls: Any = GPT2LMHeadModel
     model = model_cls(model_cfg)
     model.eval()
-    model.save_pretrained(folder)
+    _save_quietly(model, folder)
+
+
+def _save_quietly(model: Any, folder: Path) -> None:
+    """``model.save_pretrained(folder)`` without transformers' shard-writing progress bar.
+
+    The bar goes to stderr and would break into the demo's step output; it is switched
+    off for this call only, and back on afterwards if it was on.
+    """
+    from transformers.utils import logging as transformers_logging
+
+    hf_logging: Any = transformers_logging  # partly typed; treat as Any
+    was_enabled = bool(hf_logging.is_progress_bar_enabled())
+    hf_logging.disable_progress_bar()
+    try:
+        model.save_pretrained(folder)
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()

@@ -23,12 +23,13 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from lm_eval_mtl.errors import MissingMetricError, MissingTaskError, ResultsFormatError
+from lm_eval_mtl.io.cache import SamplesRequest
 from lm_eval_mtl.io.names import ANY_TIMESTAMPED_JSON as _ANY_TS_JSON
 from lm_eval_mtl.io.names import SAMPLES_NAME as _SAMPLES_NAME
 from lm_eval_mtl.io.samples import TaskSamples, concat_samples, read_samples
@@ -160,6 +161,9 @@ class RunResult:
     _cache: dict[tuple[str, str], TaskSamples] = field(
         default_factory=dict, repr=False, compare=False, hash=False
     )
+    _prefetched: dict[SamplesRequest, TaskSamples | BaseException] = field(
+        default_factory=dict, repr=False, compare=False, hash=False
+    )
 
     def task(self, name: str) -> TaskResult:
         """Return the leaf task ``name`` (a group row of that name is returned too).
@@ -219,9 +223,7 @@ class RunResult:
         key = (task, filter)
         if key in self._cache:
             return self._cache[key]
-        leaves = self.leaf_tasks(task) if (task in self.groups or task in self.group_subtasks) else (task,)
-        if not leaves:
-            leaves = (task,)
+        leaves = self._samples_leaves(task)
         missing = [t for t in leaves if t not in self.samples_files]
         if missing:
             raise MissingTaskError(
@@ -231,18 +233,56 @@ class RunResult:
             )
         parts = []
         for leaf in leaves:
-            info = self.tasks.get(leaf)
+            request = self._samples_request(leaf, filter)
+            got = self._prefetched.pop(request, None)
+            if isinstance(got, BaseException):
+                raise got
             parts.append(
-                read_samples(
-                    self.samples_files[leaf],
-                    task=leaf,
-                    filter=filter,
-                    output_type=info.output_type if info else None,
-                )
+                got
+                if got is not None
+                else read_samples(request[0], task=leaf, filter=filter, output_type=request[3])
             )
         result = parts[0] if len(parts) == 1 and leaves == (task,) else concat_samples(task, parts)
         self._cache[key] = result
         return result
+
+    def prefetch_samples(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Read, at once, the samples files that :meth:`samples` will need for ``keys`` ((task, filter) pairs).
+
+        Several files are read by worker processes when that pays
+        (:func:`lm_eval_mtl.io.cache.samples_workers`; ``$LM_EVAL_MTL_WORKERS``); otherwise
+        nothing is read now. An error a file gives is raised by the :meth:`samples` call that
+        needs it, as if the file were read then, so errors come in the same order either way.
+
+        Raises:
+            MTLError: ``$LM_EVAL_MTL_WORKERS`` is not a positive integer.
+        """
+        from lm_eval_mtl.io.cache import read_samples_many, samples_workers
+
+        requests: dict[SamplesRequest, None] = {}
+        for task, filt in keys:
+            if (task, filt) in self._cache:
+                continue
+            for leaf in self._samples_leaves(task):
+                if leaf in self.samples_files:
+                    request = self._samples_request(leaf, filt)
+                    if request not in self._prefetched:
+                        requests.setdefault(request, None)
+        todo = list(requests)
+        workers = samples_workers(todo) if len(todo) >= 2 else 1
+        if workers < 2:
+            return
+        for request, got in zip(todo, read_samples_many(todo, workers), strict=True):
+            if got is not None:
+                self._prefetched[request] = got
+
+    def _samples_leaves(self, task: str) -> tuple[str, ...]:
+        leaves = self.leaf_tasks(task) if (task in self.groups or task in self.group_subtasks) else (task,)
+        return leaves or (task,)
+
+    def _samples_request(self, leaf: str, filter: str) -> SamplesRequest:
+        info = self.tasks.get(leaf)
+        return (self.samples_files[leaf], leaf, filter, info.output_type if info else None)
 
 
 # --------------------------------------------------------------------------- results JSON

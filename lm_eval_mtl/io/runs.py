@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from lm_eval_mtl.errors import ResultsFormatError, unknown_name
@@ -10,7 +11,7 @@ from lm_eval_mtl.io.files import file_kind
 from lm_eval_mtl.io.names import RESULTS_NAME as _RESULTS_NAME
 from lm_eval_mtl.io.results import RunResult, read_results_file
 
-__all__ = ["find_runs", "load_run"]
+__all__ = ["ModelFolder", "find_model_runs", "find_runs", "load_run"]
 
 
 _RUN_WHAT = "a results_*.json file or a run folder"
@@ -149,3 +150,47 @@ def find_runs(path: str | Path) -> tuple[Path, ...]:
         if any(_RESULTS_NAME.match(f) for f in files):
             found.add(Path(root))
     return tuple(sorted(found))
+
+
+@dataclass(frozen=True)
+class ModelFolder:
+    """One model's run folder under an output folder, and the results file that is scored."""
+
+    folder: Path
+    """The model's folder (``OUT/<model_name_sanitized>``)."""
+    name: str
+    """The folder relative to the output folder, with ``/`` separators (``org__model``)."""
+    results: Path
+    """The latest ``results_<timestamp>.json`` of the folder (by the timestamp in its name)."""
+    other_runs: tuple[Path, ...] = ()
+    """The folder's older results files, oldest first: listed, not scored."""
+
+
+def find_model_runs(path: str | Path) -> tuple[ModelFolder, ...]:
+    """List the model folders of an ``--output_path`` folder, each with the results file to score.
+
+    Every folder under ``path`` that holds ``results_<timestamp>.json`` files is one model
+    (:func:`find_runs`); of its results files the latest by timestamp is used and the others
+    are listed in :attr:`ModelFolder.other_runs`, the rule :func:`load_run` applies to one
+    folder. A ``path`` that is not a folder, or that holds results files itself (a single
+    run, read with :func:`load_run`), gives ``()``.
+
+    Args:
+        path: An ``lm_eval --output_path`` folder.
+
+    Returns:
+        The model folders, sorted by path.
+
+    Raises:
+        ResultsFormatError: A folder cannot be listed, or an entry named like a results file is
+            not a regular file.
+    """
+    p = Path(path)
+    if file_kind(p) is not None or not p.is_dir() or _results_files(p):
+        return ()
+    out: list[ModelFolder] = []
+    for folder in find_runs(p):
+        files = _results_files(folder)
+        if files:
+            out.append(ModelFolder(folder, folder.relative_to(p).as_posix(), files[-1], tuple(files[:-1])))
+    return tuple(out)

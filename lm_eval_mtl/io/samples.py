@@ -9,13 +9,17 @@ per-item value is a number (``acc``: 0/1) is a per-item score; corpus metrics (`
 :attr:`TaskSamples.pairs`; a metric logged as a list of numbers per item (IFEval's
 instruction-level accuracy) is kept flattened in :attr:`TaskSamples.nested`. (gold,
 prediction) pairs of ``f1``/``mcc`` are not read.
+
+Files are streamed and only the fields above are decoded (:mod:`lm_eval_mtl.io.decode`,
+msgspec); a task's items become a few numpy arrays, without their docs, prompts or
+responses. What a file gives is kept in the samples cache (:mod:`lm_eval_mtl.io.cache`),
+which also reads several files in worker processes (:func:`lm_eval_mtl.io.cache.read_samples_many`).
 """
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,31 +28,84 @@ import numpy as np
 import numpy.typing as npt
 
 from lm_eval_mtl.errors import MissingMetricError, ResultsFormatError
+from lm_eval_mtl.io.decode import FIXED_KEYS, PAIR_METRICS, scan_file
 from lm_eval_mtl.io.names import SAMPLES_NAME as _SAMPLES_NAME
 from lm_eval_mtl.io.values import is_metric_number as _is_metric_number
 from lm_eval_mtl.io.values import opt_int as _opt_int
 
-__all__ = ["TaskSamples", "concat_samples", "read_samples"]
+__all__ = [
+    "DocFields",
+    "Extract",
+    "TaskSamples",
+    "concat_samples",
+    "extract_samples",
+    "read_samples",
+    "samples_from_extract",
+]
 
-#: Keys of a samples record that are not metrics.
-_SAMPLE_FIXED_KEYS = frozenset(
-    {
-        "doc_id",
-        "doc",
-        "target",
-        "arguments",
-        "resps",
-        "filtered_resps",
-        "filter",
-        "metrics",
-        "doc_hash",
-        "prompt_hash",
-        "target_hash",
-    }
-)
-#: Metrics whose per-item value is a (gold, prediction) pair aggregated by a corpus-level
-#: formula, not a list of per-item values (lm_eval/api/metrics.py).
-_PAIR_METRICS = frozenset({"f1", "mcc", "matthews_corrcoef", "brier_score", "bleu", "chrf", "chrf++", "ter"})
+
+@dataclass(frozen=True)
+class DocFields:
+    """The top-level scalar fields of each item's doc, as compact keys (for cluster labels).
+
+    A key stands for a JSON value: equal keys, equal values
+    (:func:`lm_eval_mtl.io.decode.value_key`). Lists and objects are not kept.
+    """
+
+    keys: Mapping[str, tuple[bytes, ...]]
+    """Field -> its distinct value keys, in order of first appearance."""
+    codes: Mapping[str, npt.NDArray[np.int64]]
+    """Field -> per item: index into :attr:`keys` (-1: the doc lacks the field; -2: not a scalar)."""
+    keysets: tuple[tuple[str, ...], ...]
+    """Distinct sorted field-name sets of the docs."""
+    keyset_index: npt.NDArray[np.int64]
+    """Per item: index into :attr:`keysets`."""
+
+    def __len__(self) -> int:
+        return int(self.keyset_index.shape[0])
+
+    @staticmethod
+    def concat(parts: Sequence[DocFields]) -> DocFields:
+        """Join the fields of consecutive item ranges (equal values get one code across parts)."""
+        names: dict[str, None] = {}
+        for p in parts:
+            names.update(dict.fromkeys(p.keys))
+        keys: dict[str, tuple[bytes, ...]] = {}
+        codes: dict[str, npt.NDArray[np.int64]] = {}
+        for name in names:
+            vocab: dict[bytes, int] = {}
+            cols = []
+            for p in parts:
+                if name not in p.keys:
+                    cols.append(np.full(len(p), -1, dtype=np.int64))
+                    continue
+                remap = np.array([vocab.setdefault(k, len(vocab)) for k in p.keys[name]] + [-2, -1], np.int64)
+                cols.append(remap[p.codes[name]])  # -2 and -1 index the last two entries: kept
+            keys[name] = tuple(vocab)
+            codes[name] = np.concatenate(cols)
+        sets: dict[tuple[str, ...], int] = {}
+        index = [
+            np.array([sets.setdefault(ks, len(sets)) for ks in p.keysets] + [0], np.int64)[p.keyset_index]
+            for p in parts
+        ]
+        return DocFields(keys, codes, tuple(sets), np.concatenate(index) if index else np.zeros(0, np.int64))
+
+
+@dataclass(frozen=True)
+class Extract:
+    """What one samples file says about one filter: per-item arrays, nothing else."""
+
+    doc_ids: npt.NDArray[np.int64]
+    lines: npt.NDArray[np.int64]
+    doc_hashes: tuple[str, ...]
+    prompt_hashes: tuple[str, ...]
+    target_hashes: tuple[str, ...]
+    scores: Mapping[str, npt.NDArray[np.float64]]
+    n_choices: npt.NDArray[np.int64] | None
+    pairs: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]
+    nested: Mapping[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]]
+    filters_available: tuple[str, ...]
+    doc_fields: DocFields
 
 
 @dataclass(frozen=True)
@@ -73,8 +130,8 @@ class TaskSamples:
     """File the records came from."""
     lines: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """1-based line number of each item's record in :attr:`path`."""
-    docs: tuple[Mapping[str, Any], ...] = field(default=(), repr=False, compare=False)
-    """The ``doc`` of each item (for cluster keys)."""
+    doc_fields: DocFields | None = field(default=None, repr=False, compare=False)
+    """Each item's top-level scalar doc fields as compact keys (for :meth:`clusters`); None: no docs."""
     prompt_hashes: tuple[str, ...] = ()
     """``prompt_hash`` per item ('' where absent)."""
     target_hashes: tuple[str, ...] = ()
@@ -87,9 +144,28 @@ class TaskSamples:
     """Metrics logged as a list of numbers per item (IFEval's ``inst_level_strict_acc``: one
     bool per instruction): (flattened values, index of the item each value belongs to).
     lm-eval aggregates them as the mean of the flattened values."""
+    sources: tuple[tuple[Path, int], ...] = field(default=(), repr=False, compare=False)
+    """(file, number of items) of each consecutive part of the items (one part per leaf task)."""
+    cache_key: str = field(default="", repr=False, compare=False)
+    """Names the content the items were read from, for derived cache entries ('' : not cached)."""
 
     def __len__(self) -> int:
         return int(self.doc_ids.shape[0])
+
+    @property
+    def docs(self) -> tuple[Mapping[str, Any], ...]:
+        """The full ``doc`` of each item, read again from the samples file(s) on each access.
+
+        Docs are not kept in memory; :meth:`clusters` needs only :attr:`doc_fields`.
+        """
+        from lm_eval_mtl.io.decode import read_docs
+
+        out: list[Mapping[str, Any]] = []
+        start = 0
+        for path, count in self.sources:
+            out.extend(read_docs(path, self.lines[start : start + count].tolist()))
+            start += count
+        return tuple(out)
 
     def item_scores(self, metric: str) -> npt.NDArray[np.float64]:
         """Return the per-item values of a scalar metric, checked finite.
@@ -119,56 +195,39 @@ class TaskSamples:
     def clusters(self, doc_field: str) -> npt.NDArray[np.int64]:
         """Integer cluster label per item from the doc field ``doc_field``.
 
-        Labels are 0..G-1 in order of first appearance.
+        Labels are 0..G-1 in order of first appearance; items share a label when the field
+        holds the same JSON value (``1`` and ``1.0`` differ, as in ``json.dumps``).
 
         Raises:
-            MissingMetricError: Some item's doc lacks the field (named in the message).
+            MissingMetricError: Some item's doc lacks the field (named in the message), or the
+                field holds a list or an object rather than a string, number or boolean.
         """
-        labels: dict[str, int] = {}
-        out = np.empty(len(self), dtype=np.int64)
-        if len(self.docs) != len(self):
+        df = self.doc_fields
+        if df is None or len(df) != len(self):
             raise MissingMetricError(
                 f"samples of task {self.task!r} ({self.path}) carry no docs; cannot read cluster field {doc_field!r}."
             )
-        for i, doc in enumerate(self.docs):
-            if not isinstance(doc, Mapping) or doc_field not in doc:
-                line = int(self.lines[i]) if self.lines.size else i + 1
-                fields = ", ".join(sorted(doc)) if isinstance(doc, Mapping) else type(doc).__name__
+        codes = df.codes.get(doc_field)
+        col = codes if codes is not None else np.full(len(self), -1, dtype=np.int64)
+        bad = np.flatnonzero(col < 0)
+        if bad.size:
+            i = int(bad[0])
+            line = int(self.lines[i]) if self.lines.size else i + 1
+            if col[i] == -1:
+                fields = ", ".join(df.keysets[int(df.keyset_index[i])])
                 raise MissingMetricError(
                     f"{self.path}:{line}: the doc of task {self.task!r} has no field {doc_field!r} "
                     f"for clustering; its fields: {fields}."
                 )
-            key = json.dumps(doc[doc_field], sort_keys=True, default=str)
-            out[i] = labels.setdefault(key, len(labels))
-        return out
-
-
-_SAMPLES_WHAT = "an lm-eval samples file (samples_<task>_<timestamp>.jsonl, one JSON record per line)"
-
-
-def _iter_records(path: Path) -> Iterator[tuple[int, Mapping[str, Any]]]:
-    from lm_eval_mtl.io.files import iter_file_lines, json_problem, loads_strict
-
-    for lineno, line in iter_file_lines(path, what=_SAMPLES_WHAT):
-        if not line.strip():
-            continue
-        try:
-            rec = loads_strict(line)
-        except json.JSONDecodeError as err:
-            trunc = "" if line.endswith("\n") else " (the last line is cut off: the file looks truncated)"
-            raise ResultsFormatError(
-                f"{path}:{lineno}: invalid JSON at column {err.colno}: {err.msg}{trunc}."
-            ) from None
-        except (ValueError, RecursionError) as err:
-            problem = json_problem(err)
-            if problem is None:  # pragma: no cover - every ValueError of json.loads is named above
-                raise
-            raise ResultsFormatError(f"{path}:{lineno}: {problem}; expected {_SAMPLES_WHAT}.") from None
-        if not isinstance(rec, Mapping) or "doc_id" not in rec:
-            raise ResultsFormatError(
-                f"{path}:{lineno}: not an lm-eval samples record (expected an object with 'doc_id')."
+            raise MissingMetricError(
+                f"{self.path}:{line}: the doc field {doc_field!r} of task {self.task!r} holds a list or an "
+                "object; a cluster key must be a top-level doc field holding a string, number or boolean "
+                "(the same value for the items of one context)."
             )
-        yield lineno, rec
+        return np.array(col, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- columns -> arrays
 
 
 def _check_item_domain(
@@ -199,26 +258,104 @@ def _as_str_ref(value: Any) -> str | None:
     return None
 
 
-def _count_choices(rec: Mapping[str, Any]) -> int:
-    args = rec.get("arguments")
-    n = len(args) if isinstance(args, (Mapping, list)) else 0
-    if "acc_mutual_info" in rec:  # lm-eval adds one unconditional request per choice
-        n //= 2
-    return n
+def extract_samples(
+    path: Path, *, task: str, filter: str, output_type: str | None, fast: bool = True, hasher: Any = None
+) -> Extract:
+    """Read the records of one filter from a samples file into per-item arrays.
 
+    Args:
+        path: The samples file (it exists).
+        task: Task name, for messages.
+        filter: The filter whose records to keep.
+        output_type: The task's lm-eval output type, when known (see :func:`read_samples`).
+        fast: Use the typed fast path where it applies (False: the generic decoder only).
+        hasher: A :mod:`hashlib` object fed every byte read, or None.
 
-def _is_loglik_args(rec: Mapping[str, Any]) -> bool:
-    args = rec.get("arguments")
-    items = list(args.values()) if isinstance(args, Mapping) else list(args) if isinstance(args, list) else []
-    if not items:
-        return False
-    for a in items:
-        second = (
-            a.get("arg_1") if isinstance(a, Mapping) else a[1] if isinstance(a, list) and len(a) > 1 else None
+    Raises:
+        ResultsFormatError: As :func:`read_samples`.
+        MissingMetricError: No record has the filter.
+    """
+    p = path
+    need_args = output_type is None or output_type == "multiple_choice"
+    scan = scan_file(p, filter, need_args, fast=fast, hasher=hasher)
+    if fast and not FIXED_KEYS.isdisjoint(scan.names):  # a record lists a fixed key as a metric
+        scan = scan_file(p, filter, need_args, fast=False)
+    if scan.n_records == 0:
+        raise ResultsFormatError(f"{p}: empty samples file (no records); the run may have been interrupted.")
+    n = len(scan.lines)
+    if not n:
+        raise MissingMetricError(
+            f"samples of task {task!r} ({p}) have no records with filter {filter!r}; "
+            f"filters present: {', '.join(scan.filters)}."
         )
-        if not isinstance(second, str):
-            return False
-    return True
+    seen: dict[int, int] = {}
+    doc_ids = np.empty(n, dtype=np.int64)
+    lines = np.array(scan.lines, dtype=np.int64)
+    for i, (lineno, raw_id) in enumerate(zip(scan.lines, scan.doc_ids, strict=True)):
+        did = raw_id if type(raw_id) is int else _opt_int(raw_id)
+        if did is None:
+            raise ResultsFormatError(f"{p}:{lineno}: `doc_id` must be an integer; got {raw_id!r}.")
+        if did in seen:
+            extra = (
+                " Records carry no `filter` field, so several filters may be mixed in this file."
+                if not scan.has_filter[i]
+                else ""
+            )
+            raise ResultsFormatError(
+                f"{p}:{lineno}: doc_id {did} repeats (first at line {seen[did]}) within filter {filter!r}.{extra}"
+            )
+        seen[did] = lineno
+        doc_ids[i] = did
+
+    scores: dict[str, npt.NDArray[np.float64]] = {}
+    pairs: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    nested: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]] = {}
+    for name in scan.names:
+        vals = scan.cols.get(name, [])
+        vals = vals + [None] * (n - len(vals))
+        if all(v is None or _is_metric_number(v) or isinstance(v, bool) for v in vals):
+            scores[name] = np.array([math.nan if v is None else float(v) for v in vals], dtype=np.float64)
+            _check_item_domain(p, task, name, scores[name], lines)
+            continue
+        lists = [v for v in vals if isinstance(v, list)]
+        if (
+            name not in PAIR_METRICS
+            and len(lists) == len(vals)
+            and any(lists)
+            and all(_is_metric_number(x) or isinstance(x, bool) for v in lists for x in v)
+        ):
+            flat = [float(x) for v in lists for x in v]
+            owner = [i for i, v in enumerate(lists) for _ in v]
+            nested[name] = (np.array(flat, dtype=np.float64), np.array(owner, dtype=np.int64))
+            _check_item_domain(p, task, name, nested[name][0], lines[nested[name][1]])
+            continue
+        if all(isinstance(v, list) and len(v) == 2 for v in vals):
+            refs = [_as_str_ref(v[0]) for v in vals]
+            preds = [_as_str_ref(v[1]) for v in vals]
+            if all(r is not None for r in refs) and all(q is not None for q in preds):
+                pairs[name] = (
+                    tuple(r for r in refs if r is not None),
+                    tuple(q for q in preds if q is not None),
+                )
+        # anything else (f1/mcc (gold, pred) pairs, dicts, multi-reference lists) is not read.
+
+    if output_type is None:
+        is_mc = all(scan.loglik) and any(k >= 2 for k in scan.n_args)
+    else:
+        is_mc = output_type == "multiple_choice"
+    return Extract(
+        doc_ids=doc_ids,
+        lines=lines,
+        doc_hashes=tuple(scan.hashes[0]),
+        prompt_hashes=tuple(scan.hashes[1]),
+        target_hashes=tuple(scan.hashes[2]),
+        scores=scores,
+        n_choices=np.array(scan.n_args, dtype=np.int64) if is_mc else None,
+        pairs=pairs,
+        nested=nested,
+        filters_available=tuple(scan.filters),
+        doc_fields=DocFields(*scan.doc_fields(n)),
+    )
 
 
 def read_samples(
@@ -229,6 +366,10 @@ def read_samples(
     output_type: str | None = None,
 ) -> TaskSamples:
     """Read the records of one filter from a ``samples_*.jsonl`` file.
+
+    Only the fields the package uses are decoded (:mod:`lm_eval_mtl.io.decode`), and the
+    result is kept in the samples cache (:mod:`lm_eval_mtl.io.cache`) for the next read of
+    the unchanged file.
 
     Args:
         path: The samples file.
@@ -246,126 +387,46 @@ def read_samples(
             without ``doc_id``, or a ``doc_id`` repeated within the filter.
         MissingMetricError: No record has the filter ``filter`` (filters present listed).
     """
+    from lm_eval_mtl.io.cache import read_extract
+
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"samples file {p} does not exist.")
     if task is None:
         m = _SAMPLES_NAME.match(p.name)
         task = m.group("task") if m else p.stem
-    records: list[tuple[int, Mapping[str, Any]]] = []
-    filters: dict[str, None] = {}
-    n_records = 0
-    for lineno, rec in _iter_records(p):
-        n_records += 1
-        f = rec.get("filter", "none")
-        f = f if isinstance(f, str) else "none"
-        filters.setdefault(f, None)
-        if f == filter:
-            records.append((lineno, rec))
-    if n_records == 0:
-        raise ResultsFormatError(f"{p}: empty samples file (no records); the run may have been interrupted.")
-    if not records:
-        raise MissingMetricError(
-            f"samples of task {task!r} ({p}) have no records with filter {filter!r}; "
-            f"filters present: {', '.join(filters)}."
-        )
-    seen: dict[int, int] = {}
-    doc_ids = np.empty(len(records), dtype=np.int64)
-    lines = np.empty(len(records), dtype=np.int64)
-    for i, (lineno, rec) in enumerate(records):
-        did = _opt_int(rec.get("doc_id"))
-        if did is None:
-            raise ResultsFormatError(f"{p}:{lineno}: `doc_id` must be an integer; got {rec.get('doc_id')!r}.")
-        if did in seen:
-            extra = (
-                " Records carry no `filter` field, so several filters may be mixed in this file."
-                if "filter" not in rec
-                else ""
-            )
-            raise ResultsFormatError(
-                f"{p}:{lineno}: doc_id {did} repeats (first at line {seen[did]}) within filter {filter!r}.{extra}"
-            )
-        seen[did] = lineno
-        doc_ids[i] = did
-        lines[i] = lineno
+    name = task
+    ext, key = read_extract(
+        p,
+        (filter, output_type or ""),
+        lambda hasher: extract_samples(p, task=name, filter=filter, output_type=output_type, hasher=hasher),
+    )
+    return samples_from_extract(task, filter, p, ext, key)
 
-    # metric names: the `metrics` list where lm-eval wrote one, else every non-fixed key.
-    names: dict[str, None] = {}
-    for _, rec in records:
-        listed = rec.get("metrics")
-        if isinstance(listed, list) and all(isinstance(x, str) for x in listed):
-            for x in listed:
-                names.setdefault(x, None)
-        else:
-            for k in rec:
-                if k not in _SAMPLE_FIXED_KEYS:
-                    names.setdefault(k, None)
 
-    scores: dict[str, npt.NDArray[np.float64]] = {}
-    pairs: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
-    nested: dict[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]] = {}
-    for name in names:
-        vals = [rec.get(name) for _, rec in records]
-        if all(v is None or _is_metric_number(v) or isinstance(v, bool) for v in vals):
-            scores[name] = np.array([math.nan if v is None else float(v) for v in vals], dtype=np.float64)
-            _check_item_domain(p, task, name, scores[name], lines)
-            continue
-        lists = [v for v in vals if isinstance(v, list)]
-        if (
-            name not in _PAIR_METRICS
-            and len(lists) == len(vals)
-            and any(lists)
-            and all(_is_metric_number(x) or isinstance(x, bool) for v in lists for x in v)
-        ):
-            flat = [float(x) for v in lists for x in v]
-            owner = [i for i, v in enumerate(lists) for _ in v]
-            nested[name] = (np.array(flat, dtype=np.float64), np.array(owner, dtype=np.int64))
-            _check_item_domain(p, task, name, nested[name][0], lines[nested[name][1]])
-            continue
-        if all(isinstance(v, list) and len(v) == 2 for v in vals):
-            refs = [_as_str_ref(v[0]) for v in vals]  # type: ignore[index]
-            preds = [_as_str_ref(v[1]) for v in vals]  # type: ignore[index]
-            if all(r is not None for r in refs) and all(q is not None for q in preds):
-                pairs[name] = (
-                    tuple(r for r in refs if r is not None),
-                    tuple(q for q in preds if q is not None),
-                )
-        # anything else (f1/mcc (gold, pred) pairs, dicts, multi-reference lists) is not read.
-
-    first = records[0][1]
-    if output_type is None:
-        is_mc = all(_is_loglik_args(rec) for _, rec in records) and any(
-            _count_choices(rec) >= 2 for _, rec in records
-        )
-    else:
-        is_mc = output_type == "multiple_choice"
-    n_choices = np.array([_count_choices(rec) for _, rec in records], dtype=np.int64) if is_mc else None
-    del first
-
-    def strs(key: str) -> tuple[str, ...]:
-        return tuple(str(rec.get(key) or "") for _, rec in records)
-
+def samples_from_extract(task: str, filter: str, path: Path, ext: Extract, key: str) -> TaskSamples:
+    """Return the :class:`TaskSamples` of one file's extraction (``key``: :attr:`TaskSamples.cache_key`)."""
     return TaskSamples(
         task=task,
         filter=filter,
-        doc_ids=doc_ids,
-        doc_hashes=strs("doc_hash"),
-        scores=scores,
-        n_choices=n_choices,
-        pairs=pairs,
-        path=p,
-        lines=lines,
-        docs=tuple(_doc(rec) for _, rec in records),
-        prompt_hashes=strs("prompt_hash"),
-        target_hashes=strs("target_hash"),
-        filters_available=tuple(filters),
-        nested=nested,
+        doc_ids=ext.doc_ids,
+        doc_hashes=ext.doc_hashes,
+        scores=ext.scores,
+        n_choices=ext.n_choices,
+        pairs=ext.pairs,
+        path=path,
+        lines=ext.lines,
+        doc_fields=ext.doc_fields,
+        prompt_hashes=ext.prompt_hashes,
+        target_hashes=ext.target_hashes,
+        filters_available=ext.filters_available,
+        nested=ext.nested,
+        sources=((path, len(ext.doc_ids)),),
+        cache_key=key,
     )
 
 
-def _doc(rec: Mapping[str, Any]) -> Mapping[str, Any]:
-    doc = rec.get("doc")
-    return doc if isinstance(doc, Mapping) else {}
+# --------------------------------------------------------------------------- groups
 
 
 def concat_samples(task: str, parts: Sequence[TaskSamples]) -> TaskSamples:
@@ -397,6 +458,8 @@ def concat_samples(task: str, parts: Sequence[TaskSamples]) -> TaskSamples:
         if m in common_nested
     }
     has_nc = all(s.n_choices is not None for s in parts)
+    fields = [s.doc_fields for s in parts]
+    keys = [s.cache_key for s in parts]
     return TaskSamples(
         task=task,
         filter=parts[0].filter,
@@ -407,10 +470,14 @@ def concat_samples(task: str, parts: Sequence[TaskSamples]) -> TaskSamples:
         pairs=pairs,
         path=parts[0].path.parent,
         lines=np.concatenate([s.lines for s in parts]),
-        docs=tuple(d for s in parts for d in s.docs),
+        doc_fields=DocFields.concat([f for f in fields if f is not None])
+        if all(f is not None for f in fields)
+        else None,
         prompt_hashes=tuple(h for s in parts for h in s.prompt_hashes),
         target_hashes=tuple(h for s in parts for h in s.target_hashes),
         subtasks=tuple(s.task for s in parts for _ in range(len(s))),
         filters_available=parts[0].filters_available,
         nested=nested,
+        sources=tuple(src for s in parts for src in s.sources),
+        cache_key="+".join(keys) if all(keys) else "",
     )

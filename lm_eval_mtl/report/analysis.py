@@ -30,25 +30,55 @@ if TYPE_CHECKING:
 __all__ = ["comparison_tables", "correlation_tables", "plot_transfer", "transfer_tables"]
 
 
+def _limit_title(limits: Iterable[float | None]) -> str:
+    """`` [--limit N]`` for a title when some run was made with ``lm_eval --limit``."""
+    from lm_eval_mtl.scoring.signature import limit_text
+
+    values = sorted({v for v in limits if v is not None})
+    if not values:
+        return ""
+    return " [--limit " + ", ".join(limit_text(v) for v in values) + "]"
+
+
 def comparison_tables(c: ModelComparison) -> list[Table]:
-    """One table per pair (tasks + composite), and a tie table with more than two runs."""
+    """One table per pair (tasks + composite), and a tie table with more than two runs.
+
+    A, B and diff are in one unit: the normalized scores z (raw metric values when no suite
+    normalizes them) and, on the composite row, each run's composite; the raw values are in
+    :meth:`ModelComparison.tidy` (``raw_a``, ``raw_b``). An unknown item count is left empty.
+    """
+    from lm_eval_mtl.analysis.compare import item_count
+
     tables: list[Table] = []
     level = f"{c.confidence_level:.0%}"
+    if c.normalization.startswith("raw metric units"):
+        units = (
+            f"A, B: {c.normalization}; composite row: sum_t w_t x_t of each run; diff = A - B, "
+            "in the same units"
+        )
+    else:
+        units = (
+            f"A, B: normalized scores z = (raw - chance) / (ceiling - chance), {c.normalization}; "
+            "composite row: sum_t w_t z_t of each run; diff = A - B, in the same units "
+            "(raw metric values: raw_a, raw_b in --format csv or json)"
+        )
+    limited = _limit_title(c.limits.values())
     for pair in c.pairs:
+        per_task, (ca, cb) = c.scores(pair)
         rows: list[tuple[Cell, ...]] = []
-        for t in pair.tasks:
+        for t, (za, zb) in zip(pair.tasks, per_task, strict=True):
             rows.append(
                 (
                     t.task,
-                    t.mean_a,
-                    t.mean_b,
+                    za,
+                    zb,
                     t.diff,
                     t.se,
                     t.ci,
                     t.p_value,
                     t.p_adjusted,
                     t.mde,
-                    t.n,
+                    item_count(t),
                     t.method,
                 )
             )
@@ -56,8 +86,8 @@ def comparison_tables(c: ModelComparison) -> list[Table]:
         rows.append(
             (
                 "composite",
-                None,
-                None,
+                ca,
+                cb,
                 comp.diff,
                 comp.se,
                 comp.ci,
@@ -69,14 +99,15 @@ def comparison_tables(c: ModelComparison) -> list[Table]:
             )
         )
         notes = [
-            f"diff = A - B in {c.normalization}; CI {level}; p adjusted across tasks: {c.correction}",
+            units,
+            f"CI {level}; p adjusted across tasks: {c.correction}",
             "mcnemar: exact McNemar p, paired-bootstrap CI; sign-flip / randomization p: paired randomization test; "
             "analytic-unpaired: results JSON only (no samples)",
         ]
         notes.extend(c.notes)
         tables.append(
             Table(
-                title=f"A = {pair.a}  vs  B = {pair.b}",
+                title=f"A = {pair.a}  vs  B = {pair.b}{limited}",
                 columns=("task", "A", "B", "diff", "se", f"CI {level}", "p", "p_adj", "mde", "n", "method"),
                 rows=tuple(rows),
                 formats={
@@ -136,9 +167,10 @@ def transfer_tables(tm: TransferMatrix) -> list[Table]:
         f"* / ** / ***: significant at FDR {tm.fdr:.2g} (Benjamini-Hochberg over all cells), adjusted p < 0.05 / 0.01 / 0.001",
         *tm.notes,
     )
+    limited = _limit_title(tm.limits.values())
     tables = [
         Table(
-            title="Transfer matrix T[source, target]",
+            title=f"Transfer matrix T[source, target]{limited}",
             columns=("source", *targets, "composite"),
             rows=tuple(rows),
             formats={"composite": "+.4f"},
@@ -158,7 +190,7 @@ def transfer_tables(tm: TransferMatrix) -> list[Table]:
                     float(tm.p_value[s, t]),
                     float(tm.p_adjusted[s, t]),
                     bool(tm.significant[s, t]),
-                    float(tm.relative[s, t]),
+                    None if tm.relative_reason(tgt) else float(tm.relative[s, t]),
                     tm.method[s][t],
                 )
             )
@@ -173,7 +205,7 @@ def transfer_tables(tm: TransferMatrix) -> list[Table]:
                 None,
                 None,
                 None,
-                "",
+                tm.composite_method,
             )
         )
     level = f"{tm.confidence_level:.0%}"
@@ -201,7 +233,10 @@ def transfer_tables(tm: TransferMatrix) -> list[Table]:
                 "p_adj": ".3g",
                 "relative": "+.2f",
             },
-            notes=("relative = T[s,t] / |T[t,t]|: NaN where no checkpoint was trained on t or T[t,t] = 0",),
+            notes=(
+                "relative = T[s,t] / |T[t,t]|: undefined (-) where no source is named like t (no checkpoint "
+                "trained on it) or T[t,t] = 0; the relative table of --output-dir says which",
+            ),
         )
     )
     if tm.mtl is not None:
@@ -233,7 +268,9 @@ def transfer_tables(tm: TransferMatrix) -> list[Table]:
 def _matrix_table(
     title: str, names: tuple[str, ...], m: npt.NDArray[np.float64], fmt: str, notes: tuple[str, ...] = ()
 ) -> Table:
-    rows: tuple[tuple[Cell, ...], ...] = tuple((n, *(float(v) for v in m[i])) for i, n in enumerate(names))
+    rows: tuple[tuple[Cell, ...], ...] = tuple(
+        (n, *(float(v) if math.isfinite(v) else None for v in m[i])) for i, n in enumerate(names)
+    )
     return Table(
         title=title, columns=("task", *names), rows=rows, formats={n: fmt for n in names}, notes=notes
     )
@@ -242,17 +279,30 @@ def _matrix_table(
 def correlation_tables(st: CorrelationStudy) -> list[Table]:
     """Pearson, shrunk, Spearman, predictive R^2 matrices and a summary.
 
-    Every statistic of the summary names the matrix it comes from: the effective number of
-    tasks is always of the Pearson correlation matrix; the PCA rows of ``st.pca_on``.
+    Every statistic of the summary names the matrix it comes from and the rows it was
+    computed on (complete cases, models with gaps dropped, or an imputed matrix): the
+    effective number of tasks of the Pearson matrix, and of the Ledoit-Wolf-shrunk one (the
+    figure ``weights show`` prints for weights fitted on the same population); the PCA rows
+    of ``st.pca_on``. Undefined matrix cells are left blank, with a note saying why.
     """
+    from statistics import NormalDist
+
+    from lm_eval_mtl.analysis.correlate import FEW_MODELS, MINIMUM_MODELS, undefined_note
+
     names = st.tasks
     pca = "correlation matrix" if st.pca_on == "correlation" else "covariance matrix"
+    case = "imputed" if st.imputation is not None else "gaps dropped" if st.dropped else "complete cases"
     summary_rows: list[tuple[Cell, ...]] = [
         ("models", st.n_models),
         ("tasks", len(names)),
-        ("Ledoit-Wolf shrinkage delta (correlation matrix)", st.shrinkage),
-        ("effective number of tasks (Nyholt, correlation matrix)", st.effective_nyholt),
-        ("effective number of tasks (Li-Ji, correlation matrix)", st.effective_li_ji),
+        ("computed on", f"{st.rows}; population: {st.source}"),
+        ("Ledoit-Wolf shrinkage delta (Pearson correlation matrix)", st.shrinkage),
+        (f"effective number of tasks (Nyholt; Pearson correlation matrix, {case})", st.effective_nyholt),
+        (f"effective number of tasks (Li-Ji; Pearson correlation matrix, {case})", st.effective_li_ji),
+        (
+            f"effective number of tasks (Nyholt; Ledoit-Wolf-shrunk Pearson matrix, {case}; as in weights fit)",
+            st.effective_nyholt_shrunk,
+        ),
         (
             "PCA on",
             "correlation matrix (standardized scores)"
@@ -260,6 +310,16 @@ def correlation_tables(st: CorrelationStudy) -> list[Table]:
             else "covariance matrix (raw scores)",
         ),
     ]
+    summary_notes = list(st.notes)
+    if st.n_models < FEW_MODELS:
+        z = NormalDist().inv_cdf(1 - (1 - st.confidence_level) / 2)
+        half = z / math.sqrt(st.n_models - 3)
+        lo, hi = math.tanh(math.atanh(0.5) - half), math.tanh(math.atanh(0.5) + half)
+        summary_notes.append(
+            f"only {st.n_models} models (every statistic here needs at least {max(MINIMUM_MODELS.values())}): "
+            f"a correlation of 0.5 has the {st.confidence_level:.0%} Fisher-z interval [{lo:.2f}, {hi:.2f}]; "
+            "read these figures as rough"
+        )
     for k, v in enumerate(st.explained_variance_ratio):
         summary_rows.append((f"PC{k + 1} explained variance ratio ({pca})", float(v)))
     if st.imputation is not None:
@@ -285,7 +345,7 @@ def correlation_tables(st: CorrelationStudy) -> list[Table]:
             columns=("statistic", "value"),
             rows=tuple(summary_rows),
             precision=4,
-            notes=st.notes,
+            notes=tuple(summary_notes),
         ),
         _matrix_table(
             "Pearson correlation across models",
@@ -301,7 +361,8 @@ def correlation_tables(st: CorrelationStudy) -> list[Table]:
             names,
             st.predictive_r2,
             ".3f",
-            (f"{st.label}",),
+            (f"{st.label}",)
+            + ((f"-: {undefined_note(st.undefined_predictors)}",) if st.undefined_predictors else ()),
         ),
     ]
     return tables

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 
 from lm_eval_mtl.jsonout import json_dumps
 from lm_eval_mtl.report.tables import Cell, Table, render_table
+from lm_eval_mtl.scoring.signature import limit_mark, limit_text
 
 if TYPE_CHECKING:
     from lm_eval_mtl.scoring.types import CompositeScore
@@ -26,19 +27,23 @@ _COLUMNS = ("task", "family", "metric", "n", "raw", "chance", "z", "se(z)", "CI(
 
 def _method_text(score: CompositeScore) -> str:
     if score.method == "analytic":
-        return "analytic (normal, from stderrs)"
+        return "analytic (normal, or t for clustered members, from standard errors)"
     # the seed is part of the citation: with it, the interval can be reproduced exactly
     seed = f"seed {score.seed}" if score.seed is not None else "no seed recorded (not reproducible)"
+    if score.method == "wild":
+        return f"wild cluster bootstrap-t over clusters (few clusters), B={score.n_resamples}, {seed}"
     return f"bootstrap {score.method} over items, B={score.n_resamples}, {seed}"
 
 
 def headline(score: CompositeScore, precision: int = 3) -> str:
-    """Return the one-line summary: value, interval, level and method."""
+    """Return the one-line summary: value, interval, level and method (and a ``--limit`` mark)."""
     lvl = f"{score.confidence_level * 100:g}%"
     lo, hi = score.ci
+    limited = f"; {limit_mark(score.limit)}" if score.limit is not None else ""
     return (
         f"composite {score.value:.{precision}f} "
-        f"({lvl} CI {lo:.{precision}f} to {hi:.{precision}f}; se {score.se:.{precision}f}; {_method_text(score)})"
+        f"({lvl} CI {lo:.{precision}f} to {hi:.{precision}f}; se {score.se:.{precision}f}; {_method_text(score)}"
+        f"{limited})"
     )
 
 
@@ -107,8 +112,14 @@ def composite_table(score: CompositeScore) -> Table:
         notes.append(
             f"run used: {score.run_path} (other runs in the folder: {len(score.other_runs)}; pick one with --run)"
         )
+    if score.limit is not None:
+        notes.append(
+            f"LIMITED RUN: {limit_mark(score.limit)} (limit={limit_text(score.limit)} in the signature)"
+        )
     notes.append(f"signature: {score.signature}")
     title = f"{score.suite}@{score.suite_version}: {score.model_name}"
+    if score.limit is not None:
+        title += f" [--limit {limit_text(score.limit)}]"
     return Table(
         title=title,
         columns=_COLUMNS,

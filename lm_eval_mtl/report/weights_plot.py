@@ -16,13 +16,19 @@ from lm_eval_mtl.scoring.weights_file import WeightsFile
 __all__ = ["plot_weights"]
 
 
-def plot_weights(wf: WeightsFile, path: str | Path, *, inputs: Iterable[str | Path] = ()) -> Path:
+def plot_weights(
+    wf: WeightsFile, path: str | Path, *, inputs: Iterable[str | Path] = (), dpi: int = 100
+) -> Path:
     """Draw ``wf``'s weights (bars) and, when recorded, its shrunk correlation (heatmap).
+
+    The legend sits outside the bars; the heatmap's numbers are black or white by the
+    luminance of their cell.
 
     Args:
         wf: The weights file.
         path: Output image (``.png``, ``.pdf``, ``.svg``), written atomically.
         inputs: Files the caller read (the weights file); ``path`` may not be one of them.
+        dpi: Resolution of a PNG.
 
     Returns:
         The path written.
@@ -48,10 +54,11 @@ def plot_weights(wf: WeightsFile, path: str | Path, *, inputs: Iterable[str | Pa
     axes = fig.subplots(1, 2 if has_corr else 1, squeeze=False)
     ax = axes[0][0]
     ax.barh(keys[::-1], [wf.weights[k] for k in keys][::-1], color="#4472c4")
-    ax.axvline(1.0 / len(keys), color="grey", linestyle="--", linewidth=1, label="equal")
+    ax.axvline(1.0 / len(keys), color="grey", linestyle="--", linewidth=1, label="equal weights (1/n)")
     ax.set_xlabel("weight")
     ax.set_title(f"{wf.id} ({wf.scheme})")
-    ax.legend(loc="lower right")
+    # below the x label, outside the axes: a legend inside would cover a bar
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False, fontsize=8)
     if has_corr:
         ax2 = axes[0][1]
         corr = np.asarray(wf.correlation, dtype=np.float64)
@@ -63,5 +70,5 @@ def plot_weights(wf: WeightsFile, path: str | Path, *, inputs: Iterable[str | Pa
     from lm_eval_mtl.io.atomic import atomic_output
 
     with atomic_output(out, inputs=inputs) as tmp:
-        fig.savefig(tmp, dpi=120, format=out.suffix[1:].lower())
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format=out.suffix[1:].lower())
     return out

@@ -248,6 +248,7 @@ def score_run(
         hashes,
         tuple(dropped),
         chance_from_samples=collected.chance_from_samples,
+        limit=run.limit,
     )
     return CompositeScore(
         value=value,
@@ -273,6 +274,7 @@ def score_run(
         notes=tuple(dict.fromkeys(notes)),
         leaderboard=suite.leaderboard,
         leaderboard_average=lb_avg,
+        limit=run.limit,
         _bootstrap=boot,
     )
 

@@ -4,9 +4,13 @@
   paths for 0/1 and few-valued scores, clusters resampled whole, corpus metrics through
   their segment statistics), with members that share documents resampled jointly over the
   union of their documents (:class:`lm_eval_mtl.scoring.overlap.JointStatistics`).
+  When some member has fewer than 20 clusters the pairs cluster bootstrap under-covers
+  (bench/RESULTS.md, "Few clusters"): the interval is then the wild cluster bootstrap-t
+  (:func:`lm_eval_mtl.stats.wild_composite.wild_composite`, method ``wild``) over the members'
+  clusters, corpus members and members sharing items entering through their ordinary bootstrap.
 * :func:`analytic_interval`: the normal interval ``C +- z se(C)`` with se(C) from
   :func:`lm_eval_mtl.scoring.analytic.composite_se` (overlapping members added as perfectly
-  correlated, the upper bound).
+  correlated, the upper bound); with clustered members the t quantile on Satterthwaite's df.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import math
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -23,11 +27,8 @@ from lm_eval_mtl.errors import DegenerateDataWarning, ResultsFormatError
 from lm_eval_mtl.scoring.analytic import composite_se
 from lm_eval_mtl.scoring.members import Member
 from lm_eval_mtl.scoring.overlap import JointStatistics
-from lm_eval_mtl.scoring.types import CompositeMethod, TaskScore
+from lm_eval_mtl.scoring.types import CompositeMethod, IntervalSource, TaskScore
 from lm_eval_mtl.stats._common import ConfidenceInterval
-
-if TYPE_CHECKING:
-    from lm_eval_mtl.stats.bootstrap import BootstrapResult
 
 __all__ = ["CompositeInterval", "analytic_interval", "bootstrap_interval"]
 
@@ -45,8 +46,8 @@ class CompositeInterval:
     """The interval."""
     method: CompositeMethod
     """``analytic``, ``percentile`` or ``bca``."""
-    bootstrap: BootstrapResult | None = None
-    """The bootstrap distribution (reused for other confidence levels), or None."""
+    bootstrap: IntervalSource | None = None
+    """The bootstrap (or t) distribution, reused for other confidence levels; None: normal."""
     resample: Mapping[str, str] = field(default_factory=dict)
     """Member label -> how it was resampled (``binomial``, ``cluster``, ``corpus``, ``joint`` ...)."""
     notes: tuple[str, ...] = ()
@@ -66,10 +67,20 @@ def bootstrap_interval(
 ) -> CompositeInterval:
     """Bootstrap the composite over items, stratified by member (jointly within an overlap component).
 
+    With a member of fewer than 20 clusters the wild cluster bootstrap-t replaces the pairs
+    bootstrap (``method`` is then ``wild`` whatever was asked; a note says why).
+
     Raises:
         ResultsFormatError: The composite recomputed from the items differs from ``value``.
     """
     from lm_eval_mtl.stats.bootstrap import ItemScores, bootstrap_composite, resample_kind
+    from lm_eval_mtl.stats.clusters import FINE_CLUSTERS
+
+    few = [members[c[0]] for c in comps if len(c) == 1 and _n_groups(members[c[0]]) < FINE_CLUSTERS]
+    if few:
+        return _wild_interval(
+            members, comps, weights, value, few, level=level, n_resamples=n_resamples, rng=rng
+        )
 
     tasks: list[Any] = []
     tw: list[float] = []
@@ -121,6 +132,79 @@ def bootstrap_interval(
         )
     final: CompositeMethod = boot.method if boot.method != "basic" else "percentile"
     return CompositeInterval(boot.se, boot.ci, final, boot, resample, tuple(notes))
+
+
+def _n_groups(mem: Member) -> int:
+    """Resampling units of a member's cluster labels (clusters, or prompts of a nested metric); 2^31 if none."""
+    labels = mem.cluster_labels
+    return int(np.unique(labels).size) if labels is not None else 1 << 31
+
+
+def _wild_interval(
+    members: Sequence[Member],
+    comps: Sequence[Sequence[int]],
+    weights: Mapping[str, float],
+    value: float,
+    few: Sequence[Member],
+    *,
+    level: float,
+    n_resamples: int,
+    rng: np.random.Generator,
+) -> CompositeInterval:
+    """Form the wild cluster bootstrap-t interval of the composite (some member has fewer than 20 clusters)."""
+    from lm_eval_mtl.stats.wild_composite import WildStratum, wild_composite
+
+    strata: list[WildStratum] = []
+    linear = 0.0
+    resample: dict[str, str] = {}
+    rest: list[int] = []
+    rest_comps: list[Sequence[int]] = []
+    for comp in comps:
+        mem = members[comp[0]]
+        if len(comp) > 1 or mem.corpus is not None or mem.scores is None:
+            rest_comps.append(comp)
+            rest.extend(comp)
+            continue
+        coef = weights[mem.label] * mem.scale
+        st = WildStratum.from_items(mem.scores, mem.cluster_labels, coef)
+        strata.append(st)
+        linear += coef * float(st.sums.sum() / st.sizes.sum()) - weights[mem.label] * mem.scale * mem.chance
+        resample[mem.label] = "wild cluster" if mem.cluster_labels is not None else "wild"
+    extra_dev = None
+    extra_var = 0.0
+    notes: list[str] = []
+    if rest_comps:
+        sub = bootstrap_interval(
+            members, rest_comps, weights, value - linear, level=level, method="percentile",
+            n_resamples=n_resamples, rng=rng,
+        )  # fmt: skip
+        assert sub.bootstrap is not None
+        dist = np.asarray(sub.bootstrap.distribution)  # type: ignore[attr-defined]
+        extra_dev = dist - (value - linear)
+        extra_var = float(np.var(dist, ddof=1))
+        resample.update(sub.resample)
+        notes.extend(sub.notes)
+    elif abs(linear - value) > 1e-6 * max(1.0, abs(value)):
+        raise ResultsFormatError(
+            f"the composite recomputed from the logged items ({linear!r}) differs from the one from the "
+            f"results file ({value!r}); the samples do not match the results."
+        )
+    wild = wild_composite(
+        strata, value, extra_deviations=extra_dev, extra_variance=extra_var, confidence_level=level,
+        n_resamples=n_resamples, rng=rng,
+    )  # fmt: skip
+    named = ", ".join(f"{m.label} ({_n_groups(m)})" for m in few[:5]) + (" ..." if len(few) > 5 else "")
+    notes.append(
+        f"interval: wild cluster bootstrap-t (Webb weights for members with at most 12 clusters, "
+        f"Rademacher otherwise; B={n_resamples}) because some members have fewer than 20 clusters: "
+        f"{named}; the pairs cluster bootstrap under-covers there."
+        + (
+            " Corpus members and members sharing items enter through their ordinary bootstrap."
+            if rest_comps
+            else ""
+        )
+    )
+    return CompositeInterval(wild.se, wild.ci, "wild", wild, resample, tuple(notes))
 
 
 def analytic_interval(
@@ -180,15 +264,16 @@ def analytic_interval(
     dfs = [t.df if t.df is not None else math.inf for t in scores]
     if any(math.isfinite(d) for d in dfs) and math.isfinite(se):
         # clustered members: CR1 with t quantiles, the composite's df by Welch-Satterthwaite
-        from lm_eval_mtl.stats.clusters import satterthwaite_df, t_critical
+        from lm_eval_mtl.stats.clusters import CompositeTInterval, satterthwaite_df, t_critical
 
         var = [(t.weight * t.se) ** 2 for t in scores]
         df = satterthwaite_df(var, dfs)
-        half = t_critical(df, level) * se
+        crit = t_critical(df, level)
         notes.append(
             f"interval: t quantile on {df:.1f} degrees of freedom (Satterthwaite; clustered members)."
         )
-        return CompositeInterval(
-            se, ConfidenceInterval(value - half, value + half), "analytic", None, {}, tuple(notes)
+        t_iv = CompositeTInterval(
+            value, se, ConfidenceInterval(value - crit * se, value + crit * se), df, crit, level
         )
+        return CompositeInterval(se, t_iv.ci, "analytic", t_iv, {}, tuple(notes))
     return CompositeInterval(se, normal_interval(value, se, level), "analytic", None, {}, tuple(notes))

@@ -218,6 +218,7 @@ def collect_members(
         InsufficientDataError: No member could be scored.
     """
     found, dropped = _results_rows(run, suite, missing)
+    run.prefetch_samples([(spec.task, spec.filter) for spec, _, _ in found if run.has_samples(spec.task)])
     cl = dict(clusters or {})
     notes: list[str] = []
     kept: list[Member] = []
@@ -330,8 +331,10 @@ def _member(
                 f"{s.path}: metric {m.metric!r} of task {m.task!r} logs (reference, prediction) pairs but is "
                 f"not a corpus metric this package can resample ({', '.join(CORPUS_METRICS)})."
             )
+        from lm_eval_mtl.io.cache import cached_corpus_stats
+
         refs, preds = s.pairs[m.metric]
-        corpus = segment_stats(m.metric, refs, preds)  # type: ignore[arg-type]
+        corpus = cached_corpus_stats(s.cache_key, m.metric, lambda: segment_stats(m.metric, refs, preds))  # type: ignore[arg-type]
         observed = corpus_score(corpus)
         if abs(observed - raw) > 1e-6 * max(1.0, abs(raw)) + 1e-6:
             raise ResultsFormatError(

@@ -8,7 +8,21 @@ from collections.abc import Mapping, Sequence
 from lm_eval_mtl.scoring.types import WeightsInfo
 from lm_eval_mtl.suites.spec import SuiteSpec
 
-__all__ = ["signature"]
+__all__ = ["limit_mark", "limit_text", "signature"]
+
+
+def limit_text(limit: float) -> str:
+    """Write an lm-eval ``--limit`` as given: ``10`` (items per task) or ``0.1`` (a fraction of each task)."""
+    return str(int(limit)) if float(limit).is_integer() else f"{limit:g}"
+
+
+def limit_mark(limit: float | None) -> str:
+    """Return the words that mark a ``lm_eval --limit`` run (empty for a full run)."""
+    if limit is None:
+        return ""
+    n = limit_text(limit)
+    what = f"a fraction {n} of each task's items" if limit < 1 else f"first {n} items per task"
+    return f"lm_eval --limit {n}: {what}, not the full benchmark"
 
 
 def signature(
@@ -19,12 +33,13 @@ def signature(
     tasks_dropped: Sequence[str] = (),
     *,
     chance_from_samples: bool = False,
+    limit: float | None = None,
 ) -> str:
     """Build the citation signature of a composite, like sacrebleu's.
 
     Format (fields separated by ``|``)::
 
-        <suite>@<version>|norm=<chance|chance[samples]>|w=<weights id>@sha256:<6 hex>|lm-eval=<version>|tasks=<8 hex>[|drop=<a>+<b>]
+        <suite>@<version>|norm=<chance|chance[samples]>|w=<weights id>@sha256:<6 hex>|lm-eval=<version>|tasks=<8 hex>[|limit=<N>][|drop=<a>+<b>]
 
     * ``<suite>@<version>``: the suite and its ``metadata.version`` (fixes members,
       metrics, filters, chance and ceilings).
@@ -43,6 +58,9 @@ def signature(
       members' tasks (sorted), from the results file's ``task_hashes`` (written by lm-eval
       when samples are logged; they hash every document, prompt and target). ``tasks=na``
       when some member has no task hash.
+    * ``limit=``: the run was made with ``lm_eval --limit N`` (the results file's
+      ``config.limit``): each task scored only its first N items (or, for N < 1, that fraction
+      of them), so the number is not the benchmark's full score. Absent for a full run.
     * ``drop=``: when ``missing="drop"`` dropped members: their labels, sorted, joined by
       ``+`` (up to 5), else ``<count>@<first 8 hex of sha256 of the sorted labels, one per line>``.
 
@@ -54,6 +72,7 @@ def signature(
         tasks_dropped: Dropped member labels.
         chance_from_samples: Whether some member's chance came from its items and differs
             from the spec's.
+        limit: The run's ``--limit`` (``config.limit`` of its results file), None for a full run.
 
     Returns:
         The signature string.
@@ -70,6 +89,8 @@ def signature(
         f"lm-eval={lm_eval_version or 'unknown'}",
         f"tasks={tasks}",
     ]
+    if limit is not None:
+        parts.append(f"limit={limit_text(limit)}")
     if tasks_dropped:
         names = sorted(tasks_dropped)
         if len(names) <= 5:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 from lm_eval_mtl.errors import (
     MissingExtraError,
@@ -15,13 +15,19 @@ from lm_eval_mtl.stats._common import (
     check_confidence_level,
 )
 
-if TYPE_CHECKING:
-    from lm_eval_mtl.stats.bootstrap import BootstrapResult
 
-CompositeMethod = Literal["analytic", "percentile", "bca"]
+class IntervalSource(Protocol):
+    """What recomputes a composite's interval at another level (a bootstrap or t distribution)."""
+
+    def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
+        """Return the interval at ``confidence_level``."""
+        ...
 
 
-__all__ = ["CompositeMethod", "CompositeScore", "TaskScore", "WeightsInfo", "json_float"]
+CompositeMethod = Literal["analytic", "percentile", "bca", "wild"]
+
+
+__all__ = ["CompositeMethod", "CompositeScore", "IntervalSource", "TaskScore", "WeightsInfo", "json_float"]
 
 
 @dataclass(frozen=True)
@@ -157,7 +163,8 @@ class CompositeScore:
     confidence_level: float
     """Confidence level of :attr:`ci`."""
     method: CompositeMethod
-    """``analytic`` (normal interval from stderrs) or ``percentile``/``bca`` (bootstrap over items)."""
+    """``analytic`` (normal, or t for clustered members, from standard errors), ``percentile``/``bca``
+    (bootstrap over items) or ``wild`` (wild cluster bootstrap-t: some member has fewer than 20 clusters)."""
     n_resamples: int | None
     """Bootstrap resamples B (None for analytic)."""
     seed: int | None
@@ -194,7 +201,10 @@ class CompositeScore:
     """The leaderboard recipe of the suite (``openllm_v2``), when it has one."""
     leaderboard_average: float | None = None
     """That leaderboard's published average (0-100) computed from this run; None if not computable."""
-    _bootstrap: BootstrapResult | None = field(default=None, repr=False, compare=False)
+    limit: float | None = None
+    """``lm_eval --limit`` of the run (``config.limit``): each task scored only its first N items
+    (a fraction for N < 1); None for a full run. Marked in the table, the headline and the signature."""
+    _bootstrap: IntervalSource | None = field(default=None, repr=False, compare=False)
 
     def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
         """Return the interval at another level (same method; bootstrap reuses its resamples).
@@ -246,6 +256,7 @@ class CompositeScore:
                 if self.leaderboard is None
                 else {"name": self.leaderboard, "average": self.leaderboard_average}
             ),
+            "limit": self.limit,
         }
 
     def to_frame(self) -> Any:

@@ -12,7 +12,10 @@ the cheapest exact way to draw the bootstrap distribution of its mean is chosen:
   mean is the ratio sum(cluster sums) / sum(cluster sizes): O(C) per resample, or, when
   few distinct (cluster sum, cluster size) pairs exist (0/1 items in equal-size clusters),
   a multinomial over those pairs: O(k) per resample.
-- ``gather``: anything else; an index gather over items in memory-bounded chunks.
+- ``pair_sums``: anything else (continuous scores). Multinomial counts of draws per block
+  of 256 items, then pairs of draws within a block as one uniform 16-bit number looked up
+  in a table of pair sums (:mod:`lm_eval_mtl.stats.resample_mean`): ~2 ns per draw, no
+  B x n index array, the same law as the item gather.
 - ``corpus``: a task given as sufficient statistics (:class:`SufficientStatistics`, e.g.
   :class:`lm_eval_mtl.stats.corpus.CorpusStats`): segment multiplicities times the
   per-segment statistics, then the corpus formula.
@@ -41,6 +44,7 @@ from lm_eval_mtl.stats._common import (
     check_n_resamples,
 )
 from lm_eval_mtl.stats.intervals import basic_interval, bca_interval, percentile_interval
+from lm_eval_mtl.stats.resample_mean import pair_sum_means
 
 __all__ = [
     "MAX_DISTINCT_VALUES",
@@ -55,7 +59,7 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-ResampleKind = Literal["binomial", "multinomial", "cluster", "gather", "corpus"]
+ResampleKind = Literal["binomial", "multinomial", "cluster", "pair_sums", "corpus"]
 BootstrapMethod = Literal["percentile", "bca", "basic"]
 _METHODS: tuple[str, ...] = ("percentile", "bca", "basic")
 
@@ -151,7 +155,7 @@ def resample_kind(task: Task) -> ResampleKind:
         task: Per-item scores or sufficient statistics.
 
     Returns:
-        ``"corpus"``, ``"cluster"``, ``"binomial"``, ``"multinomial"`` or ``"gather"``.
+        ``"corpus"``, ``"cluster"``, ``"binomial"``, ``"multinomial"`` or ``"pair_sums"``.
     """
     if not isinstance(task, ItemScores):
         return "corpus"
@@ -162,7 +166,7 @@ def resample_kind(task: Task) -> ResampleKind:
         return "binomial"
     if np.unique(s).size <= MAX_DISTINCT_VALUES:
         return "multinomial"
-    return "gather"
+    return "pair_sums"
 
 
 # --------------------------------------------------------------------------- per-task resampling
@@ -179,17 +183,6 @@ def _chunks(n_resamples: int, per_resample: int) -> list[int]:
 def _index_dtype(n: int) -> type[np.signedinteger[Any]]:
     """int32 indices when they fit (bounded int32 draws are ~3x cheaper than int64)."""
     return np.int32 if n < 2**31 else np.int64
-
-
-def _gather_means(values: FloatArray, n_resamples: int, rng: np.random.Generator) -> FloatArray:
-    n = values.size
-    out = np.empty(n_resamples, dtype=np.float64)
-    start = 0
-    for b in _chunks(n_resamples, n):
-        idx = rng.integers(0, n, size=(b, n), dtype=_index_dtype(n))
-        out[start : start + b] = values[idx].mean(axis=1)
-        start += b
-    return out
 
 
 def _cluster_sums(task: ItemScores) -> tuple[FloatArray, FloatArray]:
@@ -253,7 +246,7 @@ def _task_resample(task: Task, n_resamples: int, rng: np.random.Generator) -> Fl
         values, counts = np.unique(s, return_counts=True)
         draws = rng.multinomial(n, counts / n, size=n_resamples).astype(np.float64)
         return (draws @ values) / n
-    return _gather_means(s, n_resamples, rng)
+    return pair_sum_means(s, n_resamples, rng)
 
 
 def _task_observed(task: Task) -> float:

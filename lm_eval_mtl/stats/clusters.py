@@ -218,6 +218,11 @@ class ClusteredMeanInterval:
     confidence_level: float
     """The confidence level 1 - alpha."""
 
+    def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
+        """Return the t interval at another level (same df)."""
+        half = t_critical(self.df, check_confidence_level(confidence_level)) * self.se
+        return ConfidenceInterval(self.estimate - half, self.estimate + half)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form at full precision."""
         return {
@@ -312,6 +317,11 @@ class CompositeTInterval:
     """``t_{df, 1 - alpha/2}``."""
     confidence_level: float
     """The confidence level 1 - alpha."""
+
+    def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
+        """Return the t interval at another level (same df)."""
+        half = t_critical(self.df, check_confidence_level(confidence_level)) * self.se
+        return ConfidenceInterval(self.estimate - half, self.estimate + half)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form at full precision."""

@@ -437,7 +437,8 @@ def paired_columns(
     :func:`~lm_eval_mtl.stats.intervals.se_mean_columns`, the interval the percentile
     bootstrap of each column (columns resampled independently), the p-value exact McNemar
     when every difference is -1, 0 or 1 and there are no clusters, else the sign-flip test
-    (:func:`~lm_eval_mtl.stats.permutation.sign_flip_p_values`).
+    (:func:`~lm_eval_mtl.stats.permutation.sign_flip_p_values`). With 2 to 19 clusters the
+    interval and p-value of each column are the wild cluster bootstrap-t's (method ``WILD``).
 
     Args:
         d: (n, k) raw per-item differences, finite.
@@ -455,8 +456,20 @@ def paired_columns(
     se = scale * se_mean_columns(d, clusters)
     lo, hi = _percentile_bounds(boot, confidence_level)
     method: DiffMethod
+    g = int(np.unique(clusters).size) if clusters is not None else None
     if clusters is None and bool(np.all((d == 0) | (d == 1) | (d == -1))):
         p, method = mcnemar_vector(d), "mcnemar"
+    elif clusters is not None and g is not None and 2 <= g < FINE_CLUSTERS:
+        # few clusters: per column, the wild cluster bootstrap-t interval and p (as paired_from_arrays)
+        from lm_eval_mtl.stats.wild import wild_cluster_bootstrap
+
+        p = np.empty(d.shape[1])
+        for k in range(d.shape[1]):
+            wild = wild_cluster_bootstrap(
+                d[:, k], clusters, confidence_level=confidence_level, n_resamples=n_resamples, rng=rng
+            )
+            p[k], lo[k], hi[k] = wild.p_value, scale * wild.ci.low, scale * wild.ci.high
+        method = WILD
     else:
         p = sign_flip_p_values(d, clusters=clusters, n_resamples=n_resamples, rng=rng)
         method = SIGN_FLIP

@@ -93,7 +93,7 @@ def _argv(name: str, runs: dict[str, Path]) -> list[str]:
             "--base",
             a,
             "--source",
-            f"x={b}",
+            f"mtl_demo_sentiment={b}",
             "--suite",
             "mtl_demo",
             "--n-resamples",

@@ -351,7 +351,14 @@ RUN_COMMANDS: list[Callable[[Path, Path], list[str]]] = [
     ],
     lambda r, o: ["report", str(r / "a" / "org__a"), "--method", "analytic", "--format", "latex"],
     lambda r, o: ["compare", str(r / "a" / "org__a"), str(r / "b" / "org__b"), *RES],
-    lambda r, o: ["transfer", "--base", str(r / "b" / "org__b"), "--source", f"x={r / 'a' / 'org__a'}", *RES],
+    lambda r, o: [
+        "transfer",
+        "--base",
+        str(r / "b" / "org__b"),
+        "--source",
+        f"mtl_demo_sentiment={r / 'a' / 'org__a'}",
+        *RES,
+    ],
     lambda r, o: ["report", str(r / "a" / "org__a"), *RES, "--output", str(o / "r.md"), "--format", "md"],
 ]
 PANEL_COMMANDS: list[Callable[[Path, Path], list[str]]] = [

@@ -449,7 +449,7 @@ def test_cli_pca_on_and_left_out_columns(
     assert main(["correlate", str(panel), "--pca-on", "covariance"]) == 0
     text = capsys.readouterr().out
     assert "PC1 explained variance ratio (covariance matrix)" in text
-    assert "effective number of tasks (Nyholt, correlation matrix)" in text
+    assert "effective number of tasks (Nyholt; Pearson correlation matrix, complete cases)" in text
     assert text.count("left out 2 non-task column(s)") == 1
     assert main(["correlate", str(panel), "--tasks", "a,b,Average", "--format", "json"]) == 0
     d = json.loads(capsys.readouterr().out)

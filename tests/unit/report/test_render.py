@@ -123,7 +123,7 @@ def test_heatmap_writes_the_given_cell_text_in_nan_cells_too(tmp_path: Path) -> 
     matplotlib = pytest.importorskip("matplotlib")
     from lm_eval_mtl.report.plots import heatmap
 
-    text = [["+0.10***", "nan"], ["-0.20", "+0.30*"]]
+    text = [["+0.10***", "n/a"], ["-0.20", "+0.30*"]]
     with matplotlib.rc_context({"svg.fonttype": "none"}):  # keep text as <text> in the SVG
         svg = heatmap(
             [[0.1, np.nan], [-0.2, 0.3]],
@@ -135,7 +135,7 @@ def test_heatmap_writes_the_given_cell_text_in_nan_cells_too(tmp_path: Path) -> 
             ylabel="source axis",
         )
     body = svg.read_text(encoding="utf-8")
-    for label in ("+0.10***", "nan", "-0.20", "+0.30*", "target axis", "source axis"):
+    for label in ("+0.10***", "n/a", "-0.20", "+0.30*", "target axis", "source axis"):
         assert label in body
     with pytest.raises(
         ValueError,

@@ -515,6 +515,7 @@ def test_real_asdiv_samples_bootstrap_matches_the_binomial_se(shared_data: Path)
     assert c.signature.endswith(
         "|lm-eval=git-59170e85|tasks="
         + hashlib.sha256(f"asdiv:{run.tasks['asdiv'].task_hash}".encode()).hexdigest()[:8]
+        + "|limit=50"  # the run was made with lm_eval --limit 50 (issue 11: marked in the signature)
     )
 
 

@@ -75,7 +75,7 @@ def test_item_scores_is_immutable_copy() -> None:
         ([1.0, 1.0], None, "binomial"),
         ([-1, 0, 1, 1], None, "multinomial"),
         ([0.0, 0.25, 0.5, 0.75, 1.0], None, "multinomial"),
-        (list(np.linspace(0, 1, 17)), None, "gather"),
+        (list(np.linspace(0, 1, 17)), None, "pair_sums"),
         ([0, 1, 1, 0], [0, 0, 1, 1], "cluster"),
     ],
 )
@@ -314,7 +314,7 @@ def test_result_records_provenance_and_serializes() -> None:
     assert isinstance(res, BootstrapResult)
     d = res.to_dict()
     assert d["rng_seed"] == 42 and d["n_resamples"] == 100 and d["method"] == "percentile"
-    assert d["resample_kinds"] == ["binomial", "binomial", "gather"]
+    assert d["resample_kinds"] == ["binomial", "binomial", "pair_sums"]
     assert d["ci_low"] == res.ci.low
 
 

@@ -1,0 +1,648 @@
+"""A disk cache of what samples files say (never stale), and reading several files in worker processes.
+
+Reading a samples file (:func:`lm_eval_mtl.io.samples.read_samples`) and extracting the
+corpus statistics of its BLEU/chrF/TER segments are the slow steps of ``report``,
+``compare`` and ``transfer``; both depend only on the file's content. Their results are kept
+under ``<cache root>/samples/`` as msgpack files (``s-<key>.msgpack``, ``c-<key>.msgpack``),
+encoded and decoded by msgspec into fixed types: numbers as little-endian arrays, text as
+text, no pickle. (An ``.npz`` holds one zip member per array: ten times slower to write and
+read for the many small files of a suite.) The cache root is :func:`cache_root`
+(``$LM_EVAL_MTL_CACHE``, else ``$XDG_CACHE_HOME/lm-eval-mtl``, else ``~/.cache/lm-eval-mtl``).
+``--no-cache`` (``$LM_EVAL_MTL_NO_CACHE=1``, :func:`set_enabled`) turns the cache off; deleting
+the folder is always safe.
+
+**Key.** An entry is named by a digest of: the cache format (:data:`FORMAT`) and the package
+version; the file's resolved path, device, inode, size, modification time and status-change
+time (``st_mtime_ns``, ``st_ctime_ns``); the reader's options (filter, output type). Any write
+to the file changes its ``st_ctime_ns`` (which no program can set back, unlike the
+modification time that ``touch`` or ``cp -p`` restores), so a changed file gets a new key and
+its old entry is never served. Hashing the content as well would put a full read of the file
+back into every cached read: SHA-256 (hashlib, with SHA-NI) ran at 1.5 GB/s on the 2-CPU
+test machine, 0.12 s for a 191 MB samples file whose entry loads in 0.004 s (decoding the file
+takes 0.57 s); BLAKE2b and MD5 are slower there (0.6 GB/s). The stat key costs two ``stat``
+calls.
+
+Stat times have a granularity (a kernel tick, 1-10 ms; 2 s on FAT), so a file rewritten with
+the same size within one tick of its last write keeps its stat. As git does for "racily
+clean" files, an entry written less than :data:`RACY_SECONDS` after the file's last change
+also stores the SHA-256 of the bytes that were decoded, and is served only after the file's
+current content hashes the same (once the file is older than the window, the checked entry is
+rewritten without the hash). Clocks that disagree
+(a network file system whose server clock is seconds behind) can defeat the window: use
+``--no-cache`` there.
+
+**Safety.** An entry is written to a temporary file in the same folder and moved into place
+with :func:`os.replace`, so concurrent processes see a whole entry or none; the last writer
+wins, with the same content. An entry that cannot be read, is truncated, has another format
+or does not match its key is ignored (and rewritten). A cache folder that cannot be created
+or written silently turns writing off for the process; reading goes on without it.
+
+**Workers.** :func:`read_samples_many` decodes several files in ``python -c`` worker
+processes that import only :mod:`lm_eval_mtl.io` (numpy and msgspec; not torch, not lm-eval,
+not the caller's ``__main__``); :func:`samples_workers` says how many: ``$LM_EVAL_MTL_WORKERS``,
+else min(CPUs, files, 8) when the files to decode are large enough (:data:`POOL_MIN_BYTES`),
+else none. Each file is read by the same code in any process and comes back in the entries' msgpack
+layout, so the results do not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from lm_eval_mtl.errors import MTLError
+
+if TYPE_CHECKING:
+    from lm_eval_mtl.io.samples import Extract, TaskSamples
+    from lm_eval_mtl.stats.corpus import CorpusStats
+
+__all__ = [
+    "FORMAT",
+    "NO_CACHE_ENV",
+    "POOL_MIN_BYTES",
+    "RACY_SECONDS",
+    "WORKERS_ENV",
+    "SamplesRequest",
+    "cache_root",
+    "cached_corpus_stats",
+    "configure",
+    "enabled",
+    "is_cached",
+    "read_extract",
+    "read_samples_many",
+    "samples_folder",
+    "samples_workers",
+    "serve_job",
+    "set_enabled",
+]
+
+FORMAT = 1
+"""Version of the entries' layout and of the extraction rules; bumped when either changes."""
+RACY_SECONDS = 3.0
+"""An entry written within this many seconds of the file's last change also checks the content."""
+
+NO_CACHE_ENV = "LM_EVAL_MTL_NO_CACHE"
+"""Environment variable: ``1`` turns the samples cache off (what ``--no-cache`` sets)."""
+
+_state: dict[str, Any] = {"root": None, "write_failed": False}
+_T = TypeVar("_T", bound=msgspec.Struct)
+
+
+def cache_root() -> Path:
+    """Return where lm-eval-mtl caches built artefacts.
+
+    ``$LM_EVAL_MTL_CACHE`` if set, else ``$XDG_CACHE_HOME/lm-eval-mtl``, else
+    ``~/.cache/lm-eval-mtl``.
+    """
+    env = os.environ.get("LM_EVAL_MTL_CACHE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "lm-eval-mtl"
+
+
+def samples_folder() -> Path:
+    """Return the folder of the samples cache: ``<cache root>/samples``."""
+    root = _state["root"]
+    return (Path(root) if root is not None else cache_root()) / "samples"
+
+
+def enabled() -> bool:
+    """Whether the samples cache is on: unless ``$LM_EVAL_MTL_NO_CACHE`` is ``1`` (``--no-cache`` sets it)."""
+    return os.environ.get(NO_CACHE_ENV, "").strip().lower() not in ("1", "true", "yes", "on")
+
+
+def set_enabled(flag: bool) -> None:
+    """Turn the samples cache on or off for this process and the processes it starts (sets the variable)."""
+    if flag:
+        os.environ.pop(NO_CACHE_ENV, None)
+    else:
+        os.environ[NO_CACHE_ENV] = "1"
+
+
+def configure(root: str | None, on: bool) -> None:
+    """Set the cache folder's root (None: :func:`cache_root`) and the switch (for worker processes)."""
+    _state["root"] = root
+    set_enabled(on)
+
+
+# --------------------------------------------------------------------------- entries
+
+
+def _digest(parts: Sequence[Any]) -> str:
+    return hashlib.sha256(json.dumps(list(parts), default=str).encode("utf-8", "surrogatepass")).hexdigest()[
+        :40
+    ]
+
+
+def _file_identity(path: Path) -> tuple[str, os.stat_result] | None:
+    """(identity text, stat) of a regular file, or None when it cannot be told."""
+    import stat
+
+    try:
+        st = os.stat(path)
+        resolved = str(path.resolve(strict=True))
+    except (OSError, RuntimeError):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    ident = json.dumps([resolved, st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns])
+    return ident, st
+
+
+def _same_stat(a: os.stat_result, b: os.stat_result) -> bool:
+    keys = ("st_dev", "st_ino", "st_size", "st_mtime_ns", "st_ctime_ns")
+    return all(getattr(a, k) == getattr(b, k) for k in keys)
+
+
+def _is_racy(st: os.stat_result) -> bool:
+    return time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_SECONDS * 1e9
+
+
+def _file_sha256(path: Path) -> str | None:
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+class _Doc(msgspec.Struct, array_like=True):
+    names: list[str]
+    keys: list[list[bytes]]
+    codes: list[bytes]
+    keysets: list[list[str]]
+    keyset_index: bytes
+
+
+class _Entry(msgspec.Struct, array_like=True):
+    """A samples entry: arrays as little-endian bytes, text as text."""
+
+    format: int
+    key: str
+    sha256: str
+    doc_ids: bytes
+    lines: bytes
+    hashes: list[list[str]]
+    scores: list[tuple[str, bytes]]
+    n_choices: bytes | None
+    pairs: list[tuple[str, list[str], list[str]]]
+    nested: list[tuple[str, bytes, bytes]]
+    filters: list[str]
+    doc: _Doc
+
+
+class _CorpusEntry(msgspec.Struct, array_like=True):
+    format: int
+    key: str
+    sha256: str
+    rows: int
+    stats: bytes
+
+
+_I8, _F8 = np.dtype("<i8"), np.dtype("<f8")
+
+
+def _ints(b: bytes) -> npt.NDArray[np.int64]:
+    return np.frombuffer(b, dtype=_I8).astype(np.int64)
+
+
+def _floats(b: bytes) -> npt.NDArray[np.float64]:
+    return np.frombuffer(b, dtype=_F8).astype(np.float64)
+
+
+def _to_entry(key: str, sha: str, ext: Extract) -> _Entry:
+    df = ext.doc_fields
+    return _Entry(
+        format=FORMAT,
+        key=key,
+        sha256=sha,
+        doc_ids=ext.doc_ids.astype(_I8).tobytes(),
+        lines=ext.lines.astype(_I8).tobytes(),
+        hashes=[list(ext.doc_hashes), list(ext.prompt_hashes), list(ext.target_hashes)],
+        scores=[(k, v.astype(_F8).tobytes()) for k, v in ext.scores.items()],
+        n_choices=None if ext.n_choices is None else ext.n_choices.astype(_I8).tobytes(),
+        pairs=[(k, list(r), list(q)) for k, (r, q) in ext.pairs.items()],
+        nested=[(k, v.astype(_F8).tobytes(), o.astype(_I8).tobytes()) for k, (v, o) in ext.nested.items()],
+        filters=list(ext.filters_available),
+        doc=_Doc(
+            names=list(df.keys),
+            keys=[list(df.keys[k]) for k in df.keys],
+            codes=[df.codes[k].astype(_I8).tobytes() for k in df.keys],
+            keysets=[list(ks) for ks in df.keysets],
+            keyset_index=df.keyset_index.astype(_I8).tobytes(),
+        ),
+    )
+
+
+def _from_entry(e: _Entry) -> Extract:
+    """Rebuild the extraction, checking that the entry holds together (ValueError if not)."""
+    from lm_eval_mtl.io.samples import DocFields, Extract
+
+    doc_ids, lines = _ints(e.doc_ids), _ints(e.lines)
+    n = doc_ids.size
+    d = e.doc
+    doc_fields = DocFields(
+        keys={name: tuple(k) for name, k in zip(d.names, d.keys, strict=True)},
+        codes={name: _ints(c) for name, c in zip(d.names, d.codes, strict=True)},
+        keysets=tuple(tuple(ks) for ks in d.keysets),
+        keyset_index=_ints(d.keyset_index),
+    )
+    scores = {k: _floats(v) for k, v in e.scores}
+    nested = {k: (_floats(v), _ints(o)) for k, v, o in e.nested}
+    n_choices = None if e.n_choices is None else _ints(e.n_choices)
+    per_item = [lines, doc_fields.keyset_index, *scores.values(), *doc_fields.codes.values()]
+    if n_choices is not None:
+        per_item.append(n_choices)
+    if len(e.hashes) != 3 or any(a.size != n for a in per_item) or any(len(h) != n for h in e.hashes):
+        raise ValueError("lengths")
+    if any(len(r) != n or len(q) != n for _, r, q in e.pairs):
+        raise ValueError("pairs")
+    if any(v.size != o.size or (o.size and (o.min() < 0 or o.max() >= n)) for v, o in nested.values()):
+        raise ValueError("nested")
+    if n and (doc_fields.keyset_index.min() < 0 or doc_fields.keyset_index.max() >= len(doc_fields.keysets)):
+        raise ValueError("keysets")
+    for name, codes in doc_fields.codes.items():
+        if n and (codes.min() < -2 or codes.max() >= len(doc_fields.keys[name])):
+            raise ValueError("codes")
+    return Extract(
+        doc_ids=doc_ids,
+        lines=lines,
+        doc_hashes=tuple(e.hashes[0]),
+        prompt_hashes=tuple(e.hashes[1]),
+        target_hashes=tuple(e.hashes[2]),
+        scores=scores,
+        n_choices=n_choices,
+        pairs={k: (tuple(r), tuple(q)) for k, r, q in e.pairs},
+        nested=nested,
+        filters_available=tuple(e.filters),
+        doc_fields=doc_fields,
+    )
+
+
+_DECODERS: dict[type[Any], Any] = {}
+
+
+def _load(entry: Path, kind: type[_T], key: str) -> _T | None:
+    """Return the entry of ``kind`` under ``key``, or None if it is absent, foreign or unreadable."""
+    decoder = _DECODERS.get(kind)
+    if decoder is None:
+        decoder = _DECODERS[kind] = msgspec.msgpack.Decoder(kind)
+    try:
+        got = decoder.decode(entry.read_bytes())
+    except Exception:  # noqa: BLE001 - a missing, truncated or foreign entry is a miss, whatever the error
+        return None
+    if got.format != FORMAT or got.key != key:
+        return None
+    return got  # type: ignore[no-any-return]
+
+
+def _store(entry: Path, item: msgspec.Struct) -> None:
+    """Write an entry atomically; on any failure write nothing (and stop trying when the folder is unwritable)."""
+    if _state["write_failed"]:
+        return
+    try:
+        payload = msgspec.msgpack.encode(item)
+    except Exception:  # noqa: BLE001 - text msgpack cannot hold (a lone surrogate): not cached
+        return
+    try:
+        entry.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=entry.suffix, dir=entry.parent)
+    except OSError:
+        _state["write_failed"] = True
+        return
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        os.replace(tmp, entry)
+    except Exception:  # noqa: BLE001 - a full disk or a vanished folder: no entry, no error
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _entry(path: Path, options: Sequence[Any]) -> tuple[Path, str, str, os.stat_result] | None:
+    ident = _file_identity(path)
+    if ident is None:
+        return None
+    key = _digest(["samples", FORMAT, _version(), ident[0], *options])
+    return samples_folder() / f"s-{key}.msgpack", key, ident[0], ident[1]
+
+
+def is_cached(path: Path, options: Sequence[Any]) -> bool:
+    """Whether an entry for ``path`` under ``options`` exists (not checked: a quick look)."""
+    if not enabled():
+        return False
+    found = _entry(path, options)
+    return found is not None and found[0].is_file()
+
+
+def read_extract(
+    path: Path,
+    options: Sequence[Any],
+    compute: Callable[[Any], Extract],
+) -> tuple[Extract, str]:
+    """Return the extraction of ``path`` under ``options``, from the cache or by ``compute``.
+
+    Args:
+        path: The samples file.
+        options: The reader's options (filter, output type): part of the key.
+        compute: Reads the file; called with a :mod:`hashlib` object to feed the bytes it
+            decodes, or None (the content hash is needed only for a recently changed file).
+
+    Returns:
+        The extraction, and a key naming the file's content ('' when the cache is off or the
+        file cannot be identified), for entries derived from it (:func:`cached_corpus_stats`).
+    """
+    found = _entry(path, options) if enabled() else None
+    if found is None:
+        return compute(None), ""
+    entry, key, text, st = found
+    loaded = _load(entry, _Entry, key)
+    if loaded is not None:
+        try:
+            ext: Extract | None = _from_entry(loaded)
+        except Exception:  # noqa: BLE001 - an entry that does not hold together is a miss
+            ext = None
+        if ext is not None and not loaded.sha256:
+            return ext, key
+        if ext is not None and _file_sha256(path) == loaded.sha256:
+            if not _is_racy(st):  # old enough now: trusted by its stat from here on
+                loaded.sha256 = ""
+                _store(entry, loaded)
+                return ext, key
+            return ext, f"{key}:{loaded.sha256}"
+    hasher = hashlib.sha256() if _is_racy(st) else None
+    ext = compute(hasher)
+    again = _file_identity(path)
+    if again is None or again[0] != text or not _same_stat(again[1], st):
+        return ext, ""  # the file changed while it was read: keep nothing
+    sha = hasher.hexdigest() if hasher is not None else ""
+    _store(entry, _to_entry(key, sha, ext))
+    return ext, f"{key}:{sha}" if sha else key
+
+
+def cached_corpus_stats(samples_key: str, metric: str, compute: Callable[[], CorpusStats]) -> CorpusStats:
+    """Return corpus segment statistics of one samples file's metric, from the cache or by ``compute``.
+
+    Args:
+        samples_key: :attr:`lm_eval_mtl.io.samples.TaskSamples.cache_key` of the samples
+            ('' : no caching).
+        metric: The corpus metric (default options).
+        compute: Computes the statistics.
+    """
+    if not samples_key or not enabled():
+        return compute()
+    from lm_eval_mtl.stats.corpus import DEFAULT_OPTIONS, CorpusStats
+
+    options = json.dumps(DEFAULT_OPTIONS.get(metric, {}), sort_keys=True, default=str)
+    key = _digest(["corpus", FORMAT, _version(), _sacrebleu_version(), samples_key, metric, options])
+    entry = samples_folder() / f"c-{key}.msgpack"
+    loaded = _load(entry, _CorpusEntry, key)
+    if loaded is not None:
+        try:
+            stats = _floats(loaded.stats).reshape(loaded.rows, -1)
+            return CorpusStats(metric, stats)  # type: ignore[arg-type]
+        except Exception:  # noqa: BLE001 - a broken entry is a miss
+            pass
+    computed = compute()
+    if dict(computed.options) == dict(DEFAULT_OPTIONS.get(metric, {})):
+        rows = np.ascontiguousarray(computed.stats, dtype=_F8)
+        _store(entry, _CorpusEntry(FORMAT, key, "", int(rows.shape[0]), rows.tobytes()))
+    return computed
+
+
+def _version() -> str:
+    from lm_eval_mtl import __version__
+
+    return __version__
+
+
+def _sacrebleu_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("sacrebleu")
+    except Exception:  # noqa: BLE001 - not installed: segment_stats will say so
+        return "?"
+
+
+SamplesRequest = tuple[Path, str, str, "str | None"]
+"""What :func:`read_samples_many` reads: (file, task, filter, output type)."""
+WORKERS_ENV = "LM_EVAL_MTL_WORKERS"
+"""Environment variable: processes that read samples files (1: read them in this process)."""
+POOL_MIN_BYTES = 128 << 20
+"""Without :data:`WORKERS_ENV`, w workers start only for files to decode that total at least
+this x w / (w - 1): starting them costs about 0.1-0.5 s, and they save (1 - 1/w) of the decode
+(about 250-600 MB/s in one process)."""
+
+
+# --------------------------------------------------------------------------- several files at once
+
+
+def samples_workers(requests: Sequence[SamplesRequest]) -> int:
+    """Return how many processes should read ``requests`` (1: read them here, one after another).
+
+    ``$LM_EVAL_MTL_WORKERS`` decides when set; otherwise w = min(CPUs, files, 8) processes when
+    the files not yet in the cache total at least :data:`POOL_MIN_BYTES` x w / (w - 1) (256 MiB
+    for 2 workers, 146 MiB for 8), else 1.
+
+    Raises:
+        MTLError: ``$LM_EVAL_MTL_WORKERS`` is not a positive integer.
+    """
+    files = {r[0] for r in requests}
+    env = os.environ.get(WORKERS_ENV, "").strip()
+    if env:
+        try:
+            wanted = int(env)
+        except ValueError:
+            wanted = 0
+        if wanted < 1:
+            raise MTLError(
+                f"${WORKERS_ENV} must be a positive integer (1: no worker processes); got {env!r}."
+            )
+        return max(1, min(wanted, len(files)))
+    if len(files) < 2:
+        return 1
+    size = 0
+    for path, _, filt, otype in requests:
+        if not is_cached(path, (filt, otype or "")):
+            try:
+                size += path.stat().st_size
+            except OSError:
+                pass
+    workers = max(1, min(_cpus(), len(files), 8))
+    # start-up (about 0.1-0.5 s) pays when the time saved, (1 - 1/w) of the decode, exceeds it
+    if workers < 2 or size == 0 or size * (workers - 1) < POOL_MIN_BYTES * workers:
+        return 1
+    return workers
+
+
+def _cpus() -> int:
+    """CPUs this process may use (its affinity where the platform says, else the machine's)."""
+    count = getattr(os, "process_cpu_count", None)
+    if count is not None:
+        return int(count() or 1)
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+class _Job(msgspec.Struct, array_like=True):
+    root: str
+    on: bool
+    out: str
+    requests: list[tuple[int, str, str, str, str | None]]
+
+
+class _Result(msgspec.Struct, array_like=True):
+    entry: _Entry | None
+    error_module: str = ""
+    error_type: str = ""
+    message: str = ""
+
+
+_WORKER = "import sys; from lm_eval_mtl.io.cache import serve_job; serve_job(sys.argv[1])"
+
+
+def serve_job(job_file: str) -> None:
+    """Run one worker's share of :func:`read_samples_many` (in a ``python -c`` process).
+
+    Each request's samples (or the error reading them gave) go to ``<out>/<index>.msgpack``.
+    """
+    from lm_eval_mtl.io.samples import Extract, read_samples
+
+    job = msgspec.msgpack.decode(Path(job_file).read_bytes(), type=_Job)
+    configure(job.root, job.on)
+    for index, path, task, filter, output_type in job.requests:
+        try:
+            s = read_samples(path, task=task, filter=filter, output_type=output_type)
+            assert s.doc_fields is not None
+            ext = Extract(
+                s.doc_ids, s.lines, s.doc_hashes, s.prompt_hashes, s.target_hashes, s.scores, s.n_choices,
+                s.pairs, s.nested, s.filters_available, s.doc_fields,
+            )  # fmt: skip
+            result = _Result(_to_entry(s.cache_key, "", ext))
+        except Exception as err:  # noqa: BLE001 - every error goes back to the caller
+            result = _Result(None, type(err).__module__, type(err).__name__, str(err))
+        try:
+            payload = msgspec.msgpack.encode(result)
+        except Exception:  # noqa: BLE001 - text msgpack cannot hold: the caller reads the file itself
+            payload = msgspec.msgpack.encode(_Result(None))
+        Path(job.out, f"{index}.msgpack").write_bytes(payload)
+
+
+def _rebuild_error(result: _Result) -> BaseException | None:
+    """Rebuild a worker's error of bad input (same type, same message); None for any other error."""
+    import builtins
+
+    from lm_eval_mtl import errors
+
+    module = errors if result.error_module == "lm_eval_mtl.errors" else builtins
+    cls = getattr(module, result.error_type, None)
+    if not isinstance(cls, type) or not issubclass(cls, (MTLError, OSError)):
+        return None
+    try:
+        err = cls(result.message)
+    except Exception:  # noqa: BLE001 - an error class that takes other arguments: read the file here
+        return None
+    return err if str(err) == result.message else None
+
+
+def read_samples_many(
+    requests: Sequence[SamplesRequest], workers: int
+) -> list[TaskSamples | BaseException | None]:
+    """Read several samples files in ``workers`` processes.
+
+    The workers are ``python -c`` processes that import only :mod:`lm_eval_mtl.io` (not the
+    caller's ``__main__``, as :mod:`multiprocessing`'s spawn and forkserver would: a script
+    without an ``if __name__ == "__main__":`` guard would run again in each worker). Files are
+    dealt largest first to the least loaded worker; each worker reads its files with
+    :func:`~lm_eval_mtl.io.samples.read_samples` (the cache included) and sends back the
+    arrays in the cache's msgpack layout, so the result is the same in any process.
+
+    Returns:
+        Per request: the samples; the error reading them raised (an :class:`MTLError` or
+        :class:`OSError` with the same type and message, to be raised where the samples are
+        used); or None where a worker failed otherwise (read that file in this process).
+    """
+    import subprocess
+    import sys
+
+    from lm_eval_mtl.io.samples import samples_from_extract
+
+    out: list[TaskSamples | BaseException | None] = [None] * len(requests)
+    sizes = []
+    for path, *_ in requests:
+        try:
+            sizes.append(path.stat().st_size)
+        except OSError:
+            sizes.append(0)
+    shares: list[list[int]] = [[] for _ in range(max(1, workers))]
+    loads = [0] * len(shares)
+    for i in sorted(range(len(requests)), key=lambda i: -sizes[i]):
+        w = loads.index(min(loads))
+        shares[w].append(i)
+        loads[w] += sizes[i] + 1
+    import lm_eval_mtl
+
+    env = dict(os.environ)  # the workers import this very lm_eval_mtl, whatever put it on sys.path
+    here = str(Path(lm_eval_mtl.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join([here, *filter(None, [env.get("PYTHONPATH")])])
+    procs: list[subprocess.Popen[bytes]] = []
+    with tempfile.TemporaryDirectory(prefix="lm-eval-mtl-workers-") as tmp:
+        try:
+            for w, share in enumerate(s for s in shares if s):
+                job = _Job(
+                    str(samples_folder().parent),
+                    enabled(),
+                    tmp,
+                    [(i, str(requests[i][0]), *requests[i][1:]) for i in share],
+                )
+                job_file = Path(tmp, f"job{w}.msgpack")
+                job_file.write_bytes(msgspec.msgpack.encode(job))
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-c", _WORKER, str(job_file)],
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                        env=env,
+                    )
+                )
+            for proc in procs:
+                proc.wait()
+        except Exception:  # noqa: BLE001 - no processes here: the caller reads the files itself
+            pass
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+        for i, (path, task, filt, _) in enumerate(requests):
+            try:
+                result = msgspec.msgpack.decode(Path(tmp, f"{i}.msgpack").read_bytes(), type=_Result)
+                if result.entry is not None:
+                    ext = _from_entry(result.entry)
+                    out[i] = samples_from_extract(task, filt, path, ext, result.entry.key)
+                else:
+                    out[i] = _rebuild_error(result)
+            except Exception:  # noqa: BLE001 - no (usable) result: the caller reads the file itself
+                out[i] = None
+    return out
