@@ -195,6 +195,12 @@ def satterthwaite_df(variances: npt.ArrayLike, dfs: npt.ArrayLike) -> float:
 # --------------------------------------------------------------------------- analytic intervals
 
 
+def _t_interval(estimate: float, se: float, df: float, confidence_level: float) -> ConfidenceInterval:
+    """``estimate +- t_{df, 1 - alpha/2} se`` at ``confidence_level``."""
+    half = t_critical(df, check_confidence_level(confidence_level)) * se
+    return ConfidenceInterval(estimate - half, estimate + half)
+
+
 @dataclass(frozen=True)
 class ClusteredMeanInterval:
     """A clustered mean with its cluster-robust SE and t interval."""
@@ -220,8 +226,7 @@ class ClusteredMeanInterval:
 
     def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
         """Return the t interval at another level (same df)."""
-        half = t_critical(self.df, check_confidence_level(confidence_level)) * self.se
-        return ConfidenceInterval(self.estimate - half, self.estimate + half)
+        return _t_interval(self.estimate, self.se, self.df, confidence_level)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form at full precision."""
@@ -320,8 +325,7 @@ class CompositeTInterval:
 
     def confidence_interval(self, confidence_level: float = 0.95) -> ConfidenceInterval:
         """Return the t interval at another level (same df)."""
-        half = t_critical(self.df, check_confidence_level(confidence_level)) * self.se
-        return ConfidenceInterval(self.estimate - half, self.estimate + half)
+        return _t_interval(self.estimate, self.se, self.df, confidence_level)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form at full precision."""
