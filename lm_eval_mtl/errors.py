@@ -157,5 +157,10 @@ def unknown_name(kind: str, name: str, known: list[str] | tuple[str, ...]) -> Un
 
     close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.5)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
-    listing = ", ".join(sorted(known)) if len(known) <= 20 else f"{len(known)} known names"
+    names = sorted(known)
+    if len(names) <= 20:
+        listing = ", ".join(names)
+    else:  # name some (the closest first), and say how many there are
+        shown = list(dict.fromkeys([*close, *names]))[:12]
+        listing = f"{', '.join(shown)} ... ({len(names)} in all)"
     return UnknownNameError(f"Unknown {kind} {name!r}.{hint} Known: {listing}.")

@@ -208,6 +208,12 @@ class CorrelationStudy:
         """Models used."""
         return len(self.models)
 
+    def tidy(self) -> dict[str, list[dict[str, Any]]]:
+        """Return tidy tables: ``pairs``, ``summary``, ``pca``, ``redundant`` (see :mod:`~lm_eval_mtl.analysis.correlate_tidy`)."""
+        from lm_eval_mtl.analysis.correlate_tidy import correlation_records
+
+        return correlation_records(self)
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form at full precision."""
         imp = self.imputation

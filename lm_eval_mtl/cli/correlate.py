@@ -14,6 +14,7 @@ from typing import Any
 
 from lm_eval_mtl.cli.options import add_confidence_level, add_format, add_missing, add_output
 from lm_eval_mtl.cli.output import check_outputs, emit, input_files, print_notes, run_reporting_warnings
+from lm_eval_mtl.cli.tidy import add_output_dir, check_output_dir, emit_tidy
 
 
 def register(subparsers: Any) -> None:
@@ -68,6 +69,7 @@ def register(subparsers: Any) -> None:
     # no --seed / --n-resamples: every statistic here is closed-form
     add_format(parser)
     add_output(parser)
+    add_output_dir(parser, ("pairs", "summary", "pca", "redundant"))
     add_confidence_level(parser)
     parser.set_defaults(func=_run)
 
@@ -77,6 +79,7 @@ def _run(args: argparse.Namespace) -> int:
 
     inputs = input_files(args.panel)
     check_outputs(inputs, output=args.output)
+    check_output_dir(args, inputs)
     study = run_reporting_warnings(
         correlate_tasks,
         args.panel,
@@ -90,6 +93,7 @@ def _run(args: argparse.Namespace) -> int:
         pca_on=args.pca_on,
         duplicates=args.duplicates,
     )
-    emit(args, study.to_dict(), correlation_tables(study), inputs=inputs)
+    if not emit_tidy(args, study.tidy(), "pairs", prefix="", inputs=inputs):
+        emit(args, study.to_dict(), correlation_tables(study), inputs=inputs)
     print_notes(args, study.notes)
     return 0

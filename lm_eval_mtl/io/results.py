@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from lm_eval_mtl.errors import MissingMetricError, MissingTaskError, ResultsFormatError
-from lm_eval_mtl.io.cache import SamplesRequest
 from lm_eval_mtl.io.names import ANY_TIMESTAMPED_JSON as _ANY_TS_JSON
 from lm_eval_mtl.io.names import SAMPLES_NAME as _SAMPLES_NAME
 from lm_eval_mtl.io.samples import TaskSamples, concat_samples, read_samples
 from lm_eval_mtl.io.values import is_metric_number as _is_metric_number
 from lm_eval_mtl.io.values import opt_int as _opt_int
+from lm_eval_mtl.io.workers import SamplesRequest
 
 __all__ = ["MetricKey", "MetricValue", "ResultsFormat", "RunResult", "TaskResult", "read_results_file"]
 
@@ -246,33 +246,40 @@ class RunResult:
         self._cache[key] = result
         return result
 
-    def prefetch_samples(self, keys: Iterable[tuple[str, str]]) -> None:
+    def prefetch_samples(
+        self, keys: Iterable[tuple[str, str]], corpus: Mapping[tuple[str, str], Sequence[str]] | None = None
+    ) -> None:
         """Read, at once, the samples files that :meth:`samples` will need for ``keys`` ((task, filter) pairs).
 
         Several files are read by worker processes when that pays
-        (:func:`lm_eval_mtl.io.cache.samples_workers`; ``$LM_EVAL_MTL_WORKERS``); otherwise
-        nothing is read now. An error a file gives is raised by the :meth:`samples` call that
+        (:func:`lm_eval_mtl.io.workers.samples_workers`; ``$LM_EVAL_MTL_WORKERS``); otherwise
+        nothing is read now. ``corpus`` names, per (task, filter), corpus metrics whose segment
+        statistics the workers compute too (into the cache). An error a file gives is raised by the :meth:`samples` call that
         needs it, as if the file were read then, so errors come in the same order either way.
 
         Raises:
             MTLError: ``$LM_EVAL_MTL_WORKERS`` is not a positive integer.
         """
-        from lm_eval_mtl.io.cache import read_samples_many, samples_workers
+        from lm_eval_mtl.io.workers import read_samples_many, samples_workers
 
         requests: dict[SamplesRequest, None] = {}
+        stats: dict[SamplesRequest, Sequence[str]] = {}
         for task, filt in keys:
             if (task, filt) in self._cache:
                 continue
-            for leaf in self._samples_leaves(task):
+            leaves = self._samples_leaves(task)
+            for leaf in leaves:
                 if leaf in self.samples_files:
                     request = self._samples_request(leaf, filt)
                     if request not in self._prefetched:
                         requests.setdefault(request, None)
+                        if leaves == (task,) and corpus and corpus.get((task, filt)):
+                            stats[request] = corpus[(task, filt)]
         todo = list(requests)
         workers = samples_workers(todo) if len(todo) >= 2 else 1
         if workers < 2:
             return
-        for request, got in zip(todo, read_samples_many(todo, workers), strict=True):
+        for request, got in zip(todo, read_samples_many(todo, workers, stats), strict=True):
             if got is not None:
                 self._prefetched[request] = got
 

@@ -13,7 +13,7 @@ prediction) pairs of ``f1``/``mcc`` are not read.
 Files are streamed and only the fields above are decoded (:mod:`lm_eval_mtl.io.decode`,
 msgspec); a task's items become a few numpy arrays, without their docs, prompts or
 responses. What a file gives is kept in the samples cache (:mod:`lm_eval_mtl.io.cache`),
-which also reads several files in worker processes (:func:`lm_eval_mtl.io.cache.read_samples_many`).
+which also reads several files in worker processes (:func:`lm_eval_mtl.io.workers.read_samples_many`).
 """
 
 from __future__ import annotations

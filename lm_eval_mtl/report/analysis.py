@@ -405,7 +405,7 @@ def plot_transfer(
     for name, mat, label in panels:
         text = [
             [
-                "nan"
+                ""  # left blank and hatched by the heatmap (its footnote says why)
                 if not math.isfinite(mat[s, t])
                 else f"{mat[s, t]:+.2f}" + _mark(float(tm.p_adjusted[s, t]), bool(tm.significant[s, t]))
                 for t in range(len(tm.targets))

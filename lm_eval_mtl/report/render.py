@@ -1,7 +1,7 @@
 """Render a :class:`~lm_eval_mtl.scoring.composite.CompositeScore` as text.
 
 Formats: ``table`` (terminal), ``md`` (GitHub Markdown), ``latex`` (booktabs),
-``csv`` (one row per member plus the composite, full precision) and ``json``
+``csv`` (tidy: one row per member plus the composite, full precision; :data:`CSV_COLUMNS`) and ``json``
 (:meth:`CompositeScore.to_dict`, full precision). Rounding happens only in
 :mod:`lm_eval_mtl.report.tables`.
 """
@@ -17,7 +17,14 @@ from lm_eval_mtl.scoring.signature import limit_mark, limit_text
 if TYPE_CHECKING:
     from lm_eval_mtl.scoring.types import CompositeScore
 
-__all__ = ["REPORT_FORMATS", "ReportFormat", "composite_table", "render_composite"]
+__all__ = [
+    "CSV_COLUMNS",
+    "REPORT_FORMATS",
+    "ReportFormat",
+    "composite_csv",
+    "composite_table",
+    "render_composite",
+]
 
 ReportFormat = Literal["table", "md", "latex", "json", "csv"]
 REPORT_FORMATS: tuple[str, ...] = ("table", "md", "latex", "json", "csv")
@@ -148,4 +155,63 @@ def render_composite(score: CompositeScore, fmt: ReportFormat = "table") -> str:
         return json_dumps(score.to_dict())
     if fmt not in REPORT_FORMATS:
         raise ValueError(f"`fmt` must be one of {', '.join(REPORT_FORMATS)}; got {fmt!r}.")
+    if fmt == "csv":
+        return composite_csv(score)
     return render_table(composite_table(score), fmt)
+
+
+CSV_COLUMNS: tuple[str, ...] = (
+    *("model", "suite", "suite_version", "task", "label", "family", "metric", "filter", "n", "raw", "raw_se"),
+    *("chance", "chance_source", "ceiling", "z", "se_z", "ci_low", "ci_high", "confidence_level", "weight"),
+    *("interval_method", "limit", "signature"),
+)
+"""Columns of ``report --format csv``: one row per member, then the ``composite`` row (task
+``composite``); numbers at full precision, empty where a value does not apply."""
+
+
+def composite_csv(score: CompositeScore) -> str:
+    """Tidy CSV of a composite: one row per member plus the composite row (:data:`CSV_COLUMNS`).
+
+    Written through :func:`~lm_eval_mtl.report.tables.render_table` (floats at full precision,
+    text made printable).
+    """
+    level = score.confidence_level
+    limit = None if score.limit is None else limit_text(score.limit)
+    common = (score.model_name, score.suite, score.suite_version)
+    rows: list[tuple[Cell, ...]] = []
+    for t in score.tasks:
+        lo, hi = t.confidence_interval(level)
+        rows.append(
+            (
+                *common,
+                *(
+                    t.task,
+                    t.label,
+                    t.family,
+                    t.metric,
+                    t.filter,
+                    t.n,
+                    t.raw,
+                    t.raw_se,
+                    t.chance,
+                    t.chance_source,
+                ),
+                *(t.ceiling, t.normalized, t.se, float(lo), float(hi), level, t.weight, t.interval_method),
+                *(limit, score.signature),
+            )
+        )
+    total_n = (
+        sum(t.n for t in score.tasks if t.n is not None)
+        if all(t.n is not None for t in score.tasks)
+        else None
+    )
+    lo, hi = score.ci
+    rows.append(
+        (
+            *common,
+            *("composite", "composite", None, None, None, total_n, None, None, None, None, None),
+            *(score.value, score.se, float(lo), float(hi), level, sum(t.weight for t in score.tasks)),
+            *(score.method, limit, score.signature),
+        )
+    )
+    return render_table(Table(title="", columns=CSV_COLUMNS, rows=tuple(rows)), "csv")

@@ -218,7 +218,12 @@ def collect_members(
         InsufficientDataError: No member could be scored.
     """
     found, dropped = _results_rows(run, suite, missing)
-    run.prefetch_samples([(spec.task, spec.filter) for spec, _, _ in found if run.has_samples(spec.task)])
+    with_samples = [spec for spec, _, _ in found if run.has_samples(spec.task)]
+    corpus: dict[tuple[str, str], list[str]] = {}
+    for spec in with_samples:
+        if spec.metric in CORPUS_METRICS:
+            corpus.setdefault((spec.task, spec.filter), []).append(spec.metric)
+    run.prefetch_samples([(spec.task, spec.filter) for spec in with_samples], corpus)
     cl = dict(clusters or {})
     notes: list[str] = []
     kept: list[Member] = []
@@ -278,6 +283,13 @@ def _results_rows(
         kept.append((m, tr, mv))
     if problems and missing == "error":
         names = _listing(list(dict.fromkeys(problems)))
+        if not kept:  # nothing of the suite is in the run: another suite, or the wrong folder
+            raise MissingTaskError(
+                f"the run {run.path} has none of the {len(suite.tasks)} tasks of suite {suite.id} (it lacks "
+                f"{names}); it was run with other tasks: pass the suite it was run with (--suite; "
+                "`lm-eval-mtl suites` lists them), or run `lm_eval --tasks "
+                f"{suite.name}`."
+            )
         raise MissingTaskError(
             f"the run {run.path} lacks {len(set(problems))} of the {len(suite.tasks)} tasks of suite {suite.id}: "
             f"{names}. Run them, or pass --missing drop (missing='drop') to score the members present "

@@ -104,6 +104,13 @@ class TaskScore:
             return ConfidenceInterval(self.normalized - half, self.normalized + half)
         return normal_interval(self.normalized, self.se, confidence_level)
 
+    @property
+    def interval_method(self) -> str:
+        """How :meth:`confidence_interval` is computed: ``wilson``, ``cluster-t`` or ``normal``."""
+        if self.successes is not None and self.n:
+            return "wilson"
+        return "cluster-t" if self.df is not None else "normal"
+
     def to_dict(self) -> dict[str, Any]:
         """Full-precision plain form (NaN as null)."""
         return {

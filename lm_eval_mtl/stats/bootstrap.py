@@ -44,6 +44,7 @@ from lm_eval_mtl.stats._common import (
     check_n_resamples,
 )
 from lm_eval_mtl.stats.intervals import basic_interval, bca_interval, percentile_interval
+from lm_eval_mtl.stats.joint import exact_in_float32
 from lm_eval_mtl.stats.resample_mean import pair_sum_means
 
 __all__ = [
@@ -212,22 +213,31 @@ def _cluster_means(task: ItemScores, n_resamples: int, rng: np.random.Generator)
     return out
 
 
-def _resample_counts(n: int, n_resamples: int, rng: np.random.Generator) -> list[FloatArray]:
-    """Multiplicities (b, n) of each unit in each resample, in memory-bounded chunks."""
-    out: list[FloatArray] = []
-    for b in _chunks(n_resamples, 2 * n):
-        idx = rng.integers(0, n, size=(b, n), dtype=np.int64)
-        flat = (idx + (np.arange(b, dtype=np.int64) * n)[:, None]).ravel()
-        out.append(np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64))
+def _resampled_totals(stats: FloatArray, n_resamples: int, rng: np.random.Generator) -> FloatArray:
+    """Column totals (B, d) of the statistics over B resamples of the n rows.
+
+    Each resample's multiplicities come from n uniform int32 draws counted with one
+    ``bincount`` per chunk (memory bounded); the totals are a matrix product, in float32
+    when that is exact (integer statistics: BLEU/chrF counts), else float64.
+    """
+    n = stats.shape[0]
+    dtype = np.float32 if exact_in_float32(stats) else np.float64
+    weights: npt.NDArray[Any] = stats.astype(dtype)
+    out = np.empty((n_resamples, stats.shape[1]), dtype=np.float64)
+    start = 0
+    for b in _chunks(n_resamples, 4 * n):
+        idx = rng.integers(0, n, size=(b, n), dtype=_index_dtype(b * n))
+        idx += (np.arange(b, dtype=idx.dtype) * n)[:, None]
+        counts = np.bincount(idx.ravel(), minlength=b * n).reshape(b, n)
+        out[start : start + b] = np.matmul(counts.astype(dtype), weights)
+        start += b
     return out
 
 
 def _corpus_values(task: SufficientStatistics, n_resamples: int, rng: np.random.Generator) -> FloatArray:
     stats = np.asarray(task.stats, dtype=np.float64)
-    parts = [
-        task.score_totals(counts @ stats) for counts in _resample_counts(stats.shape[0], n_resamples, rng)
-    ]
-    return np.concatenate(parts).astype(np.float64, copy=False)
+    totals = _resampled_totals(stats, n_resamples, rng)
+    return np.asarray(task.score_totals(totals), dtype=np.float64)
 
 
 def _task_resample(task: Task, n_resamples: int, rng: np.random.Generator) -> FloatArray:

@@ -37,7 +37,7 @@ from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
+from scipy.special import ndtri, stdtrit  # scipy.stats' own t/normal quantiles, without its import cost
 
 from lm_eval_mtl.errors import DegenerateDataWarning, FewClustersError, FewClustersWarning
 from lm_eval_mtl.stats._common import (
@@ -101,8 +101,8 @@ def t_critical(df: float, confidence_level: float = 0.95) -> float:
         raise ValueError(f"`df` must be > 0; got {df!r}.")
     q = 0.5 + level / 2.0
     if math.isinf(d):
-        return float(sps.norm.ppf(q))
-    return float(sps.t.ppf(q, d))
+        return float(ndtri(q))
+    return float(stdtrit(d, q))
 
 
 def cluster_totals(scores: npt.ArrayLike, clusters: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:

@@ -352,6 +352,18 @@ def segment_stats(
         InsufficientDataError: No segments.
     """
     opts, streams, preds = _segment_stats_iv(metric, references, predictions, metric_kwargs)
+    if metric in ("chrf", "chrf++") and int(opts["word_order"]) == 0:
+        # Character n-grams only (chrF's default): the same integers as sacrebleu, vectorized.
+        from lm_eval_mtl.stats.chrf_stats import chrf_char_stats
+
+        rows_chrf = chrf_char_stats(
+            preds,
+            streams,
+            char_order=int(opts["char_order"]),
+            remove_whitespace=bool(opts["remove_whitespace"]),
+            f_scores=lambda r: _chrf_scores(r, opts),
+        )
+        return CorpusStats(metric, rows_chrf, opts)
     from sacrebleu.metrics import BLEU, CHRF, TER  # type: ignore[attr-defined]
 
     scorer: Any

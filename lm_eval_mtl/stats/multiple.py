@@ -18,7 +18,6 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as _st
 from scipy.special import ndtri
 
 from lm_eval_mtl.errors import InsufficientDataError
@@ -187,6 +186,8 @@ def mcnemar_exact_p(n10: npt.ArrayLike, n01: npt.ArrayLike) -> FloatArray:
     b = np.asarray(n01, dtype=np.int64)
     m = a + b
     k = np.minimum(a, b)
+    from scipy import stats as _st  # only here: scipy.stats costs ~0.5 s to import
+
     p = np.where(m > 0, np.minimum(1.0, 2 * _st.binom.cdf(k, np.maximum(m, 1), 0.5)), 1.0)
     return np.asarray(p, dtype=np.float64)
 
@@ -254,6 +255,8 @@ def mcnemar(
         p = float(mcnemar_exact_p(n10, n01))
         return McNemarResult(float(n10), p, n01, n10, "exact")
     stat = (abs(n10 - n01) - 1.0) ** 2 / n_disc
+    from scipy import stats as _st  # only here: scipy.stats costs ~0.5 s to import
+
     return McNemarResult(float(stat), float(_st.chi2.sf(stat, 1)), n01, n10, "chi2")
 
 

@@ -41,7 +41,7 @@ from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
+from scipy.special import ndtr, ndtri  # scipy.stats.norm's own ppf/sf, without its import cost
 
 from lm_eval_mtl.errors import DegenerateDataWarning
 from lm_eval_mtl.stats._common import ConfidenceInterval
@@ -172,9 +172,9 @@ def normal_test(
     """
     d = np.asarray(diff, dtype=np.float64)
     s = np.asarray(se, dtype=np.float64)
-    z = float(sps.norm.ppf(1 - (1 - confidence_level) / 2))
+    z = float(ndtri(1 - (1 - confidence_level) / 2))
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(s > 0, 2 * sps.norm.sf(np.abs(d) / s), np.where(d == 0, 1.0, 0.0))
+        p = np.where(s > 0, 2 * ndtr(-np.abs(d) / s), np.where(d == 0, 1.0, 0.0))
     p = np.where(np.isnan(s), np.nan, p)
     return np.asarray(d - z * s, dtype=np.float64), np.asarray(d + z * s, dtype=np.float64), p
 

@@ -349,3 +349,29 @@ def test_the_shrunk_effective_number_is_the_shipped_weights_figure(shared_data: 
     wf = load_weights("redundancy-openllm_v1")
     assert st.effective_nyholt_shrunk == pytest.approx(wf.effective_number_nyholt, abs=1e-6)
     assert abs(st.effective_nyholt - wf.effective_number_nyholt) > 1e-3  # the Pearson figure is another
+
+
+def test_report_csv_is_one_row_per_member_with_numeric_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lm_eval_mtl.report.render import CSV_COLUMNS
+
+    rng = np.random.default_rng(1)
+    run = write_run(
+        tmp_path / "run",
+        "org/m",
+        {t: {"scores": (rng.random(N) < 0.7).astype(float)} for t in ("sst2", "rte")},
+    )
+    code, out, err = _call(capsys, "report", str(run), "--missing", "drop", "--format", "csv", *RES)
+    assert code == 0, err
+    rows = _rows(out)
+    assert list(rows[0]) == list(CSV_COLUMNS)
+    assert [r["task"] for r in rows] == ["sst2", "rte", "composite"]
+    for r in rows:
+        for c in ("z", "se_z", "ci_low", "ci_high", "confidence_level", "weight"):
+            assert math.isfinite(_number(r[c])), (c, r)
+        assert r["signature"] and r["limit"] == ""  # a full run: no limit
+    members, comp = rows[:-1], rows[-1]
+    assert all(r["interval_method"] == "wilson" and _number(r["n"]) == N for r in members)
+    assert sum(_number(r["weight"]) * _number(r["z"]) for r in members) == pytest.approx(_number(comp["z"]))
+    assert _number(comp["ci_low"]) < _number(comp["z"]) < _number(comp["ci_high"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 from pathlib import Path
@@ -162,7 +164,23 @@ def test_correlate_csv_table_and_json(tmp_path: Path, capsys: pytest.CaptureFixt
     assert d["tasks"] == ["a", "b", "c"] and d["n_models"] == 30
     assert d["correlation"][0][1] > 0.7
     assert main(["correlate", str(panel), "--tasks", "a,b,c", "--format", "csv"]) == 0
-    assert "statistic,value" in capsys.readouterr().out
+    out = capsys.readouterr()
+    rows = list(csv.DictReader(io.StringIO(out.out)))  # tidy: one row per task pair
+    assert [(r["task_a"], r["task_b"]) for r in rows] == [("a", "b"), ("a", "c"), ("b", "c")]
+    assert float(rows[0]["pearson"]) == pytest.approx(d["correlation"][0][1], abs=1e-12)
+    assert float(rows[0]["pearson_ci_low"]) < float(rows[0]["pearson"]) < float(rows[0]["pearson_ci_high"])
+    assert "--output-dir DIR writes every table: pairs.csv, summary.csv, pca.csv" in out.err
+    out_dir = tmp_path / "corr"
+    assert (
+        main(["correlate", str(panel), "--tasks", "a,b,c", "--format", "csv", "--output-dir", str(out_dir)])
+        == 0
+    )
+    capsys.readouterr()
+    assert sorted(p.name for p in out_dir.iterdir()) == ["pairs.csv", "pca.csv", "summary.csv"]
+    summary = list(csv.DictReader(io.StringIO((out_dir / "summary.csv").read_text(encoding="utf-8"))))
+    assert len(summary) == 1 and 1.0 <= float(summary[0]["effective_nyholt"]) <= 3.0
+    pca = list(csv.DictReader(io.StringIO((out_dir / "pca.csv").read_text(encoding="utf-8"))))
+    assert len(pca) == 9 and {r["task"] for r in pca} == {"a", "b", "c"}
 
 
 def test_console_script_compare(tmp_path: Path, lm_eval_mtl_bin: Path, offline_env: dict[str, str]) -> None:

@@ -24,6 +24,7 @@ from lm_eval_mtl.errors import MissingMetricError, MTLError, ResultsFormatError
 from lm_eval_mtl.io import cache, load_run, read_samples
 from lm_eval_mtl.io import decode as dec
 from lm_eval_mtl.io import samples as samples_mod
+from lm_eval_mtl.io import workers as workers_mod
 from lm_eval_mtl.io.samples import TaskSamples
 from lm_eval_mtl.scoring.members import collect_members
 from lm_eval_mtl.suites.spec import MemberSpec, SuiteSpec
@@ -324,14 +325,14 @@ def _run_tasks(tmp_path: Path) -> dict[str, Any]:
 
 def _spy_workers(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, list[Any]]]:
     calls: list[tuple[int, list[Any]]] = []
-    real = cache.read_samples_many
+    real = workers_mod.read_samples_many
 
-    def spy(requests: Any, workers: int) -> list[Any]:
-        out = real(requests, workers)
+    def spy(requests: Any, workers: int, corpus: Any = None) -> list[Any]:
+        out = real(requests, workers, corpus)
         calls.append((workers, out))
         return out
 
-    monkeypatch.setattr(cache, "read_samples_many", spy)
+    monkeypatch.setattr(workers_mod, "read_samples_many", spy)
     return calls
 
 
@@ -402,16 +403,16 @@ def test_small_runs_are_read_in_process(root: Path, tmp_path: Path, monkeypatch:
     folder = fx.write_run(tmp_path, {"a": fx.mc_task([1, 0], 2), "b": fx.mc_task([0, 1], 2)})
     run = load_run(folder)
     requests = [run._samples_request("a", "none"), run._samples_request("b", "none")]
-    assert cache.samples_workers(requests) == 1
-    monkeypatch.setattr(cache, "POOL_MIN_BYTES", 0)
-    monkeypatch.setattr(cache, "_cpus", lambda: 4)
-    assert cache.samples_workers(requests) == 2  # min(CPUs, files, 8)
-    monkeypatch.setattr(cache, "_cpus", lambda: 1)
-    assert cache.samples_workers(requests) == 1
-    monkeypatch.setattr(cache, "_cpus", lambda: 4)
+    assert workers_mod.samples_workers(requests) == 1
+    monkeypatch.setattr(workers_mod, "POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(workers_mod, "_cpus", lambda: 4)
+    assert workers_mod.samples_workers(requests) == 2  # min(CPUs, files, 8)
+    monkeypatch.setattr(workers_mod, "_cpus", lambda: 1)
+    assert workers_mod.samples_workers(requests) == 1
+    monkeypatch.setattr(workers_mod, "_cpus", lambda: 4)
     for path, task, filt, otype in requests:
         read_samples(path, task=task, filter=filt, output_type=otype)
-    assert cache.samples_workers(requests) == 1  # both cached: nothing to decode
+    assert workers_mod.samples_workers(requests) == 1  # both cached: nothing to decode
 
 
 def test_corpus_statistics_are_cached(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -448,15 +449,15 @@ def test_workers_import_only_the_reader_and_never_the_callers_script(tmp_path: P
     import subprocess
     import sys
 
-    probe = "import sys, lm_eval_mtl.io.cache, lm_eval_mtl.io.samples; print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'lm_eval', 'transformers', 'scipy', 'sacrebleu'}))"
+    probe = "import sys, lm_eval_mtl.io.cache, lm_eval_mtl.io.workers, lm_eval_mtl.io.samples; print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'lm_eval', 'transformers', 'scipy', 'sacrebleu'}))"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
     folder = fx.write_run(tmp_path, {"a": fx.mc_task([1, 0] * 5, 2), "b": fx.mc_task([0, 1] * 5, 2)})
     script = tmp_path / "unguarded.py"  # no `if __name__ == "__main__":`
     script.write_text(
-        "from lm_eval_mtl.io import cache, load_run\n"
+        "from lm_eval_mtl.io import load_run, workers\n"
         f"run = load_run({str(folder)!r})\n"
-        "got = cache.read_samples_many([run._samples_request(t, 'none') for t in ('a', 'b')], 2)\n"
+        "got = workers.read_samples_many([run._samples_request(t, 'none') for t in ('a', 'b')], 2)\n"
         "print('ran', [type(g).__name__ for g in got])\n",
         encoding="utf-8",
     )

@@ -266,6 +266,13 @@ def test_missing_task_raises_and_suggests_drop(tmp_path: Path) -> None:
         score_run(load_run(folder), _suite(mc("a"), gen("b")))
 
 
+def test_a_run_with_none_of_the_suite_says_so_instead_of_suggesting_drop(tmp_path: Path) -> None:
+    folder = fx.write_run(tmp_path, {"z": fx.mc_task([1, 0], 4)})
+    with pytest.raises(MissingTaskError, match=r"has none of the 2 tasks of suite mtl_test@1.0") as err:
+        score_run(load_run(folder), _suite(mc("a"), gen("b")))
+    assert "--missing drop" not in str(err.value) and "--suite" in str(err.value)
+
+
 def test_drop_renormalizes_weights_and_lists_dropped(tmp_path: Path) -> None:
     folder = fx.write_run(
         tmp_path,

@@ -1,0 +1,156 @@
+"""chrF segment statistics for a whole corpus at once, equal to sacrebleu's (vectorized).
+
+sacrebleu's ``CHRF._extract_corpus_statistics`` builds one ``Counter`` of character n-grams per
+segment and order in Python (about 1 ms per segment of 150 characters); a full ``mtl_suite`` run has
+5,000 translation segments per model. This module computes the same integers with a few sorts
+over the concatenated text:
+
+1. Every string (hypotheses, then each reference stream) has its whitespace removed exactly as
+   sacrebleu does (``''.join(s.split())``) and is encoded to code points (UTF-32, so one position
+   is one Python character, lone surrogates included).
+2. Code points get dense ids ``0..V-1``; the n-gram starting at position ``i`` gets the integer
+   key ``sum(id[i + j] * V**j)`` when ``V**n`` (times the number of strings) fits in 63 bits, else
+   the keys of order ``n - 1`` are first replaced by their dense rank (exact either way: two
+   n-grams get the same key if and only if they are the same string).
+3. Sorting the keys of (string, n-gram) pairs gives each segment's counts; the intersection of a
+   hypothesis' and a reference's sorted (segment, n-gram) codes gives ``sum(min(count_h,
+   count_r))``, sacrebleu's match count.
+
+The rows follow sacrebleu: per order ``[hyp, ref, match]`` with ``hyp = 0`` when the reference has
+no n-gram of that order; with several references, the reference with the highest segment chrF
+(the first one on ties) is kept. Only character n-grams are handled (``word_order = 0``, chrF's
+default and lm-eval's); :func:`lm_eval_mtl.stats.corpus.segment_stats` uses sacrebleu itself for
+chrF++. Tested equal to sacrebleu on random Unicode text and on real translation sets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["chrf_char_stats"]
+
+IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+_U64 = np.uint64
+_LIMIT = 1 << 63
+
+
+def _code_points(texts: Sequence[str]) -> tuple[npt.NDArray[np.uint32], IntArray]:
+    """All texts concatenated as code points, and each text's length."""
+    lengths = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    joined = "".join(texts).encode("utf-32-le", "surrogatepass")
+    return np.frombuffer(joined, dtype="<u4"), lengths
+
+
+def _order_keys(
+    prev: npt.NDArray[np.uint64], ids: npt.NDArray[np.uint64], n: int, radix: int, base: int, dense: bool
+) -> tuple[npt.NDArray[np.uint64], int, bool]:
+    """Keys of the n-grams starting at every position (garbage where no n-gram fits).
+
+    ``prev`` holds the keys of order ``n - 1`` and ``base`` their range (exclusive); the new key
+    is ``prev + ids[i + n - 1] * base`` (``prev * radix + id`` once keys have been densified).
+    """
+    size = prev.size
+    shifted = np.zeros(size, dtype=_U64)
+    if n - 1 < size:
+        shifted[: size - (n - 1)] = ids[n - 1 :]
+    if dense:
+        return prev * _U64(radix) + shifted, base * radix, True
+    return prev + shifted * _U64(base), base * radix, False
+
+
+def _densify(
+    keys: npt.NDArray[np.uint64], valid: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.uint64], int]:
+    """Replace the keys at valid positions by their rank among the distinct valid keys."""
+    uniq, inverse = np.unique(keys[valid], return_inverse=True)
+    out = np.zeros(keys.size, dtype=_U64)
+    out[valid] = inverse.astype(_U64, copy=False).reshape(-1)
+    return out, max(1, int(uniq.size))
+
+
+def chrf_char_stats(
+    predictions: Sequence[str],
+    streams: Sequence[Sequence[str]],
+    *,
+    char_order: int,
+    remove_whitespace: bool,
+    f_scores: Callable[[FloatArray], FloatArray],
+) -> FloatArray:
+    """Return sacrebleu's chrF segment statistics (character n-grams only), shape (n, 3 * char_order).
+
+    Args:
+        predictions: One hypothesis per segment.
+        streams: Reference streams, each with one reference per segment.
+        char_order: Highest character n-gram order (sacrebleu's ``char_order``).
+        remove_whitespace: sacrebleu's ``not whitespace`` (lm-eval's default: True).
+        f_scores: Segment chrF of statistics rows (used to pick the best of several references).
+    """
+    n_seg = len(predictions)
+    n_ref = len(streams)
+    texts: list[str] = list(predictions)
+    for stream in streams:
+        texts.extend(stream)
+    if remove_whitespace:
+        texts = ["".join(t.split()) for t in texts]
+    cp, lengths = _code_points(texts)
+    n_docs = len(texts)
+    offsets = np.zeros(n_docs, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=offsets[1:])
+    doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    pos_in_doc = np.arange(cp.size, dtype=np.int64) - offsets[doc_of]
+    room = lengths[doc_of] - pos_in_doc  # characters from this position to the end of its text
+    _, ids32 = np.unique(cp, return_inverse=True)
+    ids = ids32.astype(_U64, copy=False).reshape(-1)
+    radix = max(1, int(ids.max()) + 1) if ids.size else 1
+
+    stats = np.zeros((n_ref, n_seg, 3 * char_order), dtype=np.float64)
+    keys = np.zeros(cp.size, dtype=_U64)
+    base, dense = 1, False
+    for n in range(1, char_order + 1):
+        valid = room >= n
+        keys, base, dense = _order_keys(keys, ids, n, radix, base, dense)
+        if base * n_docs >= _LIMIT or (n < char_order and base * radix * n_docs >= _LIMIT and not dense):
+            keys, base = _densify(keys, valid)
+            dense = True
+        counts_h, counts_r = _segment_counts(keys[valid], doc_of[valid], base, n_seg, n_ref)
+        grams = np.maximum(lengths - n + 1, 0).astype(np.float64)
+        hyp_total = grams[:n_seg]
+        for r in range(n_ref):
+            ref_total = grams[(r + 1) * n_seg : (r + 2) * n_seg]
+            stats[r, :, 3 * (n - 1)] = np.where(ref_total > 0, hyp_total, 0.0)
+            stats[r, :, 3 * (n - 1) + 1] = ref_total
+            stats[r, :, 3 * (n - 1) + 2] = _matches(counts_h, counts_r[r], base, n_seg)
+    if n_ref == 1:
+        return np.asarray(stats[0], dtype=np.float64)
+    best = np.argmax(np.stack([f_scores(stats[r]) for r in range(n_ref)]), axis=0)
+    return np.asarray(stats[best, np.arange(n_seg)], dtype=np.float64)
+
+
+_Counts = tuple[npt.NDArray[np.uint64], IntArray]
+
+
+def _segment_counts(
+    keys: npt.NDArray[np.uint64], docs: IntArray, base: int, n_seg: int, n_ref: int
+) -> tuple[_Counts, list[_Counts]]:
+    """Sorted (segment * base + key) codes with their counts: the hypotheses', each stream's."""
+    codes = docs.astype(_U64) * _U64(base) + keys
+    uniq, counts = np.unique(codes, return_counts=True)
+    span = _U64(n_seg) * _U64(base)
+    bounds = np.searchsorted(uniq, [span * _U64(r) for r in range(n_ref + 2)])
+    parts = [
+        (uniq[bounds[r] : bounds[r + 1]] - span * _U64(r), counts[bounds[r] : bounds[r + 1]])
+        for r in range(n_ref + 1)
+    ]
+    return parts[0], parts[1:]
+
+
+def _matches(hyp: _Counts, ref: _Counts, base: int, n_seg: int) -> FloatArray:
+    """Per segment: sum over shared n-grams of min(hypothesis count, reference count)."""
+    _, ih, ir = np.intersect1d(hyp[0], ref[0], assume_unique=True, return_indices=True)
+    seg = (hyp[0][ih] // _U64(base)).astype(np.int64)
+    both = np.minimum(hyp[1][ih], ref[1][ir]).astype(np.float64)
+    return np.asarray(np.bincount(seg, weights=both, minlength=n_seg)[:n_seg], dtype=np.float64)

@@ -1,0 +1,112 @@
+"""The vectorized chrF segment statistics equal sacrebleu's, row for row, on any text."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lm_eval_mtl.stats.corpus import corpus_score, segment_stats
+
+sacrebleu = pytest.importorskip("sacrebleu")
+from sacrebleu.metrics import CHRF  # noqa: E402
+
+SHARED = Path(__file__).resolve().parents[4] / "shared" / "data" / "eval_sets"
+
+
+def _sacrebleu_rows(hyps: list[str], streams: list[list[str]], **kw: object) -> np.ndarray:
+    rows = CHRF(**kw)._extract_corpus_statistics(hyps, streams)  # type: ignore[arg-type]
+    return np.asarray(rows, dtype=np.float64).reshape(len(hyps), -1)
+
+
+# characters that exercise whitespace removal (incl. non-ASCII spaces), punctuation, accents,
+# characters outside the BMP, a lone surrogate, and CJK
+ALPHABET = list("ab c.dé\u00a0\t\nX,!") + ["\U0001f600", "\ud800", "世", "界"]
+text = st.text(alphabet=st.sampled_from(ALPHABET), max_size=14)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=st.data(),
+    n=st.integers(1, 12),
+    n_refs=st.integers(1, 3),
+    whitespace=st.booleans(),
+    eps=st.booleans(),
+    order=st.sampled_from([1, 3, 6]),
+)
+def test_rows_equal_sacrebleu(
+    data: st.DataObject, n: int, n_refs: int, whitespace: bool, eps: bool, order: int
+) -> None:
+    hyps = data.draw(st.lists(text, min_size=n, max_size=n))
+    streams = [data.draw(st.lists(text, min_size=n, max_size=n)) for _ in range(n_refs)]
+    refs = [list(r) for r in zip(*streams, strict=True)] if n_refs > 1 else streams[0]
+    got = segment_stats(
+        "chrf", refs, hyps, remove_whitespace=not whitespace, eps_smoothing=eps, char_order=order
+    ).stats
+    want = _sacrebleu_rows(hyps, streams, whitespace=whitespace, eps_smoothing=eps, char_order=order)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_a_large_alphabet_takes_the_dense_keys_and_stays_exact() -> None:
+    # 3,000 distinct characters: 3000**6 overflows 64 bits, so n-gram keys are re-ranked per order
+    rng = random.Random(1)
+    alphabet = [chr(0x4E00 + i) for i in range(3000)] + [" "]
+    hyps = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(200)]
+    streams = [["".join(rng.choice(alphabet[:60]) for _ in range(rng.randint(0, 40))) for _ in range(200)]]
+    got = segment_stats("chrf", streams[0], hyps).stats
+    np.testing.assert_array_equal(got, _sacrebleu_rows(hyps, streams))
+
+
+def test_corpus_score_equals_sacrebleu_corpus_chrf() -> None:
+    rng = random.Random(2)
+    words = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran", "far", "Käse", "naïve"]
+    refs = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 12))) for _ in range(300)]
+    hyps = [" ".join(rng.choice(words) for _ in range(rng.randint(0, 12))) for _ in range(300)]
+    want = sacrebleu.corpus_chrf(hyps, [refs]).score
+    assert corpus_score(segment_stats("chrf", refs, hyps)) == pytest.approx(want, abs=1e-9)
+
+
+def test_chrf_plus_plus_still_goes_through_sacrebleu() -> None:
+    hyps, refs = ["a cat sat.", "on the mat"], ["the cat sat.", "on a mat"]
+    got = segment_stats("chrf++", refs, hyps, word_order=2).stats
+    np.testing.assert_array_equal(got, _sacrebleu_rows(hyps, [refs], word_order=2))
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="needs ../shared/data/eval_sets")
+@pytest.mark.parametrize("pair", ["de-en", "en-de"])
+def test_real_wmt16_systems_equal_sacrebleu(pair: str) -> None:
+    import json
+
+    path = SHARED / "wmt16_de_en_popovic" / f"{pair}_uedin_nmt_pbmt_ref.jsonl"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    recs = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    nmt, pbmt, ref = ([r[k] for r in recs] for k in ("nmt", "pbmt", "ref"))
+    np.testing.assert_array_equal(segment_stats("chrf", ref, nmt).stats, _sacrebleu_rows(nmt, [ref]))
+    # two references per segment: the best one by segment chrF, as sacrebleu picks it
+    two = [list(x) for x in zip(ref, pbmt, strict=True)]
+    np.testing.assert_array_equal(segment_stats("chrf", two, nmt).stats, _sacrebleu_rows(nmt, [ref, pbmt]))
+    assert corpus_score(segment_stats("chrf", ref, nmt)) == pytest.approx(
+        sacrebleu.corpus_chrf(nmt, [ref]).score, abs=1e-9
+    )
+
+
+def test_corpus_resampling_in_float32_is_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lm_eval_mtl.stats import bootstrap as bs
+
+    rng = np.random.default_rng(0)
+    counts = rng.integers(0, 400, size=(3000, 18)).astype(np.float64)  # chrF-like integer statistics
+    assert bs.exact_in_float32(counts)
+    fast = bs._resampled_totals(counts, 700, np.random.default_rng(5))
+    monkeypatch.setattr(bs, "exact_in_float32", lambda stats: False)
+    slow = bs._resampled_totals(counts, 700, np.random.default_rng(5))
+    np.testing.assert_array_equal(fast, slow)
+    # each row is the column totals of one multinomial resample of the 3,000 rows
+    np.testing.assert_allclose(fast.mean(axis=0), counts.sum(axis=0), rtol=0.01)
+    monkeypatch.undo()
+    assert not bs.exact_in_float32(counts + 0.5)  # TER-like non-integer statistics stay in float64
+    assert not bs.exact_in_float32(np.full((100_000, 2), 400.0))  # totals past 2**24
