@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 
 FloatArray = npt.NDArray[np.float64]
 MissingPolicy = Literal["error", "drop"]
-ChanceSource = Literal["samples", "spec"]
+ChanceSource = Literal["samples", "spec", "metric"]
 CORPUS_METRICS: tuple[str, ...] = ("bleu", "chrf", "chrf++", "ter")
 """Corpus metrics whose logged (reference, prediction) pairs this package resamples."""
 _CHANCE_TOLERANCE = 1e-12
@@ -80,7 +80,8 @@ class Member:
     chance: float
     """c_t used for normalization (see :attr:`chance_source`)."""
     chance_source: ChanceSource
-    """``samples``: mean of 1/k over the logged items; ``spec``: the suite spec's chance."""
+    """``samples``: mean of 1/k over the logged items; ``spec``: the suite spec's chance;
+    ``metric``: the run's value of the spec's :attr:`~MemberSpec.chance_metric`."""
     samples: TaskSamples | None = None
     """The member's per-item records, when logged."""
     scores: FloatArray | None = None
@@ -303,6 +304,25 @@ def _results_rows(
     return kept, dropped
 
 
+def _chance_of_run(m: MemberSpec, tr: TaskResult) -> tuple[float, ChanceSource]:
+    """Return the member's chance before its items are read: the chance metric's value, else the spec's."""
+    if m.chance_metric is None:
+        return m.chance, "spec"
+    try:
+        value = tr.metric(m.chance_metric, m.filter).value
+    except MissingMetricError as err:
+        raise MissingMetricError(
+            f"member {m.label!r} takes its chance from metric {m.chance_metric!r}, which the run does not "
+            f"report ({err}); run the task's current config, which logs it."
+        ) from None
+    if not (math.isfinite(value) and value < m.ceiling):
+        raise ResultsFormatError(
+            f"member {m.label!r}: chance metric {m.chance_metric!r} is {value!r}; expected a finite value below "
+            f"the ceiling {m.ceiling}."
+        )
+    return float(value), "metric"
+
+
 def _member(
     run: RunResult,
     m: MemberSpec,
@@ -314,14 +334,15 @@ def _member(
     """One member from its results row and, where logged, its samples (checked against the row)."""
     from lm_eval_mtl.stats.corpus import corpus_score, segment_stats
 
+    spec_chance, spec_source = _chance_of_run(m, tr)
     base = Member(
         spec=m,
         raw=mv.value,
         raw_se=mv.stderr,
         n=tr.n,
         task_hash=tr.task_hash,
-        chance=m.chance,
-        chance_source="spec",
+        chance=spec_chance,
+        chance_source=spec_source,
         cluster_field=cluster_field,
     )
     if not run.has_samples(m.task):
@@ -383,8 +404,15 @@ def _member(
     elif owner is not None:
         # values of one item (instructions of one prompt) are resampled together
         labels = owner
-    chance, source = m.chance, "spec"
-    if chance_policy == "auto" and m.chance_per_item and s.n_choices is not None:
+    chance, source = spec_chance, spec_source
+    if m.chance_metric is not None:
+        observed = float(s.item_scores(m.chance_metric).mean())
+        if abs(observed - chance) > 1e-9 + 1e-6 * abs(chance):
+            raise ResultsFormatError(
+                f"{s.path}: the mean of the logged {m.chance_metric!r} of task {m.task!r} is {observed!r}, but the "
+                f"results file reports {chance!r}; the samples do not belong to this run."
+            )
+    elif chance_policy == "auto" and m.chance_per_item and s.n_choices is not None:
         if np.any(s.n_choices < 1):
             raise ResultsFormatError(f"{s.path}: some item of task {m.task!r} has no choices.")
         chance, source = float(np.mean(1.0 / s.n_choices)), "samples"

@@ -49,8 +49,8 @@ class TaskScore:
     raw_se: float
     """se(x_t) used (clustered where a cluster key applies and samples exist); NaN if unknown."""
     chance: float
-    """c_t: mean of 1/k over items (multiple choice with samples) or the spec's chance."""
-    chance_source: Literal["samples", "spec"]
+    """c_t: mean of 1/k over items (multiple choice with samples), the chance metric's value, or the spec's chance."""
+    chance_source: Literal["samples", "spec", "metric"]
     """Where :attr:`chance` came from."""
     ceiling: float
     """u_t, the best possible value."""

@@ -89,6 +89,13 @@ class MemberSpec:
     of choices). None: yes for a multiple-choice member scored by ``acc``/``acc_norm``, no
     otherwise. False for a multiple-choice metric that is not a 1-of-k pick (TruthfulQA mc2)."""
 
+    chance_metric: str | None = None
+    """A metric of the same task and filter that holds each item's chance level (the expected
+    metric of a random guesser on that item, e.g. the expected RR@10 of a random ranking of the
+    query's candidates): the member's chance is that metric's value in the run, the mean over
+    items, on every path (lm-eval's table row included). None: :attr:`chance` (or the items'
+    1/k, see :attr:`chance_items`)."""
+
     def __post_init__(self) -> None:
         if not self.label:
             object.__setattr__(self, "label", self.task)
@@ -256,6 +263,7 @@ def _parse_member(where: str, i: int, raw: Any) -> MemberSpec:
         "label",
         "overlap",
         "chance_items",
+        "chance_metric",
     }
     extra = sorted(set(raw) - known)
     if extra:
@@ -294,6 +302,11 @@ def _parse_member(where: str, i: int, raw: Any) -> MemberSpec:
         raise SuiteSpecError(
             f"{where}: member {task!r} `chance_items` must be true, false or null; got {chance_items!r}."
         )
+    chance_metric = raw.get("chance_metric")
+    if chance_metric is not None and (not isinstance(chance_metric, str) or not chance_metric):
+        raise SuiteSpecError(
+            f"{where}: member {task!r} `chance_metric` must be a metric name or null; got {chance_metric!r}."
+        )
     label = raw.get("label") or ""
     if not isinstance(label, str):
         raise SuiteSpecError(f"{where}: member {task!r} `label` must be a string; got {label!r}.")
@@ -309,6 +322,7 @@ def _parse_member(where: str, i: int, raw: Any) -> MemberSpec:
         label=label,
         overlap=overlap,
         chance_items=chance_items,
+        chance_metric=chance_metric,
     )
 
 

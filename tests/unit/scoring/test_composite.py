@@ -673,3 +673,41 @@ def test_corpus_row_interval_comes_from_its_segments_not_the_results_stderr(tmp_
     lo, hi = t.confidence_interval(0.95)
     assert hi - lo > 0
     assert c.se == pytest.approx(t.se, rel=0.15)  # the row and the composite see the same segments
+
+
+# --------------------------------------------------------------------------- a per-item chance metric
+
+
+def _ranking_task(values: list[float], chances: list[float]) -> Any:
+    return fx.gen_task(values, metric="rr10", filter="none", extra_metrics={"rr10_chance": chances})
+
+
+def test_chance_metric_sets_the_chance_on_both_paths(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    values = [float(v) for v in rng.choice([0.0, 0.25, 0.5, 1.0], size=60)]
+    chances = [float(c) for c in rng.uniform(0.1, 0.4, size=60)]
+    spec = MemberSpec("rank", "rr10", "none", 0.0, 1.0, "search", output_type="loglikelihood",
+                      chance_metric="rr10_chance")  # fmt: skip
+    suite = _suite(spec, mc("a"))
+    tasks = {"rank": _ranking_task(values, chances), "a": fx.mc_task([1, 0, 1, 1], 4)}
+    with_samples = score_run(load_run(fx.write_run(tmp_path / "s", tasks)), suite, n_resamples=200, rng=0)
+    results_only = score_run(
+        load_run(fx.write_run(tmp_path / "r", tasks, log_samples=False)), suite, method="analytic"
+    )
+    for score in (with_samples, results_only):
+        member = next(t for t in score.tasks if t.task == "rank")
+        assert member.chance == pytest.approx(float(np.mean(chances)), abs=1e-12)
+        assert member.chance_source == "metric"
+        assert member.normalized == pytest.approx(
+            (np.mean(values) - np.mean(chances)) / (1 - np.mean(chances))
+        )
+    assert with_samples.value == pytest.approx(results_only.value, abs=1e-12)  # one number on both paths
+    assert "norm=chance[samples]" not in results_only.signature
+
+
+def test_a_missing_chance_metric_is_named(tmp_path: Path) -> None:
+    spec = MemberSpec("rank", "rr10", "none", 0.0, 1.0, "search", output_type="loglikelihood",
+                      chance_metric="rr10_chance")  # fmt: skip
+    folder = fx.write_run(tmp_path, {"rank": fx.gen_task([0.5, 1.0], metric="rr10", filter="none")})
+    with pytest.raises(MissingMetricError, match=r"takes its chance from metric 'rr10_chance'"):
+        score_run(load_run(folder), _suite(spec))
