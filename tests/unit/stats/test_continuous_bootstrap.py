@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 import tracemalloc
+from typing import Any
 
 import numpy as np
 import pytest
@@ -233,3 +234,21 @@ def test_rejects_bad_arguments() -> None:
         pair_sum_means(np.ones(3), 0, rng)
     with pytest.raises(ValueError, match="block_bits"):
         pair_sum_means(np.ones(3), 10, rng, block_bits=9)
+
+
+def test_threads_give_the_same_columns_as_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lm_eval_mtl.stats import bootstrap as bs
+    from lm_eval_mtl.stats.corpus import CorpusStats
+
+    rng = np.random.default_rng(3)
+    tasks: list[Any] = [bs.ItemScores(rng.beta(2, 3, size=n)) for n in (500, 2000, 50)]
+    tasks.append(bs.ItemScores((rng.random(800) < 0.6).astype(float)))
+    tasks.append(CorpusStats("chrf", rng.integers(0, 30, size=(300, 18)).astype(float)))
+    monkeypatch.setenv(bs.THREADS_ENV, "1")
+    one = bs.bootstrap_task_means(tasks, n_resamples=3000, rng=11)
+    monkeypatch.setenv(bs.THREADS_ENV, "4")
+    assert bs._resample_threads(tasks, 3000) == 4
+    four = bs.bootstrap_task_means(tasks, n_resamples=3000, rng=11)
+    np.testing.assert_array_equal(one, four)
+    monkeypatch.delenv(bs.THREADS_ENV)
+    assert bs._resample_threads(tasks[:1], 3000) == 1  # one task: no pool
