@@ -51,6 +51,8 @@ from lm_eval_mtl.analysis.plan import (
     aligned_task,
     as_run,
     check_settings_all,
+    model_key,
+    pair_key,
     plan_runs,
     run_choice_notes,
     task_value,
@@ -64,6 +66,8 @@ from lm_eval_mtl.stats._common import (
     check_confidence_level,
     check_n_resamples,
     check_resample_memory,
+    keyed_generator,
+    stream_root,
 )
 from lm_eval_mtl.stats.clusters import FINE_CLUSTERS
 from lm_eval_mtl.stats.corpus import CorpusStats
@@ -387,6 +391,7 @@ def compare_runs(
     loaded, level, nres = _compare_runs_iv(runs, correction, confidence_level, n_resamples)
     seed = int(rng) if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) else None
     gen = as_generator(rng)
+    root = stream_root(gen)  # first draw: each (pair, task) cell's stream hangs off it, as transfer's
     names = _run_names(loaded)
     plan = plan_runs(
         loaded,
@@ -424,7 +429,11 @@ def compare_runs(
     pair_index = list(itertools.combinations(range(len(loaded)), 2))
     pairs: list[PairComparison] = []
     for i, j in pair_index:
-        pairs.append(_compare_pair(plan, names, i, j, matrices, level, nres, gen, correction))
+        keys = [
+            keyed_generator(root, tp.label, pair_key(model_key(loaded[j]), model_key(loaded[i])))
+            for tp in plans
+        ]
+        pairs.append(_compare_pair(plan, names, i, j, matrices, level, nres, gen, correction, keys))
     comp_p = adjust_p_values([p.composite.p_value for p in pairs], correction if len(pairs) > 1 else "none")
     pairs = [
         PairComparison(p.a, p.b, _with_p_adjusted(p.composite, float(q)), p.tasks)
@@ -467,7 +476,9 @@ def _compare_pair(
     nres: int,
     gen: np.random.Generator,
     correction: Correction,
+    cell_gens: Sequence[np.random.Generator],
 ) -> PairComparison:
+    """One pair: each task with its own stream (``cell_gens``), the composite with ``gen``."""
     plans: Sequence[TaskPlan] = plan_.tasks
     results: list[PairedDifference] = []
     boots: list[npt.NDArray[np.float64]] = []
@@ -476,7 +487,7 @@ def _compare_pair(
     strata: list[WildStratum] = []  # the wild cluster bootstrap of the composite, when clusters are few
     corpus_boots: list[npt.NDArray[np.float64]] = []
     few = False
-    for plan in plans:
+    for plan, cell in zip(plans, cell_gens, strict=True):
         mat = matrices[plan.label]
         if mat is None:
             va, sa, n = task_value(plan_, i, plan)
@@ -486,7 +497,7 @@ def _compare_pair(
             )
             continue
         if mat.corpus is not None:
-            ta, tb = resample_totals([mat.corpus[i].stats, mat.corpus[j].stats], nres, gen, mat.clusters)
+            ta, tb = resample_totals([mat.corpus[i].stats, mat.corpus[j].stats], nres, cell, mat.clusters)
             res, cboot = corpus_from_totals(
                 plan.label,
                 mat.corpus[i],
@@ -497,7 +508,7 @@ def _compare_pair(
                 confidence_level=level,
                 clusters=mat.clusters,
                 n_resamples=nres,
-                rng=gen,
+                rng=cell,
             )
             results.append(res)
             boots.append(plan.weight * cboot)
@@ -508,7 +519,7 @@ def _compare_pair(
         assert mat.values is not None  # noqa: S101 - a mean metric
         values, clusters = mat.values, mat.clusters
         a, b = values[:, i], values[:, j]
-        boot = resample_column_means((a - b)[:, None], nres, gen, clusters)[:, 0]
+        boot = resample_column_means((a - b)[:, None], nres, cell, clusters)[:, 0]
         boots.append(plan.weight * plan.scale * boot)
         flips.append(a - b)
         flip_clusters.append(clusters)
@@ -524,7 +535,7 @@ def _compare_pair(
                 confidence_level=level,
                 boot=boot,
                 n_resamples=nres,
-                rng=gen,
+                rng=cell,
             )
         )
     adj = adjust_p_values([r.p_value for r in results], correction)

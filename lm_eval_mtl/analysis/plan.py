@@ -45,6 +45,8 @@ __all__ = [
     "as_run",
     "check_settings_all",
     "finite_or_nan",
+    "model_key",
+    "pair_key",
     "plan_runs",
     "run_choice_notes",
     "task_value",
@@ -440,3 +442,13 @@ def warn_if(condition: bool, message: str) -> None:
 def finite_or_nan(x: float) -> float:
     """``x`` if finite else NaN."""
     return x if math.isfinite(x) else math.nan
+
+
+def model_key(run: RunResult) -> str:
+    """Return a run's name in stream keys: its model name, else its folder's name."""
+    return run.model_name or run.path.parent.name
+
+
+def pair_key(base: str, other: str) -> str:
+    """Return the stream key of the difference ``other - base`` (model names)."""
+    return f"{base}\x00{other}"

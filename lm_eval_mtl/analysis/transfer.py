@@ -58,8 +58,11 @@ from lm_eval_mtl.analysis.plan import (
     run_choice_notes,
     task_value,
 )
+from lm_eval_mtl.analysis.plan import model_key as _model_key
+from lm_eval_mtl.analysis.plan import pair_key as _pair_key
 from lm_eval_mtl.analysis.transfer_cells import Column as _Column
 from lm_eval_mtl.analysis.transfer_cells import analytic_column as _analytic_column
+from lm_eval_mtl.analysis.transfer_cells import cell_generators as _cells
 from lm_eval_mtl.analysis.transfer_cells import corpus_column as _corpus_column
 from lm_eval_mtl.analysis.transfer_cells import paired_column as _paired_column
 from lm_eval_mtl.errors import DegenerateDataWarning, InsufficientDataError
@@ -70,11 +73,12 @@ from lm_eval_mtl.stats._common import (
     check_confidence_level,
     check_n_resamples,
     check_resample_memory,
+    stream_root,
 )
 from lm_eval_mtl.stats.corpus import CorpusStats
 from lm_eval_mtl.stats.intervals import se_mean_columns
 from lm_eval_mtl.stats.joint import resample_column_means
-from lm_eval_mtl.stats.paired import adjust_p_values, normal_test
+from lm_eval_mtl.stats.paired import adjust_p_values, corpus_columns, normal_test
 from lm_eval_mtl.stats.permutation import (
     composite_sign_flip_p_values,
     corpus_randomization_test,
@@ -502,8 +506,17 @@ def _mtl_gain(
             )
             lo, hi = np.quantile(g_boot, [alpha / 2, 1 - alpha / 2])
             p = paired_sign_flip_test(dd, clusters=c.clusters, n_resamples=nres, rng=gen).p_value
-        elif c.boot is not None and c.corpus is not None:  # corpus: columns share the segment draws
-            g_boot = c.boot[:, s_count] - c.boot[:, best]
+        elif (
+            c.boot is not None and c.corpus is not None
+        ):  # corpus: both resampled with the same segment draws
+            g_boot = corpus_columns(
+                [c.corpus[best + 1], c.corpus[s_count + 1]],
+                scale=c.scale,
+                clusters=c.clusters,
+                confidence_level=level,
+                n_resamples=nres,
+                rng=gen,
+            ).boot[:, 0]
             se = float(np.std(g_boot, ddof=1))
             lo, hi = np.quantile(g_boot, [alpha / 2, 1 - alpha / 2])
             p = corpus_randomization_test(
@@ -567,6 +580,7 @@ def transfer_from_scores(
     level = check_confidence_level(confidence_level)
     nres = check_n_resamples(n_resamples)
     gen = as_generator(rng)
+    root = stream_root(gen)  # first draw: every cell's stream hangs off it (see cell_generators)
     targets = list(base)
     sources = list(checkpoints)
     if not targets or not sources:
@@ -603,7 +617,10 @@ def transfer_from_scores(
         cl = None
         if clusters is not None and t in clusters:
             cl = np.unique(np.asarray(clusters[t]), return_inverse=True)[1].reshape(-1).astype(np.int64)
-        columns.append(_paired_column(mat - b[:, None], sc, cl, level, nres, gen))
+        cell_names = [_pair_key("base", s) for s in sources] + (
+            [_pair_key("base", "mtl")] if mtl is not None else []
+        )
+        columns.append(_paired_column(mat - b[:, None], sc, cl, level, nres, _cells(root, t, cell_names)))
         n_items.append(b.shape[0])
     return _assemble(
         sources, targets, columns, w.tolist(), n_items, mtl is not None, level, nres, _seed(rng), gen
@@ -662,6 +679,7 @@ def transfer_matrix(
     if not sources:
         raise InsufficientDataError("`sources` must name at least one fine-tuned checkpoint; got none.")
     gen = as_generator(rng)
+    root = stream_root(gen)  # first draw: every cell's stream hangs off it (see cell_generators)
     src_names = list(sources)
     runs = [as_run(base)] + [as_run(sources[s]) for s in src_names]
     names = ["base"] + [f"source {s}" for s in src_names]
@@ -691,6 +709,7 @@ def transfer_matrix(
     run_notes, limits, others = run_choice_notes(given, runs, names)
     notes.extend(run_notes)
     analytic: list[str] = []
+    cell_names = [_pair_key(_model_key(runs[0]), _model_key(r)) for r in runs[1:]]
     for plan in plans:
         mat = aligned_task(plan, study, names)
         if mat is None:
@@ -700,12 +719,23 @@ def transfer_matrix(
             n_items.append(vals[0][2])
             continue
         if mat.corpus is not None:
-            columns.append(_corpus_column(mat.corpus, plan.scale, mat.clusters, level, nres, gen))
+            columns.append(
+                _corpus_column(
+                    mat.corpus, plan.scale, mat.clusters, level, nres, _cells(root, plan.label, cell_names)
+                )
+            )
         else:
             assert mat.values is not None  # noqa: S101 - a mean metric
             values = mat.values
             columns.append(
-                _paired_column(values[:, 1:] - values[:, [0]], plan.scale, mat.clusters, level, nres, gen)
+                _paired_column(
+                    values[:, 1:] - values[:, [0]],
+                    plan.scale,
+                    mat.clusters,
+                    level,
+                    nres,
+                    _cells(root, plan.label, cell_names),
+                )
             )
         n_items.append(mat.n)
     if analytic:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from lm_eval_mtl.stats._common import keyed_generator
 from lm_eval_mtl.stats.corpus import CorpusStats
 from lm_eval_mtl.stats.multiple import mcnemar_vector
 from lm_eval_mtl.stats.paired import corpus_columns, normal_test, paired_columns
@@ -46,24 +47,44 @@ class Column:
     corpus: Sequence[CorpusStats] | None = None  # base first, then every checkpoint (corpus metrics)
 
 
+def cell_generators(root: list[int], target: str, names: Sequence[str]) -> list[np.random.Generator]:
+    """One stream per (target, checkpoint) cell (:func:`~lm_eval_mtl.stats._common.keyed_generator`).
+
+    A cell's resamples and sign flips then depend only on the seed, its target and its
+    names (``names``: one per checkpoint, :func:`pair_key` of the base and the checkpoint):
+    adding, dropping or reordering other sources leaves its interval unchanged, and
+    ``compare`` of the checkpoint against the base gives it the same stream.
+    """
+    return [keyed_generator(root, target, n) for n in names]
+
+
 def paired_column(
     d: FloatArray,
     scale: float,
     clusters: npt.NDArray[np.int64] | None,
     level: float,
     nres: int,
-    gen: np.random.Generator,
+    gens: Sequence[np.random.Generator],
 ) -> Column:
-    """Per-item paired statistics of one target for every checkpoint at once (columns of ``d``)."""
-    pc = paired_columns(d, scale=scale, clusters=clusters, confidence_level=level, n_resamples=nres, rng=gen)
+    """Per-item paired statistics of one target for every checkpoint (columns of ``d``).
+
+    Each cell has its own stream (``gens``, one per column: :func:`cell_generators`).
+    """
+    cells = [
+        paired_columns(
+            d[:, [k]], scale=scale, clusters=clusters, confidence_level=level, n_resamples=nres, rng=g
+        )
+        for k, g in enumerate(gens)
+    ]
+    boot = None if any(c.boot is None for c in cells) else np.concatenate([c.boot for c in cells], axis=1)
     return Column(
-        pc.delta,
-        pc.se,
-        pc.ci_low,
-        pc.ci_high,
-        pc.p_value,
-        [pc.method] * d.shape[1],
-        pc.boot,
+        np.concatenate([c.delta for c in cells]),
+        np.concatenate([c.se for c in cells]),
+        np.concatenate([c.ci_low for c in cells]),
+        np.concatenate([c.ci_high for c in cells]),
+        np.concatenate([c.p_value for c in cells]),
+        [c.method for c in cells],
+        boot,
         d,
         scale,
         clusters,
@@ -76,23 +97,34 @@ def corpus_column(
     clusters: npt.NDArray[np.int64] | None,
     level: float,
     nres: int,
-    gen: np.random.Generator,
+    gens: Sequence[np.random.Generator],
 ) -> Column:
     """Corpus metric: paired bootstrap of score(M_s) - score(M0) from resampled segment totals.
 
-    The p-values are approximate randomization tests of each checkpoint against the base.
+    Each checkpoint is resampled jointly with the base (the same segment draws), with its own
+    stream (``gens``, one per checkpoint). The p-values are approximate randomization tests
+    of each checkpoint against the base.
     """
-    pc = corpus_columns(
-        corpus, scale=scale, clusters=clusters, confidence_level=level, n_resamples=nres, rng=gen
-    )
+    cells = [
+        corpus_columns(
+            [corpus[0], corpus[k + 1]],
+            scale=scale,
+            clusters=clusters,
+            confidence_level=level,
+            n_resamples=nres,
+            rng=g,
+        )
+        for k, g in enumerate(gens)
+    ]
+    boot = None if any(c.boot is None for c in cells) else np.concatenate([c.boot for c in cells], axis=1)
     return Column(
-        pc.delta,
-        pc.se,
-        pc.ci_low,
-        pc.ci_high,
-        pc.p_value,
-        [pc.method] * pc.delta.size,
-        pc.boot,
+        np.concatenate([c.delta for c in cells]),
+        np.concatenate([c.se for c in cells]),
+        np.concatenate([c.ci_low for c in cells]),
+        np.concatenate([c.ci_high for c in cells]),
+        np.concatenate([c.p_value for c in cells]),
+        [c.method for c in cells],
+        boot,
         None,
         scale,
         clusters,

@@ -18,8 +18,10 @@ __all__ = [
     "check_confidence_level",
     "check_n_resamples",
     "check_resample_memory",
+    "keyed_generator",
     "resample_memory_bytes",
     "resample_memory_limit",
+    "stream_root",
 ]
 
 DEFAULT_MAX_MEMORY_GB = 4.0
@@ -64,6 +66,27 @@ def as_generator(rng: RngLike) -> np.random.Generator:
     if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
         return np.random.default_rng(rng)
     raise TypeError(f"`rng` must be a numpy.random.Generator, an int seed or None; got {type(rng).__name__}.")
+
+
+def stream_root(gen: np.random.Generator) -> list[int]:
+    """Root entropy for keyed streams: four 32-bit words, the first draw of ``gen``."""
+    return [int(x) for x in gen.integers(0, 2**32, size=4, dtype=np.uint64)]
+
+
+def keyed_generator(root: list[int], *keys: str) -> np.random.Generator:
+    """Return a generator keyed by ``root`` and names (a task, a pair of models ...).
+
+    The stream of one cell of a study then depends only on the seed and the cell's names,
+    not on which other cells the study has: ``compare`` and ``transfer`` give a (task, pair)
+    cell the same stream, so its interval is the same in both and whatever else they hold.
+    """
+    import hashlib
+
+    words: list[int] = list(root)
+    for key in keys:
+        digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+        words.extend(int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4))
+    return np.random.default_rng(np.random.SeedSequence(words))
 
 
 def check_confidence_level(confidence_level: float) -> float:

@@ -375,3 +375,27 @@ def test_report_csv_is_one_row_per_member_with_numeric_columns(
     assert all(r["interval_method"] == "wilson" and _number(r["n"]) == N for r in members)
     assert sum(_number(r["weight"]) * _number(r["z"]) for r in members) == pytest.approx(_number(comp["z"]))
     assert _number(comp["ci_low"]) < _number(comp["z"]) < _number(comp["ci_high"])
+
+
+@pytest.mark.filterwarnings("ignore::lm_eval_mtl.errors.DegenerateDataWarning")  # no checkpoint per target
+def test_a_cell_keeps_its_interval_whatever_other_sources_the_study_has(tmp_path: Path) -> None:
+    from lm_eval_mtl.analysis.transfer import transfer_matrix
+
+    runs = _study(tmp_path)
+    kw: dict[str, Any] = {"rng": 5, "n_resamples": 300, "units": "raw"}
+    alone = transfer_matrix(runs["base"], {"sst2": runs["sst2"]}, **kw)
+    both = transfer_matrix(runs["base"], {"rte": runs["rte"], "sst2": runs["sst2"]}, **kw)
+    s1, s2 = alone.sources.index("sst2"), both.sources.index("sst2")
+    for t in alone.targets:
+        j1, j2 = alone.targets.index(t), both.targets.index(t)
+        assert (
+            alone.ci_low[s1, j1] == both.ci_low[s2, j2] and alone.ci_high[s1, j1] == both.ci_high[s2, j2]
+        ), t
+        assert alone.p_value[s1, j1] == both.p_value[s2, j2], t
+    # and compare of that checkpoint against the base gives each task the same interval
+    cmp = compare_runs([runs["sst2"], runs["base"]], **kw)
+    for task in cmp.pairs[0].tasks:
+        j = alone.targets.index(task.task)
+        assert (task.ci.low, task.ci.high) == pytest.approx(
+            (alone.ci_low[s1, j], alone.ci_high[s1, j]), abs=1e-12
+        )
