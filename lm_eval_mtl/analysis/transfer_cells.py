@@ -23,7 +23,7 @@ import numpy.typing as npt
 from lm_eval_mtl.stats._common import keyed_generator
 from lm_eval_mtl.stats.corpus import CorpusStats
 from lm_eval_mtl.stats.multiple import mcnemar_vector
-from lm_eval_mtl.stats.paired import corpus_columns, normal_test, paired_columns
+from lm_eval_mtl.stats.paired import PairedColumns, corpus_columns, normal_test, paired_columns
 
 __all__ = ["Column", "analytic_column", "corpus_column", "mcnemar_vector", "paired_column"]
 
@@ -76,19 +76,7 @@ def paired_column(
         )
         for k, g in enumerate(gens)
     ]
-    boot = None if any(c.boot is None for c in cells) else np.concatenate([c.boot for c in cells], axis=1)
-    return Column(
-        np.concatenate([c.delta for c in cells]),
-        np.concatenate([c.se for c in cells]),
-        np.concatenate([c.ci_low for c in cells]),
-        np.concatenate([c.ci_high for c in cells]),
-        np.concatenate([c.p_value for c in cells]),
-        [c.method for c in cells],
-        boot,
-        d,
-        scale,
-        clusters,
-    )
+    return _stacked(cells, d, scale, clusters, None)
 
 
 def corpus_column(
@@ -116,6 +104,17 @@ def corpus_column(
         )
         for k, g in enumerate(gens)
     ]
+    return _stacked(cells, None, scale, clusters, corpus)
+
+
+def _stacked(
+    cells: Sequence[PairedColumns],
+    item_diff: FloatArray | None,
+    scale: float,
+    clusters: npt.NDArray[np.int64] | None,
+    corpus: Sequence[CorpusStats] | None,
+) -> Column:
+    """One target's column from its one-checkpoint cells."""
     boot = None if any(c.boot is None for c in cells) else np.concatenate([c.boot for c in cells], axis=1)
     return Column(
         np.concatenate([c.delta for c in cells]),
@@ -125,7 +124,7 @@ def corpus_column(
         np.concatenate([c.p_value for c in cells]),
         [c.method for c in cells],
         boot,
-        None,
+        item_diff,
         scale,
         clusters,
         corpus,
