@@ -70,13 +70,8 @@ def paired_column(
 
     Each cell has its own stream (``gens``, one per column: :func:`cell_generators`).
     """
-    cells = [
-        paired_columns(
-            d[:, [k]], scale=scale, clusters=clusters, confidence_level=level, n_resamples=nres, rng=g
-        )
-        for k, g in enumerate(gens)
-    ]
-    return _stacked(cells, d, scale, clusters, None)
+    pc = paired_columns(d, scale=scale, clusters=clusters, confidence_level=level, n_resamples=nres, rng=gens)
+    return _stacked([pc], d, scale, clusters, None)
 
 
 def corpus_column(
@@ -122,7 +117,7 @@ def _stacked(
         np.concatenate([c.ci_low for c in cells]),
         np.concatenate([c.ci_high for c in cells]),
         np.concatenate([c.p_value for c in cells]),
-        [c.method for c in cells],
+        [c.method for c in cells for _ in range(c.delta.size)],
         boot,
         item_diff,
         scale,

@@ -44,7 +44,7 @@ from lm_eval_mtl.stats._common import (
     check_n_resamples,
 )
 from lm_eval_mtl.stats.intervals import basic_interval, bca_interval, percentile_interval
-from lm_eval_mtl.stats.joint import exact_in_float32
+from lm_eval_mtl.stats.joint import exact_in_float32, multinomial_rows
 from lm_eval_mtl.stats.resample_mean import pair_sum_means
 
 __all__ = [
@@ -202,7 +202,7 @@ def _cluster_means(task: ItemScores, n_resamples: int, rng: np.random.Generator)
     # (0/1 items in clusters of similar size), draw their multiplicities from a multinomial.
     pairs, freq = np.unique(np.stack([sums, sizes], axis=1), axis=0, return_counts=True)
     if pairs.shape[0] <= max(MAX_DISTINCT_VALUES, n_c // 8):
-        draws = rng.multinomial(n_c, freq / n_c, size=n_resamples).astype(np.float64)
+        draws = multinomial_rows(n_c, freq / n_c, n_resamples, rng)
         return np.asarray((draws @ pairs[:, 0]) / (draws @ pairs[:, 1]), dtype=np.float64)
     out = np.empty(n_resamples, dtype=np.float64)
     start = 0
@@ -254,7 +254,7 @@ def _task_resample(task: Task, n_resamples: int, rng: np.random.Generator) -> Fl
         return rng.binomial(n, p, size=n_resamples).astype(np.float64) / n
     if kind == "multinomial":
         values, counts = np.unique(s, return_counts=True)
-        draws = rng.multinomial(n, counts / n, size=n_resamples).astype(np.float64)
+        draws = multinomial_rows(n, counts / n, n_resamples, rng)
         return (draws @ values) / n
     return pair_sum_means(s, n_resamples, rng)
 

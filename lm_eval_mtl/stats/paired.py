@@ -429,7 +429,7 @@ def paired_columns(
     clusters: npt.NDArray[np.int64] | None,
     confidence_level: float,
     n_resamples: int,
-    rng: np.random.Generator,
+    rng: np.random.Generator | Sequence[np.random.Generator],
 ) -> PairedColumns:
     """Paired statistics of every column of per-item differences at once.
 
@@ -446,12 +446,30 @@ def paired_columns(
         clusters: Cluster index per item (0..C-1), or None.
         confidence_level: In (0, 1).
         n_resamples: Bootstrap resamples and random sign patterns.
-        rng: Generator (bootstrap first, then the sign flips).
+        rng: Generator (bootstrap first, then the sign flips); or one generator per column,
+            each column then drawn from its own as if alone (keyed streams of study cells).
 
     Returns:
         The :class:`PairedColumns`.
     """
-    boot = scale * resample_column_means(d, n_resamples, rng, clusters, joint=False)
+    one: np.random.Generator | None = rng if isinstance(rng, np.random.Generator) else None
+    gens: list[np.random.Generator] | None = None if isinstance(rng, np.random.Generator) else list(rng)
+    if gens is not None and len(gens) != d.shape[1]:
+        raise ValueError(f"`rng` must be one generator or one per column ({d.shape[1]}); got {len(gens)}.")
+    if one is not None:
+        boot = scale * resample_column_means(d, n_resamples, one, clusters, joint=False)
+    else:
+        assert gens is not None  # noqa: S101 - one or the other
+        boot = scale * np.column_stack(
+            [
+                resample_column_means(d[:, [k]], n_resamples, g, clusters, joint=False)[:, 0]
+                for k, g in enumerate(gens)
+            ]
+        ).reshape(n_resamples, d.shape[1])
+
+    def col_rng(k: int) -> np.random.Generator:
+        return one if one is not None else gens[k]  # type: ignore[index]
+
     delta = scale * d.mean(axis=0)
     se = scale * se_mean_columns(d, clusters)
     lo, hi = _percentile_bounds(boot, confidence_level)
@@ -466,12 +484,20 @@ def paired_columns(
         p = np.empty(d.shape[1])
         for k in range(d.shape[1]):
             wild = wild_cluster_bootstrap(
-                d[:, k], clusters, confidence_level=confidence_level, n_resamples=n_resamples, rng=rng
+                d[:, k], clusters, confidence_level=confidence_level, n_resamples=n_resamples, rng=col_rng(k)
             )
             p[k], lo[k], hi[k] = wild.p_value, scale * wild.ci.low, scale * wild.ci.high
         method = WILD
     else:
-        p = sign_flip_p_values(d, clusters=clusters, n_resamples=n_resamples, rng=rng)
+        if one is not None:
+            p = sign_flip_p_values(d, clusters=clusters, n_resamples=n_resamples, rng=one)
+        else:
+            p = np.concatenate(
+                [
+                    sign_flip_p_values(d[:, [k]], clusters=clusters, n_resamples=n_resamples, rng=col_rng(k))
+                    for k in range(d.shape[1])
+                ]
+            )
         method = SIGN_FLIP
     return PairedColumns(delta, se, lo, hi, p, method, boot)
 

@@ -252,3 +252,18 @@ def test_threads_give_the_same_columns_as_one_thread(monkeypatch: pytest.MonkeyP
     np.testing.assert_array_equal(one, four)
     monkeypatch.delenv(bs.THREADS_ENV)
     assert bs._resample_threads(tasks[:1], 3000) == 1  # one task: no pool
+
+
+def test_multinomial_rows_has_the_multinomial_law() -> None:
+    from lm_eval_mtl.stats.joint import multinomial_rows
+
+    probs = np.array([0.2, 0.5, 0.3])
+    draws = multinomial_rows(5, probs, 200_000, np.random.default_rng(0)).astype(int)
+    assert np.all(draws.sum(axis=1) == 5) and np.all(draws >= 0)
+    outcomes, counts = np.unique(draws, axis=0, return_counts=True)
+    expected = stats.multinomial.pmf(outcomes, 5, probs) * draws.shape[0]
+    assert len(outcomes) == 21  # every composition of 5 into 3 parts occurs
+    chi2 = float(np.sum((counts - expected) ** 2 / expected))
+    assert stats.chi2.sf(chi2, len(outcomes) - 1) > 1e-4
+    # a zero-probability category is never drawn; one certain category takes every draw
+    assert np.all(multinomial_rows(7, np.array([0.0, 1.0, 0.0]), 50, np.random.default_rng(1)) == [0, 7, 0])
