@@ -352,11 +352,14 @@ def _assemble(
             continue
         relative[:, t] = delta[:, t] / abs(diag)
     if no_diag or zero_diag:
+        def some(names: list[str]) -> str:
+            return ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+
         parts = []
         if no_diag:
-            parts.append(f"no checkpoint trained on {', '.join(no_diag)}")
+            parts.append(f"no checkpoint trained on {len(no_diag)} target(s): {some(no_diag)}")
         if zero_diag:
-            parts.append(f"zero in-task gain T[t,t] for {', '.join(zero_diag)}")
+            parts.append(f"zero in-task gain T[t,t] for {some(zero_diag)}")
         warnings.warn(
             DegenerateDataWarning(
                 f"relative transfer is undefined (NaN) for some targets: {'; '.join(parts)}."

@@ -105,7 +105,8 @@ def test_relative_transfer_divides_by_the_diagonal_and_is_nan_without_one() -> N
         "b": {"a": np.array([1.0, 0, 0, 0]), "b": np.zeros(4), "c": np.zeros(4)},
     }
     with pytest.warns(
-        DegenerateDataWarning, match=r"no checkpoint trained on c; zero in-task gain T\[t,t\] for b"
+        DegenerateDataWarning,
+        match=r"no checkpoint trained on 1 target\(s\): c; zero in-task gain T\[t,t\] for b",
     ):
         tm = transfer_from_scores(base, ck, n_resamples=50, rng=0)
     assert tm.relative[0, 0] == pytest.approx(1.0)

@@ -115,7 +115,7 @@ def test_transfer_with_manifest_writes_tables_json_and_plots(
     )
     assert code == 0
     assert (
-        "warning: relative transfer is undefined (NaN) for some targets: no checkpoint trained on boolq"
+        "warning: relative transfer is undefined (NaN) for some targets: no checkpoint trained on 1 target(s): boolq"
         in capsys.readouterr().err
     )
     d = json.loads(out.read_text())
