@@ -21,14 +21,17 @@ Shape, as lm-eval writes it:
   ``--min-items``); MMLU as 57 leaf tasks; gsm8k 5-shot with both filters (one record per item and
   filter: ``strict-match`` then ``flexible-extract``, metrics computed from the completions with gsm8k's
   regexes); banking77 with its 77 choices; ARC with a few 3- and 5-choice items; boolq questions sharing a
-  ``passage``; wmt16 ``bleu``/``ter``/``chrf`` logged as ``[reference, prediction]`` with the corpus scores
+  ``passage``; mtl_msmarco one query per record with one `` Yes`` loglikelihood per passage (up to 10) and
+  its per-query ``rr10``/``ndcg10``/``rr10_chance``/``ndcg10_chance`` computed by the task's own
+  ``msmarco_utils.process_results``; wmt16 ``bleu``/``ter``/``chrf`` logged as ``[reference, prediction]`` with the corpus scores
   (sacrebleu, lm-eval's aggregation) in the results file.
 * results file: ``results`` (leaf rows and group rows), ``groups``, ``group_subtasks`` (``mtl_suite`` ->
   families -> members; ``mtl_suite_knowledge`` -> ``mmlu`` -> its four categories -> subjects),
   ``configs``, ``versions``, ``n-shot``, ``higher_is_better``, ``n-samples``, ``config``, ``task_hashes``,
   ``lm_eval_version`` and the rest of lm-eval's general config. Each value equals what its samples give
   (item means; corpus scores); stderrs as lm-eval computes them (sample sd / sqrt(n); a 100-resample
-  bootstrap for the corpus metrics); the ``mtl_composite`` group rows are the composite's analytic form.
+  bootstrap for the corpus metrics); the ``mtl_composite`` group rows are the composite's analytic form (a member with a
+  ``chance_metric`` takes its chance from that metric's row, as the plugin does).
 
 Prints the output folder, the number of samples records and the total bytes written.
 """
@@ -148,6 +151,7 @@ EASE = {
     "piqa": 1.0,
     "gsm8k": -0.7,
     "mtl_banking77": -0.3,
+    "mtl_msmarco": 0.2,
 }
 
 # --------------------------------------------------------------------------- text
@@ -980,7 +984,95 @@ def task_defs(g: Gen, seed: int) -> dict[str, TaskDef]:
             EASE["mtl_banking77"],
         )
     )
+
+    # ---- search: MS MARCO passage ranking, one doc per query, one " Yes" loglikelihood per passage
+    ms = _load_yaml(cfg_dir / "mtl_msmarco.yaml")
+    ms_utils = _msmarco_utils()
+
+    def msmarco(rng: np.random.Generator, i: int) -> Item:
+        n = int(rng.choice([10] * 8 + [9, 8, 7, 6, 4, 3]))
+        r = int(rng.choice([1] * 9 + [2, 2, 3]))
+        selected = [0] * n
+        for j in rng.choice(n, size=min(r, n - 1), replace=False):
+            selected[int(j)] = 1
+        texts = [en.paragraph(rng, 25, 90) for _ in range(n)]
+        query = en.phrase(rng, 2, 9)
+        doc = {
+            "answers": [en.sentence(rng, 3, 14)],
+            "passages": {
+                "is_selected": selected,
+                "passage_text": texts,
+                "url": [
+                    f"http://www.{en.pick(rng, 1)[0]}.com/{int(rng.integers(1, 99999))}" for _ in range(n)
+                ],
+            },
+            "query": query,
+            "query_id": int(9652 + i),
+            "query_type": str(rng.choice(["description", "numeric", "entity", "location", "person"])),
+            "wellFormedAnswers": [],
+        }
+        prompts = ms_utils.doc_to_choice(doc)
+        return Item(
+            doc=doc,
+            target="Yes",
+            contexts=prompts,
+            continuations=[" Yes"] * n,
+            choices=prompts,
+            difficulty=float(rng.normal()),
+        )
+
+    ms_cfg = {k: v for k, v in ms.items() if k not in ("task",)}
+    for key in ("process_docs", "doc_to_text", "doc_to_choice", "process_results"):
+        ms_cfg[key] = (
+            f"def {key}(doc): ..." if key != "process_results" else "def process_results(doc, results): ..."
+        )
+    add(
+        TaskDef(
+            "mtl_msmarco",
+            MSMARCO_QUERIES,
+            "multiple_choice",
+            MSMARCO_METRICS,
+            ("none",),
+            1.0,
+            0,
+            _cfg("mtl_msmarco", **ms_cfg),
+            msmarco,
+            EASE["mtl_msmarco"],
+        )
+    )
     return defs
+
+
+#: Queries of microsoft/ms_marco v1.1 validation (the dataset card); the task drops those without a
+#: relevant passage, a number not counted offline, so the synthetic run keeps the card's count.
+MSMARCO_QUERIES = 10047
+MSMARCO_METRICS = ("rr10", "ndcg10", "rr10_chance", "ndcg10_chance")
+
+
+def _msmarco_utils() -> Any:
+    """``task_configs/mtl_suite/msmarco_utils.py``, whose ``process_results`` scores the synthetic queries."""
+    import importlib.util
+
+    path = REPO / "task_configs" / SUITE / "msmarco_utils.py"
+    spec = importlib.util.spec_from_file_location("_make_suite_run_msmarco_utils", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _msmarco_response(
+    rng: np.random.Generator, it: Item, skill: float, utils: Any
+) -> tuple[list[list[list[str]]], list[list[str]], dict[str, float]]:
+    """Loglikelihoods of " Yes" per passage (relevant ones higher by a margin growing with skill), and the
+    task's own per-query metrics of them (``msmarco_utils.process_results``)."""
+    labels = np.asarray(it.doc["passages"]["is_selected"], dtype=np.float64)
+    margin = 2.5 * _sigmoid(1.4 * skill) - 0.4
+    lls = -(1.5 + 3.0 * rng.random(labels.size)) + margin * labels + rng.normal(0.0, 0.6, labels.size)
+    pairs = [[str(float(v)), "False"] for v in lls]
+    resps = [[pair] for pair in pairs]
+    metrics = utils.process_results(it.doc, [(float(v), False) for v in lls])
+    return resps, pairs, {k: float(metrics[k]) for k in MSMARCO_METRICS}
 
 
 # --------------------------------------------------------------------------- scoring helpers
@@ -1250,6 +1342,7 @@ class Writer:
         gen.gsm_shots = [_gsm_problem(gen, shot_rng)[:2] for _ in range(64)]
         self.gen = gen
         self.defs = task_defs(gen, seed)
+        self.msmarco_utils = _msmarco_utils()
         self.subtasks, self.alias, self.group_version = _groups(self.defs)
         self.order = _leaves(self.subtasks, SUITE)
         t0 = datetime(2026, 1, 15, 9, 0, 0) + timedelta(seconds=seed % 86400)
@@ -1311,7 +1404,19 @@ class Writer:
             lines_by_filter: dict[str, list[str]] = {f: [] for f in t.filters}
             values: dict[tuple[str, str], list[Any]] = {}
             for i, it in enumerate(items):
-                if t.output_type == "multiple_choice":
+                if t.name == "mtl_msmarco":
+                    resps, filtered, mvals = _msmarco_response(
+                        mrng, it, theta - it.difficulty + (draw() - 0.5), self.msmarco_utils
+                    )
+                    body = (
+                        f'"resps": {_dumps(resps)}, "filtered_resps": {_dumps(filtered)}, "filter": "none", '
+                        f'"metrics": {metric_json}, '
+                    )
+                    vals = ", ".join(f'"{mt}": {_dumps(v)}' for mt, v in mvals.items())
+                    lines_by_filter["none"].append(heads[i] + body + tails[i] + ", " + vals + "}\n")
+                    for mt, v in mvals.items():
+                        values.setdefault((mt, "none"), []).append(v)
+                elif t.output_type == "multiple_choice":
                     k = len(it.continuations)
                     c = 1.0 / k
                     p = c + (1 - c) * _sigmoid(1.6 * (theta - it.difficulty))
@@ -1445,8 +1550,10 @@ class Writer:
                     key = f"{mm.metric},{mm.filter}"
                     x = float(m.rows[t][key])
                     e = m.rows[t][f"{mm.metric}_stderr,{mm.filter}"]
-                    span = mm.ceiling - mm.chance
-                    tot += weights[t] * (x - mm.chance) / span
+                    # a member with a chance metric takes its chance from the run (as the plugin's row does)
+                    c = float(m.rows[t][f"{mm.chance_metric},{mm.filter}"]) if mm.chance_metric else mm.chance
+                    span = mm.ceiling - c
+                    tot += weights[t] * (x - c) / span
                     var += (weights[t] * (float(e) if isinstance(e, float) else math.nan) / span) ** 2
                 return tot, (math.sqrt(var) if math.isfinite(var) else "N/A")
 

@@ -16,6 +16,18 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from lm_eval_mtl.affinity.render import affinity_tables as affinity_tables
+    from lm_eval_mtl.affinity.render import plot_affinity as plot_affinity
+    from lm_eval_mtl.affinity.render import plot_predicted as plot_predicted
+    from lm_eval_mtl.affinity.render import predicted_tables as predicted_tables
+    from lm_eval_mtl.affinity.result import AffinityMatrix as AffinityMatrix
+    from lm_eval_mtl.affinity.result import AffinityMeasure as AffinityMeasure
+    from lm_eval_mtl.affinity.result import ParameterInfo as ParameterInfo
+    from lm_eval_mtl.affinity.result import ProjectionInfo as ProjectionInfo
+    from lm_eval_mtl.affinity.result import TaskGradient as TaskGradient
+    from lm_eval_mtl.affinity.result import load_affinity as load_affinity
+    from lm_eval_mtl.affinity.run import gradient_affinity as gradient_affinity
+    from lm_eval_mtl.affinity.run import write_affinity as write_affinity
     from lm_eval_mtl.analysis.columns import ExcludedColumn as ExcludedColumn
     from lm_eval_mtl.analysis.compare import CompositeDifference as CompositeDifference
     from lm_eval_mtl.analysis.compare import ModelComparison as ModelComparison
@@ -25,6 +37,9 @@ if TYPE_CHECKING:
     from lm_eval_mtl.analysis.correlate import CorrelationStudy as CorrelationStudy
     from lm_eval_mtl.analysis.correlate import correlate_tasks as correlate_tasks
     from lm_eval_mtl.analysis.imputation import Imputation as Imputation
+    from lm_eval_mtl.analysis.predicted import PredictedTransfer as PredictedTransfer
+    from lm_eval_mtl.analysis.predicted import RankAgreement as RankAgreement
+    from lm_eval_mtl.analysis.predicted import predicted_transfer as predicted_transfer
     from lm_eval_mtl.analysis.transfer import MultiTaskGain as MultiTaskGain
     from lm_eval_mtl.analysis.transfer import TransferMatrix as TransferMatrix
     from lm_eval_mtl.analysis.transfer import transfer_from_scores as transfer_from_scores
@@ -262,6 +277,22 @@ _API: dict[str, str] = {
     "TransferMatrix": "lm_eval_mtl.analysis.transfer",
     "transfer_from_scores": "lm_eval_mtl.analysis.transfer",
     "transfer_matrix": "lm_eval_mtl.analysis.transfer",
+    # gradient affinity: predicted transfer from one model's gradients
+    "AffinityMatrix": "lm_eval_mtl.affinity.result",
+    "AffinityMeasure": "lm_eval_mtl.affinity.result",
+    "ParameterInfo": "lm_eval_mtl.affinity.result",
+    "ProjectionInfo": "lm_eval_mtl.affinity.result",
+    "TaskGradient": "lm_eval_mtl.affinity.result",
+    "load_affinity": "lm_eval_mtl.affinity.result",
+    "gradient_affinity": "lm_eval_mtl.affinity.run",
+    "write_affinity": "lm_eval_mtl.affinity.run",
+    "affinity_tables": "lm_eval_mtl.affinity.render",
+    "plot_affinity": "lm_eval_mtl.affinity.render",
+    "predicted_tables": "lm_eval_mtl.affinity.render",
+    "plot_predicted": "lm_eval_mtl.affinity.render",
+    "PredictedTransfer": "lm_eval_mtl.analysis.predicted",
+    "RankAgreement": "lm_eval_mtl.analysis.predicted",
+    "predicted_transfer": "lm_eval_mtl.analysis.predicted",
     "CorrelationStudy": "lm_eval_mtl.analysis.correlate",
     "ExcludedColumn": "lm_eval_mtl.analysis.columns",
     "Imputation": "lm_eval_mtl.analysis.imputation",
@@ -317,6 +348,8 @@ _API: dict[str, str] = {
 # Static, so that type checkers and linters see the public names (the aliases included).
 __all__ = [
     "__version__",
+    "AffinityMatrix",
+    "AffinityMeasure",
     "BootstrapResult",
     "ClusterPolicy",
     "ClusteredMeanInterval",
@@ -367,9 +400,13 @@ __all__ = [
     "PairComparison",
     "PairedDifference",
     "PanelFormatError",
+    "ParameterInfo",
     "PercentileTable",
     "Population",
     "PopulationProvenance",
+    "PredictedTransfer",
+    "ProjectionInfo",
+    "RankAgreement",
     "RefusedSchemeError",
     "ResourceLimitError",
     "ResultsFormatError",
@@ -384,6 +421,7 @@ __all__ = [
     "SuiteSpec",
     "SuiteSpecError",
     "Table",
+    "TaskGradient",
     "TaskResult",
     "TaskSamples",
     "TaskScore",
@@ -396,6 +434,7 @@ __all__ = [
     "WildClusterResult",
     "WildComposite",
     "WildStratum",
+    "affinity_tables",
     "atomic_write_text",
     "benjamini_hochberg",
     "bootstrap_composite",
@@ -417,12 +456,14 @@ __all__ = [
     "find_model_runs",
     "find_runs",
     "fit_weights",
+    "gradient_affinity",
     "holm",
     "json_clean",
     "json_dumps",
     "json_float",
     "list_shipped_weights",
     "list_suites",
+    "load_affinity",
     "load_panel_csv",
     "load_run",
     "load_suite",
@@ -432,10 +473,14 @@ __all__ = [
     "model_seed",
     "openllm_v2_average",
     "paired_difference",
+    "plot_affinity",
     "plot_many",
+    "plot_predicted",
     "plot_transfer",
     "plot_weights",
     "population_from_runs",
+    "predicted_tables",
+    "predicted_transfer",
     "printable",
     "read_samples",
     "register_scheme",
@@ -458,6 +503,7 @@ __all__ = [
     "wild_cluster_bootstrap",
     "wild_cluster_paired",
     "wild_composite",
+    "write_affinity",
     "write_composite_plots",
 ]
 

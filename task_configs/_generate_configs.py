@@ -8,7 +8,7 @@ after changing a member, then bump ``metadata.version`` of every group whose sco
     python task_configs/_generate_configs.py
 
 It reads lm-eval's installed task YAMLs (MMLU subjects and descriptions, BBH choice counts, the
-leaderboard subtask lists) and writes only under ``task_configs/`` (never ``mtl_demo/``).
+leaderboard subtask lists, the MMMU subjects) and writes only under ``task_configs/`` (never ``mtl_demo/``).
 ``tests/unit/test_task_configs.py`` checks the result against lm-eval's loader.
 """
 
@@ -23,12 +23,17 @@ import yaml
 LM = Path(lm_eval.tasks.__file__).parent
 ROOT = Path(__file__).resolve().parent
 VERSION = 1.0
+FLAGSHIP_VERSION = 1.1
+"""``metadata.version`` of ``mtl_suite`` and ``mtl_suite_lite`` (1.1: the search family joined)."""
 HEADER = (
     "# Written by task_configs/_generate_configs.py; the member table in this folder's README.md must match.\n"
     "# Bump metadata.version whenever a score could move.\n"
 )
 AGG = [{"metric": "mtl_composite", "filter_list": ["none"]}]
-FAMILIES = ("classification", "qa", "translation", "commonsense", "knowledge", "math", "intent")
+FAMILIES = ("classification", "qa", "translation", "commonsense", "knowledge", "math", "intent", "search")
+MSMARCO_CHANCE = 7381 / 25200
+"""E[RR@10] of a random ranking of 10 candidates with one relevant (H_10 / 10): the spec's documented
+chance of ``mtl_msmarco``; the composite takes the run's ``rr10_chance`` instead (``chance_metric``)."""
 
 
 class _Loader(yaml.SafeLoader):  # type: ignore[misc]
@@ -58,6 +63,7 @@ def _member(
     label: str | None = None,
     overlap: str | None = None,
     chance_items: bool | None = None,
+    chance_metric: str | None = None,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {
         "task": task,
@@ -75,6 +81,8 @@ def _member(
         out["overlap"] = overlap
     if chance_items is not None:
         out["chance_items"] = chance_items
+    if chance_metric is not None:
+        out["chance_metric"] = chance_metric
     return out
 
 
@@ -126,11 +134,15 @@ def flagship_members(lite: bool) -> dict[str, list[dict[str, Any]]]:
             _member(name("gsm8k"), "exact_match", 0.0, "math", filter="flexible-extract", output_type=gen)
         ],
         "intent": [_member(name("mtl_banking77"), "acc", 1.0 / 77, "intent")],
+        # per-query RR@10 of a ranking by P(" Yes" | passage, query); chance = the run's mean rr10_chance
+        "search": [
+            _member(name("mtl_msmarco"), "rr10", MSMARCO_CHANCE, "search", chance_metric="rr10_chance")
+        ],
     }
 
 
 def write_flagship(lite: bool) -> None:
-    """Write the suite group and its seven family groups."""
+    """Write the suite group and its eight family groups."""
     suite = "mtl_suite_lite" if lite else "mtl_suite"
     folder = ROOT / suite
     families = flagship_members(lite)
@@ -155,7 +167,7 @@ def write_flagship(lite: bool) -> None:
         _dump(folder / f"_{group}.yaml", doc)
     members = [m for ms in families.values() for m in ms]
     meta = {
-        "version": VERSION,
+        "version": FLAGSHIP_VERSION,
         "mtl": {"schema": 1, "kind": "suite", "weights": "family", "members": members},
     }
     doc = {
@@ -278,6 +290,86 @@ def write_openllm_v2() -> None:
     _dump(ROOT / "mtl_openllm_v2" / "_mtl_openllm_v2.yaml", doc)
 
 
+VISION_VERSION = 1.0
+"""``metadata.version`` of ``mtl_suite_vision`` and its families."""
+MMMU_CHANCE = 0.25
+"""Documented chance of an ``mtl_mmmu_val_<subject>`` member (every question 4-option multiple choice);
+the composite takes the run's ``acc_chance`` (1/k per multiple-choice question, 0 per open one) instead."""
+
+
+def mmmu_subjects() -> list[dict[str, Any]]:
+    """Return lm-eval's 30 ``mmmu_val_<subject>`` task configs (task, task_alias, dataset_name), sorted by task."""
+    subjects = [_read(p) for p in sorted((LM / "mmmu").glob("mmmu_*.yaml"))]
+    assert len(subjects) == 30, len(subjects)
+    return subjects
+
+
+def vision_members() -> dict[str, list[dict[str, Any]]]:
+    """Return the members of ``mtl_suite_vision`` per family."""
+    gen = "generate_until"
+    return {
+        "multidiscipline": [
+            _member(
+                "mtl_" + s["task"],
+                "acc",
+                MMMU_CHANCE,
+                "multidiscipline",
+                output_type=gen,
+                chance_metric="acc_chance",
+            )
+            for s in mmmu_subjects()
+        ],
+        "charts": [_member("chartqa", "relaxed_accuracy", 0.0, "charts", output_type=gen)],
+    }
+
+
+def write_vision() -> None:
+    """Write ``mtl_suite_vision``: the MMMU mirrors (per-item chance), its family groups and the suite."""
+    folder = ROOT / "mtl_suite_vision"
+    for s in mmmu_subjects():
+        doc = {
+            "include": "_mmmu_template_yaml",
+            "task": "mtl_" + s["task"],
+            "task_alias": s["task_alias"],
+            "dataset_name": s["dataset_name"],
+        }
+        header = (
+            f"# Written by task_configs/_generate_configs.py from lm-eval's mmmu/{s['task']}.yaml (same prompt and "
+            "scoring), plus the per-item chance level acc_chance.\n"
+        )
+        _dump(folder / f"mtl_{s['task']}.yaml", doc, header)
+    families = vision_members()
+    for fam, members in families.items():
+        group = f"mtl_suite_vision_{fam}"
+        doc = {
+            "group": group,
+            "group_alias": f"mtl_suite_vision {fam}",
+            "task": [m["task"] for m in members],
+            "aggregate_metric_list": AGG,
+            "metadata": {
+                "version": VISION_VERSION,
+                "mtl": {"schema": 1, "kind": "family", "weights": "equal", "members": members},
+            },
+        }
+        _dump(folder / f"_{group}.yaml", doc)
+    doc = {
+        "group": "mtl_suite_vision",
+        "group_alias": "mtl_suite_vision",
+        "task": [f"mtl_suite_vision_{fam}" for fam in families],
+        "aggregate_metric_list": AGG,
+        "metadata": {
+            "version": VISION_VERSION,
+            "mtl": {
+                "schema": 1,
+                "kind": "suite",
+                "weights": "family",
+                "members": [m for ms in families.values() for m in ms],
+            },
+        },
+    }
+    _dump(folder / "_mtl_suite_vision.yaml", doc)
+
+
 def main() -> None:
     """Write every generated YAML."""
     write_flagship(lite=False)
@@ -285,6 +377,7 @@ def main() -> None:
     write_lite_mmlu()
     write_openllm_v1()
     write_openllm_v2()
+    write_vision()
 
 
 if __name__ == "__main__":

@@ -352,6 +352,7 @@ def _assemble(
             continue
         relative[:, t] = delta[:, t] / abs(diag)
     if no_diag or zero_diag:
+
         def some(names: list[str]) -> str:
             return ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
 

@@ -39,6 +39,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "report",
     "compare",
     "transfer",
+    "affinity",
     "correlate",
     "weights",
     "suites",

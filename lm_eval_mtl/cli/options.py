@@ -3,11 +3,11 @@
 =====================  ==========================  ============================================
 option                 default                     offered by
 =====================  ==========================  ============================================
-``--seed``             ``0``                       report, compare, transfer, demo
-``--n-resamples``      ``10000``                   report, compare, transfer, demo
-``--confidence-level`` ``0.95``                    report, compare, transfer, correlate
-``--format``           ``table``                   report, compare, transfer, correlate, suites,
-                                                   weights show (each with the formats it has)
+``--seed``             ``0``                       report, compare, transfer, affinity, demo
+``--n-resamples``      ``10000``                   report, compare, transfer, affinity, demo
+``--confidence-level`` ``0.95``                    report, compare, transfer, affinity, correlate
+``--format``           ``table``                   report, compare, transfer, affinity, correlate,
+                                                   suites, weights show (each with its formats)
 ``--output``           stdout                      report, compare, transfer, correlate
 ``--missing``          ``error`` (``error|drop``)  report, correlate, weights fit
 ``--no-cache``         off (the cache is used)     report, compare, transfer

@@ -5,6 +5,7 @@ Examples::
     lm-eval-mtl transfer --base runs/base --source sst2=runs/ft-sst2 --source mnli=runs/ft-mnli
     lm-eval-mtl transfer --manifest study.yaml --plots figs/ --format md
     lm-eval-mtl transfer --manifest study.yaml --format csv --output-dir out/   # cells, composite, relative
+    lm-eval-mtl transfer --manifest study.yaml --predicted runs/affinity/affinity.json --plots figs/
 
 The manifest is a small YAML file (paths relative to the manifest's folder)::
 
@@ -86,10 +87,17 @@ def register(subparsers: Any) -> None:
         default=None,
         help="heatmap format (repeatable; default png)",
     )
+    parser.add_argument(
+        "--predicted",
+        default=None,
+        metavar="AFFINITY_JSON",
+        help="an affinity.json of `lm-eval-mtl affinity`: set its predicted transfer beside the measured one "
+        "(Spearman and Kendall over the off-diagonal cells, bootstrap intervals; with --plots a scatter plot)",
+    )
     add_resampling(parser)
     add_format(parser)
     add_output(parser)
-    add_output_dir(parser, ("cells", "composite", "relative", "mtl"))
+    add_output_dir(parser, ("cells", "composite", "relative", "mtl", "predicted"))
     parser.set_defaults(func=_run)
 
 
@@ -132,7 +140,16 @@ def _manifest(path: str) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from lm_eval_mtl import MTLError, plot_transfer, transfer_matrix, transfer_tables
+    from lm_eval_mtl import (
+        MTLError,
+        load_affinity,
+        plot_predicted,
+        plot_transfer,
+        predicted_tables,
+        predicted_transfer,
+        transfer_matrix,
+        transfer_tables,
+    )
 
     apply_cache(args)
     spec: dict[str, Any] = _manifest(args.manifest) if args.manifest else {}
@@ -144,9 +161,12 @@ def _run(args: argparse.Namespace) -> int:
     if not sources:
         raise MTLError("transfer needs at least one --source NAME=RUN (or a --manifest with `sources`).")
     weights = args.weights or spec.get("weights")
-    inputs = input_files(args.manifest, base, *sources.values(), args.mtl or spec.get("mtl"), weights)
+    inputs = input_files(
+        args.manifest, base, *sources.values(), args.mtl or spec.get("mtl"), weights, args.predicted
+    )
     check_outputs(inputs, output=args.output, folder=args.plots)
     check_output_dir(args, inputs)
+    affinity = load_affinity(args.predicted) if args.predicted else None
     tasks = args.tasks.split(",") if args.tasks else spec.get("tasks")
     cluster = dict(spec.get("cluster") or {})
     cluster.update(parse_pairs(args.cluster, "--cluster"))
@@ -166,10 +186,28 @@ def _run(args: argparse.Namespace) -> int:
         rng=args.seed,
         require_task_sources=not args.any_source_name,
     )
+    predicted = None
+    if affinity is not None:
+        predicted = run_reporting_warnings(
+            predicted_transfer,
+            tm,
+            affinity,
+            confidence_level=args.confidence_level,
+            n_resamples=args.n_resamples,
+            rng=args.seed,
+        )
     print_notes(args, tm.notes)
     if args.plots:
         for path in plot_transfer(tm, args.plots, tuple(args.plot_format or ("png",)), inputs=inputs):
             print(f"wrote {path}", file=sys.stderr)
-    if not emit_tidy(args, tm.tidy(), "cells", prefix="", inputs=inputs):
-        emit(args, tm.to_dict(), transfer_tables(tm), inputs=inputs)
+        if predicted is not None:
+            for path in plot_predicted(
+                predicted, args.plots, tuple(args.plot_format or ("png",)), inputs=inputs
+            ):
+                print(f"wrote {path}", file=sys.stderr)
+    tidy = tm.tidy() if predicted is None else {**tm.tidy(), "predicted": predicted.tidy()}
+    if not emit_tidy(args, tidy, "cells", prefix="", inputs=inputs):
+        payload = tm.to_dict() if predicted is None else {**tm.to_dict(), "predicted": predicted.to_dict()}
+        tables = transfer_tables(tm) + ([] if predicted is None else predicted_tables(predicted))
+        emit(args, payload, tables, inputs=inputs)
     return 0

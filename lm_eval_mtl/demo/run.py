@@ -200,9 +200,11 @@ def _step_lm_eval(ctx: DemoContext) -> None:
     # lm-eval names the run (its output folder and the model in its results) after
     # `pretrained=`; running it inside the cache root with the folder's bare name keeps
     # that a short name (tiny-gpt2-<hash>), not the cache's full path.
+    from lm_eval_mtl.plugin.cli import run_args
+
     cmd = [
         *lm_eval_command(),
-        "run",
+        *run_args(),  # `run` where the CLI has subcommands (lm-eval 0.4.10 on), else the legacy form
         "--model",
         "hf",
         "--model_args",

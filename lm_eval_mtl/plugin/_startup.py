@@ -6,7 +6,9 @@ and a ``lm_eval_mtl_startup.pth`` file whose one line imports it (inside a
 until lm-eval imports one of the modules in :data:`TARGETS`; right after such a
 module has executed, the finder's loader imports
 :mod:`lm_eval_mtl.plugin.hooks` and applies its patch (task folder, composite
-rows, the ``mtl-sim`` model).
+rows, the ``mtl-sim`` model). In an editable install it also resolves
+:data:`CONFIGS_PACKAGE`, which only a wheel contains, to the checkout's
+``task_configs/``.
 
 Rules: at start-up this module imports nothing (``os`` and ``sys`` are already
 loaded) and stays small, so that it costs well under a millisecond even without
@@ -28,8 +30,19 @@ if TYPE_CHECKING:  # pragma: no cover
 DISABLE_ENV = "LM_EVAL_MTL_DISABLE"
 """Set to ``1`` (or ``true``/``yes``/``on``) to turn the hook off."""
 
-TARGETS = ("lm_eval.tasks.manager", "lm_eval.api.group", "lm_eval.models")
+TARGETS = (
+    "lm_eval.tasks",
+    "lm_eval.tasks.manager",
+    "lm_eval.api.group",
+    "lm_eval.evaluator_utils",
+    "lm_eval.models",
+)
 """Modules whose import triggers a patch (see :data:`lm_eval_mtl.plugin.hooks.PATCHES`)."""
+
+CONFIGS_PACKAGE = "lm_eval_mtl.task_configs"
+"""The package our ``lm_eval.tasks`` entry point names (the wheel's task folder). In an
+editable install the folder is the checkout's top-level ``task_configs/``; the finder
+resolves the name there, so lm-eval's entry-point discovery (PR #4015) finds it too."""
 
 _failed: "set[str]" = set()
 
@@ -88,24 +101,46 @@ class _PatchingLoader:
         _apply(self._name, module)
 
 
+def _find_elsewhere(fullname: str, path: "Any", target: "Any") -> "Any":
+    """Return the spec the other finders give ``fullname`` (None: none finds it)."""
+    for finder in sys.meta_path:
+        if getattr(finder, "_lm_eval_mtl_finder", False) or not hasattr(finder, "find_spec"):
+            continue
+        spec = finder.find_spec(fullname, path, target)
+        if spec is not None:
+            return spec
+    return None
+
+
+def _checkout_configs_spec(fullname: str, path: "Any") -> "Any":
+    """Return a namespace spec for :data:`CONFIGS_PACKAGE` at ``<checkout>/task_configs`` (editable installs)."""
+    package_dir = next(iter(path or ()), None)
+    if not isinstance(package_dir, str):
+        return None
+    root = os.path.dirname(os.path.abspath(package_dir))
+    folder = os.path.join(root, "task_configs")
+    if not (os.path.isdir(folder) and os.path.isfile(os.path.join(root, "pyproject.toml"))):
+        return None
+    from importlib.machinery import ModuleSpec
+
+    spec = ModuleSpec(fullname, None, is_package=True)
+    spec.submodule_search_locations = [folder]
+    return spec
+
+
 class _Finder:
-    """A :data:`sys.meta_path` finder that only reacts to the modules in :data:`TARGETS`."""
+    """A :data:`sys.meta_path` finder that only reacts to :data:`TARGETS` and :data:`CONFIGS_PACKAGE`."""
 
     _lm_eval_mtl_finder = True
 
     def find_spec(self, fullname: str, path: "Any" = None, target: "Any" = None) -> "Any":
-        if fullname not in TARGETS:
+        if fullname not in TARGETS and fullname != CONFIGS_PACKAGE:
             return None
         try:
-            for finder in sys.meta_path:
-                if getattr(finder, "_lm_eval_mtl_finder", False) or not hasattr(finder, "find_spec"):
-                    continue
-                spec: Any = finder.find_spec(fullname, path, target)
-                if spec is not None:
-                    break
-            else:
-                return None
-            if spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            spec: Any = _find_elsewhere(fullname, path, target)
+            if fullname == CONFIGS_PACKAGE:
+                return spec if spec is not None else _checkout_configs_spec(fullname, path)
+            if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
                 return None
             spec.loader = _PatchingLoader(spec.loader, fullname)
             return spec

@@ -1,13 +1,17 @@
 """The composite row that lm-eval prints and saves for mtl groups.
 
-The start-up hook wraps lm-eval's ``Group.aggregate``; for a group whose
-``metadata`` carries an ``mtl`` block, :func:`aggregate_with_composite` runs
-lm-eval's own aggregation (without our pseudo-metrics) and adds
+Where lm-eval has ``Group.aggregate`` (0.4.12 and later) the start-up hook wraps it; for a
+group whose ``metadata`` carries an ``mtl`` block, :func:`aggregate_with_composite`
+runs lm-eval's own aggregation (without our pseudo-metrics) and adds
 
 * ``mtl_composite,none`` and ``mtl_composite_stderr,none``: the chance-normalized,
   weighted composite of the spec's members (DESIGN.md section 4, analytic form),
 * ``leaderboard_average,none``: for suites with ``leaderboard: openllm_v2``, the
   Open LLM Leaderboard v2 average on its 0-100 scale.
+
+On older lm-eval (no ``Group.aggregate``: 0.4.9.2 to 0.4.11), :mod:`lm_eval_mtl.plugin.consolidate`
+adds the same entries (:func:`composite_entries`) after
+``consolidate_group_results``.
 
 :func:`group_composite` is the pure part (numbers in, numbers out), shared with
 tests. It raises on a malformed spec, a missing task or a missing metric: a
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lm_eval_mtl.errors import MissingMetricError, MissingTaskError, MTLError, unknown_name
-from lm_eval_mtl.suites import SuiteSpec
+from lm_eval_mtl.suites import MemberSpec, SuiteSpec
 
 __all__ = [
     "COMPOSITE_KEY",
@@ -32,6 +36,7 @@ __all__ = [
     "PSEUDO_METRICS",
     "GroupComposite",
     "aggregate_with_composite",
+    "composite_entries",
     "group_composite",
 ]
 
@@ -134,10 +139,11 @@ def group_composite(spec: SuiteSpec, task_metrics: Mapping[str, Mapping[str, Any
                 f"got {metrics[m.metric_key]!r}."
             )
         se = _number(metrics.get(m.stderr_key))
+        chance = _member_chance(spec, m, metrics)
         raw[m.label] = x
-        z[m.label] = normalize(x, m.chance, m.ceiling)
+        z[m.label] = normalize(x, chance, m.ceiling)
         se_z[m.label] = (
-            normalize_se(se, m.chance, m.ceiling) if se is not None and math.isfinite(se) else math.nan
+            normalize_se(se, chance, m.ceiling) if se is not None and math.isfinite(se) else math.nan
         )
         n = metrics.get("sample_len")
         sizes[m.label] = int(n) if isinstance(n, int) and not isinstance(n, bool) else 0
@@ -211,10 +217,45 @@ def aggregate_with_composite(
         result = dict(original(group, task_metrics))
     finally:
         group.aggregate_metric_list = saved
-    comp = group_composite(spec, task_metrics)
     result.setdefault("sample_len", sum(int(task_metrics[t].get("sample_len") or 0) for t in spec.tasks))
-    result[COMPOSITE_KEY] = comp.value
-    result[COMPOSITE_STDERR_KEY] = comp.stderr if math.isfinite(comp.stderr) else "N/A"
-    if comp.leaderboard_average is not None:
-        result[LEADERBOARD_KEY] = comp.leaderboard_average
+    result.update(composite_entries(spec, task_metrics))
     return result
+
+
+def _member_chance(spec: SuiteSpec, m: MemberSpec, metrics: Mapping[str, Any]) -> float:
+    """Return the member's chance: its ``chance_metric``'s value in the run where it has one, else the spec's."""
+    if m.chance_metric is None:
+        return m.chance
+    key = f"{m.chance_metric},{m.filter}"
+    c = _number(metrics.get(key))
+    if c is None or not math.isfinite(c) or not c < m.ceiling:
+        raise MissingMetricError(
+            f"group {spec.name!r}: task {m.task!r} takes its chance from metric {key!r}, which the run "
+            f"{'does not report' if key not in metrics else f'reports as {metrics[key]!r}'}; expected a finite "
+            f"value below the ceiling {m.ceiling}."
+        )
+    return c
+
+
+def composite_entries(spec: SuiteSpec, task_metrics: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Return the results entries of the composite row (the same on every lm-eval version).
+
+    Args:
+        spec: The group's suite spec.
+        task_metrics: Flat per-task metrics (see :func:`group_composite`).
+
+    Returns:
+        ``mtl_composite,none``, ``mtl_composite_stderr,none`` (``"N/A"`` when unknown) and,
+        where the spec names a leaderboard, ``leaderboard_average,none``.
+
+    Raises:
+        MissingTaskError, MissingMetricError, MTLError: See :func:`group_composite`.
+    """
+    comp = group_composite(spec, task_metrics)
+    entries: dict[str, Any] = {
+        COMPOSITE_KEY: comp.value,
+        COMPOSITE_STDERR_KEY: comp.stderr if math.isfinite(comp.stderr) else "N/A",
+    }
+    if comp.leaderboard_average is not None:
+        entries[LEADERBOARD_KEY] = comp.leaderboard_average
+    return entries

@@ -1,14 +1,19 @@
 """Task folders lm-eval-mtl contributes to lm-eval.
 
-:func:`task_paths` is the target of the ``lm_eval.tasks`` entry point declared in
-``pyproject.toml`` (the mechanism proposed upstream in lm-evaluation-harness PR
-#4015). On lm-eval versions without entry-point discovery the start-up hook adds
-the same folder (see :mod:`lm_eval_mtl.plugin._startup`).
+The ``lm_eval.tasks`` entry point declared in ``pyproject.toml`` names the
+package holding the YAML, ``lm_eval_mtl.task_configs`` (the form upstream
+lm-evaluation-harness PR #4015 consumes: it scans the named package's folder).
+:func:`task_paths` returns that same folder for code that wants it as a path;
+on lm-eval versions without entry-point discovery the start-up hook adds it
+(see :mod:`lm_eval_mtl.plugin.task_folder`).
 """
 
 from __future__ import annotations
 
-__all__ = ["task_paths"]
+__all__ = ["ENTRY_POINT", "task_paths"]
+
+ENTRY_POINT = "lm_eval_mtl.task_configs"
+"""The value of our ``lm_eval.tasks`` entry point."""
 
 
 def task_paths() -> list[str]:

@@ -27,12 +27,14 @@ model_args:
 How the gold answer is found. lm-eval hands a model only ``Instance`` objects
 (``doc``, ``arguments``, ``idx``, ``task_name``, ``doc_id``); the gold index lives
 in the task's ``doc_to_target``/``doc_to_choice``. The backend looks up the task
-objects of the running evaluation: the ``eval_tasks`` mapping (task name ->
-Task) that ``lm_eval.evaluator.evaluate`` holds while it calls the model (read,
-never modified, from the caller's frame). When that is not found (another lm-eval
-version, or a caller that calls the model directly), it loads the task by name
-with a ``TaskManager`` (``tasks_dir`` model arg); when that fails too it
-raises, naming the task. Gold is then computed exactly as lm-eval's
+objects of the running evaluation: the ``eval_tasks`` local that
+``lm_eval.evaluator.evaluate`` holds while it calls the model (read, never
+modified, from the caller's frames; a mapping task name -> Task on lm-eval 0.4.12
+and later, a list of ``TaskOutput`` before: :mod:`lm_eval_mtl.plugin.eval_tasks`
+reads both). When that is not found (a caller that calls the model directly), it
+loads the task by name with a ``TaskManager`` (``tasks_dir`` model arg, through
+whichever loading method this lm-eval has); when that fails too it raises,
+naming the task. Gold is then computed exactly as lm-eval's
 ``process_results`` does (``doc_to_text`` for ``multiple_input`` tasks such as
 Winogrande, the first of several golds for ``multiple_target`` tasks).
 
@@ -67,7 +69,6 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from lm_eval.api.model import LM
@@ -378,33 +379,25 @@ class SimulatedLM(LM):  # type: ignore[misc]
         """Task objects of the running evaluation, by name (empty when not found)."""
         if self._explicit_tasks:
             return self._explicit_tasks
-        frame: FrameType | None = sys._getframe(1)
-        depth = 0
-        while frame is not None and depth < 30:
-            cand = frame.f_locals.get("eval_tasks")
-            if isinstance(cand, Mapping) and cand and all(hasattr(t, "doc_to_target") for t in cand.values()):
-                return cand
-            frame = frame.f_back
-            depth += 1
-        return {}
+        from lm_eval_mtl.plugin.eval_tasks import running_tasks
+
+        return running_tasks(sys._getframe(1))
 
     def _task_object(self, tasks: Mapping[str, Any], name: str) -> Any:
         if name in tasks:
             return tasks[name]
         if name not in self._fallback_tasks:
-            from lm_eval.tasks import TaskManager
+            from lm_eval_mtl.plugin.eval_tasks import load_tasks
 
             try:
                 loaded = {}
                 if self._include_path is not None:  # fast path: only the given folder
                     try:
-                        loaded = TaskManager(include_path=self._include_path, include_defaults=False).load(
-                            name
-                        )["tasks"]
+                        loaded = load_tasks(name, self._include_path, include_defaults=False)
                     except Exception:  # noqa: BLE001 - not there; try with lm-eval's own tasks below
                         loaded = {}
                 if name not in loaded:
-                    loaded = TaskManager(include_path=self._include_path).load(name)["tasks"]
+                    loaded = load_tasks(name, self._include_path)
             except Exception as exc:  # lm-eval raises several types for unknown tasks
                 raise SimProfileError(
                     f"mtl-sim cannot find task {name!r} to read its gold answers: it is not in the running "

@@ -68,7 +68,10 @@ def test_wheel_ships_configs_hook_and_entry_point(wheel: Path) -> None:
     assert not [n for n in names if "__pycache__" in n]
     meta = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(meta).decode()
-    assert "[lm_eval.tasks]" in text and "lm_eval_mtl.plugin.paths:task_paths" in text
+    # The form lm-eval's proposed discovery (PR #4015) consumes: the package holding the YAML,
+    # which the wheel contains (it scans that package's folder).
+    assert "[lm_eval.tasks]" in text and "lm_eval_mtl = lm_eval_mtl.task_configs" in text.splitlines()
+    assert "lm_eval_mtl/task_configs/mtl_demo/_mtl_demo.yaml" in names
 
 
 def test_installed_wheel_lists_suites_from_its_own_site_packages(
@@ -98,3 +101,30 @@ def test_installed_wheel_lists_suites_from_its_own_site_packages(
             listed[cells[0]] = cells[1]
     for suite in SUITES:
         assert listed[suite].startswith(config_dir), (suite, listed.get(suite))
+
+
+def test_wheel_entry_point_resolves_to_its_task_folder_without_the_hook(
+    wheel_venv: Path, offline_env: dict[str, str], tmp_path: Path
+) -> None:
+    """PR #4015's discovery rule, hook off: the entry point's package is the wheel's task folder."""
+    python = wheel_venv / "bin" / "python"
+    env = {k: v for k, v in offline_env.items() if k != "PYTHONPATH"}
+    env["LM_EVAL_MTL_DISABLE"] = "1"  # no start-up finder: plain import machinery only
+    code = (
+        "from lm_eval_mtl.plugin.native import resolve_entry_point_folder\n"
+        "from lm_eval_mtl.suites import task_config_dir\n"
+        "print(resolve_entry_point_folder('lm_eval_mtl.task_configs'))\n"
+        "print(task_config_dir().resolve())\n"
+    )
+    proc = subprocess.run(
+        [str(python), "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    resolved, config_dir = proc.stdout.split()
+    assert resolved == config_dir and config_dir.startswith(str(wheel_venv.resolve()))

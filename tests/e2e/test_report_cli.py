@@ -128,7 +128,11 @@ def test_json_output_matches_the_python_api(demo_run: Path, tmp_path: Path) -> N
 def test_markdown_latex_csv_and_plots(
     capsys: pytest.CaptureFixture[str], demo_run: Path, tmp_path: Path
 ) -> None:
-    for fmt, marker in (("md", "| task | family |"), ("latex", "\\toprule"), ("csv", "model,suite,suite_version,task,label,family,metric,filter")):
+    for fmt, marker in (
+        ("md", "| task | family |"),
+        ("latex", "\\toprule"),
+        ("csv", "model,suite,suite_version,task,label,family,metric,filter"),
+    ):
         res = inproc(capsys, "report", str(demo_run), "--format", fmt, "--method", "analytic")
         assert res.returncode == 0, res.stderr
         assert marker in res.stdout

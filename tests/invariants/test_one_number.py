@@ -32,7 +32,7 @@ from lm_eval_mtl.scoring.composite import score_run
 from lm_eval_mtl.stats.corpus import corpus_score, segment_stats
 from lm_eval_mtl.suites import SuiteSpec, load_suite
 
-SUITES = ["mtl_suite", "mtl_suite_lite", "mtl_openllm_v1", "mtl_openllm_v2", "mtl_demo"]
+SUITES = ["mtl_suite", "mtl_suite_lite", "mtl_openllm_v1", "mtl_openllm_v2", "mtl_demo", "mtl_suite_vision"]
 N = 24
 WORDS = ["das", "haus", "ist", "klein", "der", "hund", "lauft", "weit"]
 
@@ -79,6 +79,10 @@ def _suite_run(root: Path, spec: SuiteSpec, model: str, p: float, seed: int, *, 
                     counts = same.integers(1, 4, N)
                     lists = [[float(rng.random() < p) for _ in range(int(c))] for c in counts]
                     nested[task] = (x.metric, x.filter, lists)
+        for x in ms:  # a per-item chance the task logs (a ranking task's expected metric at random)
+            if x.chance_metric:
+                same = np.random.default_rng(zlib.crc32(task.encode()))  # the candidates are the task's
+                tasks[task].extra_metrics[x.chance_metric] = same.uniform(0.05, 0.4, N).tolist()
     folder = fx.write_run(root, tasks, model=model, groups={spec.name: list(by_task)})
     for task, (metric, filt, lists) in nested.items():
         _add_nested(folder, task, metric, filt, lists)

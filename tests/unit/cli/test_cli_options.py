@@ -47,15 +47,16 @@ def test_shared_options_have_one_default_everywhere() -> None:
             if flag in opts:
                 assert opts[flag].default == default, (name, flag)
                 offered.setdefault(flag, []).append(name)
-    assert offered["--seed"] == ["report", "compare", "transfer", "demo"]
-    assert offered["--n-resamples"] == ["report", "compare", "transfer", "demo"]
-    assert offered["--confidence-level"] == ["report", "compare", "transfer", "correlate"]
+    assert offered["--seed"] == ["report", "compare", "transfer", "affinity", "demo"]
+    assert offered["--n-resamples"] == ["report", "compare", "transfer", "affinity", "demo"]
+    assert offered["--confidence-level"] == ["report", "compare", "transfer", "affinity", "correlate"]
     assert offered["--output"] == ["report", "compare", "transfer", "correlate"]
     assert offered["--missing"] == ["report", "correlate", "weights fit"]
     assert set(offered["--format"]) == {
         "report",
         "compare",
         "transfer",
+        "affinity",
         "correlate",
         "suites",
         "weights show",

@@ -123,14 +123,27 @@ def test_unknown_signature_stands_aside_and_logs_once(
     assert "standing aside" in messages[0]
 
 
-def test_native_entry_point_discovery_makes_hook_stand_aside(tmp_path: Path) -> None:
+_NATIVE_SOURCE = 'from importlib.metadata import entry_points\nEPS = entry_points(group="lm_eval.tasks")\n'
+
+
+def test_native_entry_point_discovery_that_finds_our_folder_makes_hook_stand_aside(tmp_path: Path) -> None:
     calls: list[Any] = []
-    source = 'from importlib.metadata import entry_points\nEPS = entry_points(group="lm_eval.tasks")\n'
-    module = _manager_module(tmp_path, _recording_init(calls), source=source)
+    module = _manager_module(tmp_path, _recording_init(calls), source=_NATIVE_SOURCE)
+    module._resolve_task_dir = lambda value: task_config_dir()  # type: ignore[attr-defined]
     assert hooks.lm_eval_discovers_task_plugins(module)
     assert hooks.patch_task_manager(module) is False
     module.TaskManager(include_path="/x")
     assert calls == ["/x"]
+
+
+def test_native_discovery_that_misses_our_folder_keeps_the_hook(tmp_path: Path) -> None:
+    calls: list[Any] = []
+    module = _manager_module(tmp_path, _recording_init(calls), source=_NATIVE_SOURCE)
+    module._resolve_task_dir = lambda value: tmp_path  # type: ignore[attr-defined]  # not our folder
+    assert hooks.lm_eval_discovers_task_plugins(module)
+    assert hooks.patch_task_manager(module) is True
+    module.TaskManager(include_path="/x")
+    assert calls == [[str(task_config_dir()), "/x"]]
 
 
 def test_installed_lm_eval_does_not_discover_task_entry_points() -> None:
@@ -203,8 +216,11 @@ def test_group_patch_routes_only_mtl_groups_to_the_composite(monkeypatch: pytest
     marked = group_cls()
     marked.name, marked.metadata = "ours", {"version": 1, "mtl": {}}
     marked.aggregate({})
-    assert routed == [("ours", aggregate)]
+    assert [name for name, _ in routed] == ["ours"]
     assert seen == ["plain"]
+    # The composite gets lm-eval's own aggregate (called with its warnings passed through).
+    assert routed[0][1](marked, {}) == {"name": "ours"}
+    assert seen == ["plain", "ours"]
 
 
 def test_group_patch_stands_aside_on_unknown_signature() -> None:
@@ -267,11 +283,14 @@ def test_finder_ignores_other_modules_and_wraps_targets() -> None:
 def test_in_process_lm_eval_is_patched_by_the_installed_hook() -> None:
     if _startup.disabled():
         pytest.skip("LM_EVAL_MTL_DISABLE is set for this test session")
+    import lm_eval.evaluator_utils as evaluator_utils
     from lm_eval.api.group import Group
     from lm_eval.tasks.manager import TaskManager
 
     assert getattr(TaskManager.__init__, "__lm_eval_mtl_wrapped__", False)
     assert getattr(Group.aggregate, "__lm_eval_mtl_wrapped__", False)
+    # 0.4.13 aggregates through Group.aggregate: nothing to wrap in evaluator_utils.
+    assert not hasattr(evaluator_utils, "consolidate_group_results")
 
 
 # ---------------------------------------------------------------- a broken install never breaks lm-eval
@@ -449,3 +468,18 @@ def test_installed_hook_survives_a_broken_install(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "imported False"
     assert "Traceback" not in proc.stderr
+
+
+def test_finder_maps_the_configs_package_to_a_checkouts_task_configs(tmp_path: Path) -> None:
+    package = tmp_path / "lm_eval_mtl"
+    package.mkdir()
+    (tmp_path / "task_configs").mkdir()
+    finder = _startup._Finder()
+    assert finder.find_spec(_startup.CONFIGS_PACKAGE, [str(package)]) is None  # not a checkout
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    spec = finder.find_spec(_startup.CONFIGS_PACKAGE, [str(package)])
+    assert spec is not None and spec.loader is None
+    assert list(spec.submodule_search_locations) == [str(tmp_path / "task_configs")]
+    (package / "task_configs").mkdir()  # a wheel's layout: the normal finders answer
+    spec = finder.find_spec(_startup.CONFIGS_PACKAGE, [str(package)])
+    assert spec is not None and list(spec.submodule_search_locations) == [str(package / "task_configs")]
