@@ -60,10 +60,12 @@ def test_every_text_format_shows_value_and_signature(score: CompositeScore) -> N
 
 def test_csv_and_json_keep_full_precision(score: CompositeScore) -> None:
     rows = list(csv.reader(io.StringIO(render_composite(score, "csv"))))
-    assert rows[0][:3] == ["task", "family", "metric"]
+    header = rows[0]
+    assert header[:7] == ["model", "suite", "suite_version", "task", "label", "family", "metric"]
     comp = rows[-1]
-    assert comp[0] == "composite"
-    assert float(comp[rows[0].index("z")]) == score.value
+    assert comp[header.index("task")] == "composite"
+    assert float(comp[header.index("z")]) == score.value
+    assert (float(comp[header.index("ci_low")]), float(comp[header.index("ci_high")])) == tuple(score.ci)
     d = json.loads(render_composite(score, "json"))
     assert d["composite"]["value"] == score.value
     assert d["composite"]["ci"] == [score.ci.low, score.ci.high]
