@@ -1,6 +1,7 @@
 """Side-by-side scale benchmark of report / compare / transfer / leaderboard against a plain typed decode.
 
 Run:  python bench/bench_scale.py [--out DIR] [--reuse] [--quick] [--n-resamples 10000] [--step-timeout 900]
+      [--before SRC]  (SRC: a checkout of an earlier version, run side by side)
 
 One script, one run, every figure measured in the same run. It writes (or, with ``--reuse``, reuses)
 ``mtl_suite`` runs with ``bench/make_suite_run.py``:
@@ -146,6 +147,7 @@ class Step:
     rc: int | None = None
     wall_s: float | None = None
     rss_kib: int | None = None
+    cpu_s: float | None = None
     stdout_tail: str = ""
     stderr_tail: str = ""
     timed_out: bool = False
@@ -200,6 +202,20 @@ def _read_rss(rss_file: Path) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def _read_cpu(rss_file: Path) -> float | None:
+    """User + system CPU seconds of the command and its children (``/usr/bin/time -v``), else None."""
+    try:
+        text = rss_file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    got = [
+        float(line.rsplit(":", 1)[1])
+        for line in text.splitlines()
+        if line.strip().startswith(("User time (seconds)", "System time (seconds)"))
+    ]
+    return sum(got) if len(got) == 2 else None
+
+
 def measure(name: str, cmd: list[str], *, env: dict[str, str] | None = None, timeout: float = 900.0) -> Step:
     """Run ``cmd`` in a fresh process: wall time around it, peak RSS of that process alone.
 
@@ -233,6 +249,7 @@ def measure(name: str, cmd: list[str], *, env: dict[str, str] | None = None, tim
                     rc = int(line.rsplit(":", 1)[1].strip())
         step.rc = rc
         step.rss_kib = _read_rss(rss_file)
+        step.cpu_s = _read_cpu(rss_file)
         step.info["rss_by"] = how
         step.stdout_tail = _tail(out)
         step.stderr_tail = _tail(err)
@@ -319,6 +336,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--lb-sizes", default="50,200", help="leaderboard sizes N (comma-separated)")
     ap.add_argument("--step-timeout", type=float, default=900.0, help="seconds before a step is killed")
+    ap.add_argument(
+        "--before",
+        metavar="SRC",
+        help="a checkout of an earlier version (its folder, put on PYTHONPATH): each report, compare "
+        "and transfer step also runs with it, right after the current one (side by side, same load)",
+    )
     args = ap.parse_args(argv)
 
     div = 10.0 if args.quick else 1.0
@@ -388,52 +411,48 @@ def main(argv: list[str] | None = None) -> int:
             except (ValueError, IndexError):
                 pass
         state = "timed out" if st.timed_out else f"rc {st.rc}"
-        print(f"      {state}, {_fmt(st.wall_s)} s, {_fmt(st.rss_mib, 0)} MiB", flush=True)
+        print(
+            f"      {state}, {_fmt(st.wall_s)} s, CPU {_fmt(st.cpu_s)} s, {_fmt(st.rss_mib, 0)} MiB",
+            flush=True,
+        )
         if st.rc not in (0, None) or st.timed_out:
             print(
                 "      stderr: " + st.stderr_tail.strip().replace("\n", "\n              ")[-800:], flush=True
             )
         return st
 
+    def twice(key: str, label: str, cmd: list[str], cache: Path, out_name: str) -> None:
+        """The step with this checkout, then (``--before``) with the earlier one, on its own cache."""
+        cache.mkdir(exist_ok=True)
+        run(key, label, [*cmd, "--output", str(outputs / f"{out_name}.json")], env_with(cache))
+        if args.before:
+            e = env_with(cache.with_name(cache.name + "-before"))
+            Path(e["LM_EVAL_MTL_CACHE"]).mkdir(exist_ok=True)
+            e["PYTHONPATH"] = str(Path(args.before).resolve())
+            run(
+                f"{key}_before",
+                f"{label} [before]",
+                [*cmd, "--output", str(outputs / f"{out_name}_before.json")],
+                e,
+            )
+
     report_args = ["--suite", SUITE, "--n-resamples", B, "--format", "json"]
     run("decode_a", "decode (full run A)", decode + [str(run_a)])
-    cache = caches / "report"
-    cache.mkdir()
-    run(
-        "report_cold",
-        "report (cache empty)",
-        cli + ["report", str(run_a), *report_args, "--output", str(outputs / "report_cold.json")],
-        env_with(cache),
-    )
-    run(
-        "report_warm",
-        "report again (cache warm)",
-        cli + ["report", str(run_a), *report_args, "--output", str(outputs / "report_warm.json")],
-        env_with(cache),
-    )
+    rcmd = cli + ["report", str(run_a), *report_args]
+    twice("report_cold", "report (cache empty)", rcmd, caches / "report", "report_cold")
+    twice("report_warm", "report again (cache warm)", rcmd, caches / "report", "report_warm")
     run("decode_ab", "decode (full runs A + B)", decode + [str(run_a), str(run_b)])
-    (caches / "compare").mkdir()
-    run(
-        "compare",
-        "compare A B",
-        cli + ["compare", str(run_a), str(run_b), *report_args, "--output", str(outputs / "compare.json")],
-        env_with(caches / "compare"),
-    )
+    ccmd = cli + ["compare", str(run_a), str(run_b), *report_args]
+    twice("compare", "compare A B", ccmd, caches / "compare", "compare")
     run(
         "decode_11",
         "decode (11 transfer runs)",
         decode + [str(t_base), *(str(p) for p in t_sources.values())],
     )
-    (caches / "transfer").mkdir()
     tcmd = cli + ["transfer", "--base", str(t_base)]
     for s, p in t_sources.items():
         tcmd += ["--source", f"{s}={p}"]
-    run(
-        "transfer",
-        "transfer (10 sources + base)",
-        tcmd + report_args + ["--output", str(outputs / "transfer.json")],
-        env_with(caches / "transfer"),
-    )
+    twice("transfer", "transfer (10 sources + base)", tcmd + report_args, caches / "transfer", "transfer")
     for n in lb_sizes:
         (caches / f"lb{n}").mkdir()
         st = run(
@@ -467,6 +486,11 @@ def main(argv: list[str] | None = None) -> int:
         return "PASS" if cond else "FAIL"
 
     def row(key: str, base: str | None, target: str, cond: Any) -> None:
+        _row(key, base, target, cond)
+        if f"{key}_before" in steps:
+            _row(f"{key}_before", base, "(earlier version, same run)", None)
+
+    def _row(key: str, base: str | None, target: str, cond: Any) -> None:
         st = steps[key]
         rw = ratio(st, steps[base], "wall") if base else None
         rr = ratio(st, steps[base], "rss") if base else None
@@ -477,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "step": st.name,
                 "wall_s": st.wall_s,
+                "cpu_s": st.cpu_s,
                 "rss_mib": st.rss_mib,
                 "wall_ratio": rw,
                 "rss_ratio": rr,
@@ -518,6 +543,7 @@ def main(argv: list[str] | None = None) -> int:
                 {
                     "step": st.name,
                     "wall_s": st.wall_s,
+                    "cpu_s": st.cpu_s,
                     "rss_mib": st.rss_mib,
                     "wall_ratio": ratio(st, ref, "wall"),
                     "rss_ratio": rr,
@@ -530,12 +556,12 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     lines = [
-        "| step | wall s | peak RSS MiB | wall ratio | RSS ratio | ratio to | target | result |",
-        "|---|---:|---:|---:|---:|---|---|---|",
+        "| step | wall s | CPU s | peak RSS MiB | wall ratio | RSS ratio | ratio to | target | result |",
+        "|---|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['step']} | {_fmt(r['wall_s'])} | {_fmt(r['rss_mib'], 0)} | "
+            f"| {r['step']} | {_fmt(r['wall_s'])} | {_fmt(r.get('cpu_s'))} | {_fmt(r['rss_mib'], 0)} | "
             f"{_fmt(r['wall_ratio'])}{'x' if r['wall_ratio'] is not None else ''} | "
             f"{_fmt(r['rss_ratio'])}{'x' if r['rss_ratio'] is not None else ''} | {r['baseline'] or '-'} | "
             f"{r['target']} | {r['result']} |"

@@ -67,7 +67,9 @@ from lm_eval_mtl.stats._common import (
     check_n_resamples,
     check_resample_memory,
     keyed_generator,
+    map_threads,
     stream_root,
+    worker_threads,
 )
 from lm_eval_mtl.stats.clusters import FINE_CLUSTERS
 from lm_eval_mtl.stats.corpus import CorpusStats
@@ -487,15 +489,18 @@ def _compare_pair(
     strata: list[WildStratum] = []  # the wild cluster bootstrap of the composite, when clusters are few
     corpus_boots: list[npt.NDArray[np.float64]] = []
     few = False
-    for plan, cell in zip(plans, cell_gens, strict=True):
+
+    def cell_of(k: int) -> tuple[Any, ...]:
+        """One task's paired statistics, from its own stream only (so tasks may run in threads)."""
+        plan, cell = plans[k], cell_gens[k]
         mat = matrices[plan.label]
         if mat is None:
             va, sa, n = task_value(plan_, i, plan)
             vb, sb, _ = task_value(plan_, j, plan)
-            results.append(
-                unpaired_analytic(plan.label, va, sa, vb, sb, n, scale=plan.scale, confidence_level=level)
+            return (
+                "analytic",
+                unpaired_analytic(plan.label, va, sa, vb, sb, n, scale=plan.scale, confidence_level=level),
             )
-            continue
         if mat.corpus is not None:
             ta, tb = resample_totals([mat.corpus[i].stats, mat.corpus[j].stats], nres, cell, mat.clusters)
             res, cboot = corpus_from_totals(
@@ -510,34 +515,49 @@ def _compare_pair(
                 n_resamples=nres,
                 rng=cell,
             )
+            return ("corpus", res, cboot, mat)
+        assert mat.values is not None  # noqa: S101 - a mean metric
+        values, clusters = mat.values, mat.clusters
+        a, b = values[:, i], values[:, j]
+        boot = resample_column_means((a - b)[:, None], nres, cell, clusters)[:, 0]
+        res = paired_from_arrays(
+            plan.label,
+            a,
+            b,
+            scale=plan.scale,
+            clusters=clusters,
+            confidence_level=level,
+            boot=boot,
+            n_resamples=nres,
+            rng=cell,
+        )
+        return ("mean", res, boot, a - b, clusters)
+
+    def cost(k: int) -> int:
+        mat = matrices[plans[k].label]
+        return 0 if mat is None else nres * mat.n
+
+    costs = [cost(k) for k in range(len(plans))]
+    for plan, got in zip(
+        plans, map_threads(cell_of, costs, worker_threads(len(plans), sum(costs))), strict=True
+    ):
+        if got[0] == "analytic":
+            results.append(got[1])
+        elif got[0] == "corpus":
+            _, res, cboot, mat = got
             results.append(res)
             boots.append(plan.weight * cboot)
             corpus_boots.append(plan.weight * cboot)
             flips.append((mat.corpus[i], mat.corpus[j]))
             flip_clusters.append(mat.clusters)
-            continue
-        assert mat.values is not None  # noqa: S101 - a mean metric
-        values, clusters = mat.values, mat.clusters
-        a, b = values[:, i], values[:, j]
-        boot = resample_column_means((a - b)[:, None], nres, cell, clusters)[:, 0]
-        boots.append(plan.weight * plan.scale * boot)
-        flips.append(a - b)
-        flip_clusters.append(clusters)
-        strata.append(WildStratum.from_items(a - b, clusters, plan.weight * plan.scale))
-        few = few or (clusters is not None and int(np.unique(clusters).size) < FINE_CLUSTERS)
-        results.append(
-            paired_from_arrays(
-                plan.label,
-                a,
-                b,
-                scale=plan.scale,
-                clusters=clusters,
-                confidence_level=level,
-                boot=boot,
-                n_resamples=nres,
-                rng=cell,
-            )
-        )
+        else:
+            _, res, boot, d, clusters = got
+            boots.append(plan.weight * plan.scale * boot)
+            flips.append(d)
+            flip_clusters.append(clusters)
+            strata.append(WildStratum.from_items(d, clusters, plan.weight * plan.scale))
+            few = few or (clusters is not None and int(np.unique(clusters).size) < FINE_CLUSTERS)
+            results.append(res)
     adj = adjust_p_values([r.p_value for r in results], correction)
     tasks = tuple(_replace_p_adjusted(r, float(q)) for r, q in zip(results, adj, strict=False))
     w = np.array([p.weight for p in plans])

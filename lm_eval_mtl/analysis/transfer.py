@@ -73,7 +73,9 @@ from lm_eval_mtl.stats._common import (
     check_confidence_level,
     check_n_resamples,
     check_resample_memory,
+    map_threads,
     stream_root,
+    worker_threads,
 )
 from lm_eval_mtl.stats.corpus import CorpusStats
 from lm_eval_mtl.stats.intervals import se_mean_columns
@@ -714,33 +716,33 @@ def transfer_matrix(
     notes.extend(run_notes)
     analytic: list[str] = []
     cell_names = [_pair_key(_model_key(runs[0]), _model_key(r)) for r in runs[1:]]
-    for plan in plans:
-        mat = aligned_task(plan, study, names)
+    mats = [aligned_task(plan, study, names) for plan in plans]
+
+    def column_of(k: int) -> _Column:
+        """One target's cells, each from its own keyed stream (so targets may run in threads)."""
+        plan, mat = plans[k], mats[k]
+        assert mat is not None  # noqa: S101 - analytic targets are built below
+        gens = _cells(root, plan.label, cell_names)
+        if mat.corpus is not None:
+            return _corpus_column(mat.corpus, plan.scale, mat.clusters, level, nres, gens)
+        assert mat.values is not None  # noqa: S101 - a mean metric
+        values = mat.values
+        return _paired_column(values[:, 1:] - values[:, [0]], plan.scale, mat.clusters, level, nres, gens)
+
+    work = [0 if m is None else nres * m.n * len(cell_names) for m in mats]
+    paired = [k for k, m in enumerate(mats) if m is not None]
+    built = map_threads(
+        lambda q: column_of(paired[q]), [work[k] for k in paired], worker_threads(len(paired), sum(work))
+    )
+    by_task = dict(zip(paired, built, strict=True))
+    for k, (plan, mat) in enumerate(zip(plans, mats, strict=True)):
         if mat is None:
             analytic.append(plan.label)
-            vals = [task_value(study, k, plan) for k in range(len(runs))]
+            vals = [task_value(study, r, plan) for r in range(len(runs))]
             columns.append(_analytic_column(vals[0][:2], [v[:2] for v in vals[1:]], plan.scale, level))
             n_items.append(vals[0][2])
             continue
-        if mat.corpus is not None:
-            columns.append(
-                _corpus_column(
-                    mat.corpus, plan.scale, mat.clusters, level, nres, _cells(root, plan.label, cell_names)
-                )
-            )
-        else:
-            assert mat.values is not None  # noqa: S101 - a mean metric
-            values = mat.values
-            columns.append(
-                _paired_column(
-                    values[:, 1:] - values[:, [0]],
-                    plan.scale,
-                    mat.clusters,
-                    level,
-                    nres,
-                    _cells(root, plan.label, cell_names),
-                )
-            )
+        columns.append(by_task[k])
         n_items.append(mat.n)
     if analytic:
         listing = ", ".join(analytic[:10]) + (f" and {len(analytic) - 10} more" if len(analytic) > 10 else "")

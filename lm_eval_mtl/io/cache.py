@@ -42,6 +42,7 @@ or written silently turns writing off for the process; reading goes on without i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -420,8 +421,17 @@ def _version() -> str:
     return __version__
 
 
+@functools.lru_cache(maxsize=1)
 def _sacrebleu_version() -> str:
+    """Return the version of sacrebleu, from its dist-info folder (importlib.metadata costs 0.1 s)."""
+    import importlib.util
+
     try:
+        spec = importlib.util.find_spec("sacrebleu")
+        if spec is not None and spec.origin:
+            found = sorted(Path(spec.origin).parent.parent.glob("sacrebleu-*.dist-info"))
+            if len(found) == 1:
+                return found[0].name[len("sacrebleu-") : -len(".dist-info")]
         from importlib.metadata import version
 
         return version("sacrebleu")

@@ -38,7 +38,11 @@ def components(members: Sequence[Member], run: RunResult, with_samples: bool) ->
         for j in range(i + 1, len(members)):
             if members[i].spec.overlap_key == members[j].spec.overlap_key or leaves[i] & leaves[j]:
                 union(i, j)
-            elif hashes[i] and hashes[j] and not hashes[i].isdisjoint(hashes[j]):
+    owner: dict[str, int] = {}  # one pass over the hashes: a hash seen in two members joins them
+    for i, hs in enumerate(hashes):
+        for h in hs:
+            j = owner.setdefault(h, i)
+            if j != i:
                 union(i, j)
     groups: dict[int, list[int]] = {}
     for i in range(len(members)):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import math
 import os
-from typing import NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -13,16 +14,21 @@ from lm_eval_mtl.errors import MTLError, ResourceLimitError
 __all__ = [
     "DEFAULT_MAX_MEMORY_GB",
     "MAX_MEMORY_ENV",
+    "THREADS_ENV",
     "ConfidenceInterval",
     "as_generator",
     "check_confidence_level",
     "check_n_resamples",
     "check_resample_memory",
     "keyed_generator",
+    "map_threads",
     "resample_memory_bytes",
     "resample_memory_limit",
     "stream_root",
+    "worker_threads",
 ]
+
+_R = TypeVar("_R")
 
 DEFAULT_MAX_MEMORY_GB = 4.0
 """Default ceiling (GiB) on the memory one resampling may take (lowered to half the available memory)."""
@@ -34,6 +40,50 @@ _COPIES = 4
 sorting copies for quantiles, and the randomization null."""
 _CHUNK_BYTES = 64 << 20
 """The memory-bounded index chunks of :mod:`lm_eval_mtl.stats.bootstrap` and ``joint``."""
+
+
+THREADS_ENV = "LM_EVAL_MTL_THREADS"
+"""Environment variable: threads that resample tasks side by side (1: none; default: the CPUs, at most 8)."""
+THREAD_MIN_WORK = 20_000_000
+"""Resampled units (B x items, summed over the jobs) below which threads do not pay."""
+
+
+def worker_threads(n_jobs: int, work: int) -> int:
+    """Return how many threads run ``n_jobs`` independent resampling jobs side by side.
+
+    ``$LM_EVAL_MTL_THREADS`` when set, else the CPUs (at most 8 and ``n_jobs``) when the work
+    (resampled units) is at least :data:`THREAD_MIN_WORK`, else 1.
+    """
+    env = os.environ.get(THREADS_ENV, "").strip()
+    if env.isdigit() and int(env) >= 1:
+        return max(1, min(int(env), n_jobs))
+    if n_jobs < 2 or work < THREAD_MIN_WORK:
+        return 1
+    count = getattr(os, "process_cpu_count", None) or os.cpu_count
+    return max(1, min(8, n_jobs, int(count() or 1)))
+
+
+def map_threads(fn: Callable[[int], _R], costs: Sequence[int], threads: int) -> list[_R]:
+    """``[fn(k) for k in range(len(costs))]``, run in ``threads`` threads, costliest first.
+
+    Each job must draw from its own generator: the results then do not depend on the
+    threads' order or number. numpy releases the GIL in its draws, counts and products.
+    """
+    n = len(costs)
+    if threads < 2 or n < 2:
+        return [fn(k) for k in range(n)]
+    from concurrent.futures import ThreadPoolExecutor
+
+    out: list[Any] = [None] * n
+
+    def run(k: int) -> None:
+        out[k] = fn(k)
+
+    order = sorted(range(n), key=lambda k: -costs[k])
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lm-eval-mtl-resample") as pool:
+        for done in pool.map(run, order):
+            del done
+    return out
 
 
 class ConfidenceInterval(NamedTuple):

@@ -37,11 +37,16 @@ import numpy.typing as npt
 
 from lm_eval_mtl.errors import DegenerateDataWarning, InsufficientDataError
 from lm_eval_mtl.stats._common import (
+    THREADS_ENV as THREADS_ENV,
+)
+from lm_eval_mtl.stats._common import (
     ConfidenceInterval,
     RngLike,
     as_generator,
     check_confidence_level,
     check_n_resamples,
+    map_threads,
+    worker_threads,
 )
 from lm_eval_mtl.stats.intervals import basic_interval, bca_interval, percentile_interval
 from lm_eval_mtl.stats.joint import exact_in_float32, multinomial_rows
@@ -336,26 +341,51 @@ def bootstrap_task_means(tasks: Sequence[Task], *, n_resamples: int, rng: RngLik
     threads = _resample_threads(task_list, b)
 
     def column(j: int) -> None:
-        out[:, j] = _task_resample(task_list[j], b, children[j])
+        task, child = task_list[j], children[j]
+        digest = _memo_digest(task, b)
+        if digest is None:
+            out[:, j] = _task_resample(task, b, child)
+            return
+        from lm_eval_mtl.io.memo import cached_resample
 
-    if threads < 2:
-        for j in range(len(task_list)):
-            column(j)
-        return out
-    from concurrent.futures import ThreadPoolExecutor
+        seed = repr(child.bit_generator.seed_seq.entropy)  # type: ignore[attr-defined]
+        out[:, j] = cached_resample(
+            ["bootstrap-column", str(b), seed, digest], _MEMO_CODE, lambda: _task_resample(task, b, child)
+        )
 
-    # Each task has its own stream, so the columns do not depend on the threads' order. numpy
-    # releases the GIL in its draws, bincounts and products: the tasks run side by side.
-    largest_first = sorted(range(len(task_list)), key=lambda j: -_task_units(task_list[j]))
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lm-eval-mtl-bootstrap") as pool:
-        for done in pool.map(column, largest_first):
-            del done
+    # Each task has its own stream, so the columns do not depend on the threads' order.
+    map_threads(column, [_task_units(t) for t in task_list], threads)
     return out
 
 
-THREADS_ENV = "LM_EVAL_MTL_THREADS"
-"""Environment variable: threads that resample tasks side by side (1: none; default: the CPUs, at most 8)."""
-_THREAD_MIN_WORK = 20_000_000  # resampled units (B x items) below which threads do not pay
+_MEMO_MIN_WORK = 1_000_000  # resampled segments (B x n) from which a corpus column is worth a cache entry
+_MEMO_CODE = ("lm_eval_mtl.stats.bootstrap", "lm_eval_mtl.stats.joint", "lm_eval_mtl.stats.corpus")
+
+
+def _memo_digest(task: Task, n_resamples: int) -> str | None:
+    """Content digest of a corpus task whose column is costly (kept in the samples cache), else None.
+
+    Only the shipped corpus statistics qualify (their scoring is fixed by metric and options);
+    a column then depends only on this digest, its stream's seed words and B.
+    """
+    from lm_eval_mtl.stats.corpus import CorpusDifference, CorpusStats
+
+    parts = [task.a, task.b] if isinstance(task, CorpusDifference) else [task]
+    if not all(isinstance(c, CorpusStats) for c in parts):
+        return None
+    if n_resamples * _task_units(task) < _MEMO_MIN_WORK:
+        return None
+    h = hashlib.sha256(type(task).__name__.encode())
+    for c in parts:
+        assert isinstance(c, CorpusStats)
+        stats = np.ascontiguousarray(c.stats, dtype=np.float64)
+        h.update(
+            repr(
+                (str(c.metric), sorted((str(k), repr(v)) for k, v in c.options.items()), stats.shape)
+            ).encode()
+        )
+        h.update(stats.tobytes())
+    return h.hexdigest()
 
 
 def _task_units(task: Task) -> int:
@@ -363,20 +393,8 @@ def _task_units(task: Task) -> int:
 
 
 def _resample_threads(tasks: Sequence[Task], n_resamples: int) -> int:
-    """Return how many threads :func:`bootstrap_task_means` uses.
-
-    ``$LM_EVAL_MTL_THREADS`` when set, else the CPUs (at most 8 and the number of tasks) when
-    the work is large enough, else 1.
-    """
-    import os
-
-    env = os.environ.get(THREADS_ENV, "").strip()
-    if env.isdigit() and int(env) >= 1:
-        return min(int(env), len(tasks))
-    if len(tasks) < 2 or n_resamples * sum(_task_units(t) for t in tasks) < _THREAD_MIN_WORK:
-        return 1
-    count = getattr(os, "process_cpu_count", None) or os.cpu_count
-    return max(1, min(8, len(tasks), int(count() or 1)))
+    """Return how many threads :func:`bootstrap_task_means` uses (:func:`~lm_eval_mtl.stats._common.worker_threads`)."""
+    return worker_threads(len(tasks), n_resamples * sum(_task_units(t) for t in tasks))
 
 
 def _task_fingerprint(task: Task) -> list[int]:

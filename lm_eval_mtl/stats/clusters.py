@@ -37,12 +37,15 @@ from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import ndtri, stdtrit  # scipy.stats' own t/normal quantiles, without its import cost
 
 from lm_eval_mtl.errors import DegenerateDataWarning, FewClustersError, FewClustersWarning
 from lm_eval_mtl.stats._common import (
     ConfidenceInterval,
     check_confidence_level,
+)
+from lm_eval_mtl.stats._special import (  # scipy.special's t/normal quantiles, imported on first use
+    ndtri,
+    stdtrit,
 )
 from lm_eval_mtl.stats.intervals import _as_1d_finite, _cluster_index
 

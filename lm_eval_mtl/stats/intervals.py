@@ -21,10 +21,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import ndtr, ndtri
 
 from lm_eval_mtl.errors import DegenerateDataWarning, InsufficientDataError
 from lm_eval_mtl.stats._common import ConfidenceInterval, check_confidence_level
+from lm_eval_mtl.stats._special import ndtr, ndtri
 
 __all__ = [
     "analytic_se_mean",

@@ -30,12 +30,17 @@ _MAX_PATTERNS = 64  # multinomial over distinct rows up to this many
 
 
 def _count_matrix(
-    n_units: int, probs: FloatArray | None, n_draw: int, n_resamples: int, rng: np.random.Generator
-) -> FloatArray:
-    """(B, U) counts of each unit in each resample of ``n_draw`` draws."""
+    n_units: int,
+    probs: FloatArray | None,
+    n_draw: int,
+    n_resamples: int,
+    rng: np.random.Generator,
+    dtype: type[np.floating[Any]] = np.float64,
+) -> npt.NDArray[np.floating[Any]]:
+    """(B, U) counts of each unit in each resample of ``n_draw`` draws (float32: exact below 2**24)."""
     if probs is not None:
         return multinomial_rows(n_draw, probs, n_resamples, rng)
-    out = np.empty((n_resamples, n_units), dtype=np.float64)
+    out = np.empty((n_resamples, n_units), dtype=dtype)
     rows = max(1, _CHUNK_CELLS // max(n_draw, 1))
     for start in range(0, n_resamples, rows):
         stop = min(n_resamples, start + rows)
@@ -49,6 +54,25 @@ def _count_matrix(
         np.add(draws, (np.arange(b, dtype=np.int64) * n_units).astype(draws.dtype)[:, None], out=draws)
         out[start:stop] = np.bincount(draws.ravel(), minlength=b * n_units).reshape(b, n_units)
     return out
+
+
+def _distinct_rows(rows: FloatArray, n: int) -> tuple[FloatArray | None, FloatArray]:
+    """Distinct rows and their counts when a multinomial over them is the cheaper exact law.
+
+    A multinomial over k distinct rows costs k - 1 vectorized binomial draws per resample; item
+    draws cost n integer draws and a count. Up to ``max(64, n // 8)`` distinct rows the
+    multinomial is used (continuous differences with a few hundred values over thousands of
+    items included); otherwise ``(None, empty)``.
+    """
+    limit = max(_MAX_PATTERNS, n // 8)
+    if rows.shape[1] == 1:
+        u, f = np.unique(rows[:, 0], return_counts=True)
+        uniq = u[:, None]
+    else:
+        uniq, f = np.unique(rows, axis=0, return_counts=True)
+    if uniq.shape[0] > limit:
+        return None, np.empty(0)
+    return np.asarray(uniq, dtype=np.float64), f.astype(np.float64)
 
 
 def multinomial_rows(n: int, probs: FloatArray, size: int, rng: np.random.Generator) -> FloatArray:
@@ -103,8 +127,8 @@ def resample_column_means(
         clusters: Optional (n,) integer cluster label per row; clusters are resampled
             (always jointly across columns).
         joint: Resample all columns with the same draws. With False, each column whose
-            values take at most 64 distinct values is resampled on its own by a
-            multinomial over its value counts (exact and O(B) per column); the other
+            values take few distinct values (at most max(64, n / 8)) is resampled on its
+            own by a multinomial over its value counts (exact and O(B) per value); the other
             columns share one set of item draws.
 
     Returns:
@@ -118,23 +142,29 @@ def resample_column_means(
         sums = np.zeros((n_groups, values.shape[1]), dtype=np.float64)
         np.add.at(sums, inv, values)
         sizes = np.bincount(inv, minlength=n_groups).astype(np.float64)
+        # Clusters with the same (sums, size) row are exchangeable: when few distinct rows exist
+        # (0/1 differences in small clusters), a multinomial over them is the same law.
+        rows, freq = _distinct_rows(np.column_stack([sums, sizes]), n_groups)
+        if rows is not None:
+            counts = _count_matrix(rows.shape[0], freq / n_groups, n_groups, n_resamples, rng)
+            return np.asarray((counts @ rows[:, :-1]) / (counts @ rows[:, -1])[:, None], dtype=np.float64)
         counts = _count_matrix(n_groups, None, n_groups, n_resamples, rng)
         return np.asarray((counts @ sums) / (counts @ sizes)[:, None], dtype=np.float64)
     if not joint:
         out = np.empty((n_resamples, values.shape[1]), dtype=np.float64)
         rest: list[int] = []
         for j in range(values.shape[1]):
-            u, f = np.unique(values[:, j], return_counts=True)
-            if u.shape[0] <= _MAX_PATTERNS:
-                out[:, j] = _count_matrix(u.shape[0], f / n, n, n_resamples, rng) @ u / n
+            u, f = _distinct_rows(values[:, j : j + 1], n)
+            if u is not None:
+                out[:, j] = _count_matrix(u.shape[0], f / n, n, n_resamples, rng) @ u[:, 0] / n
             else:
                 rest.append(j)
         if rest:
             out[:, rest] = _count_matrix(n, None, n, n_resamples, rng) @ values[:, rest] / n
         return out
     if values.shape[1] <= 3:  # few columns: count distinct rows (0/1 differences: <= 27 patterns)
-        uniq, freq = np.unique(values, axis=0, return_counts=True)
-        if uniq.shape[0] <= _MAX_PATTERNS:
+        uniq, freq = _distinct_rows(values, n)
+        if uniq is not None:
             counts = _count_matrix(uniq.shape[0], freq / n, n, n_resamples, rng)
             return np.asarray(counts @ uniq / n, dtype=np.float64)
     counts = _count_matrix(n, None, n, n_resamples, rng)
@@ -176,9 +206,7 @@ def resample_totals(
     rows = max(1, _CHUNK_CELLS // max(n, 1))
     for start in range(0, n_resamples, rows):
         stop = min(n_resamples, start + rows)
-        counts = _count_matrix(n, None, n, stop - start, rng)
-        if small:
-            counts = counts.astype(np.float32)
+        counts = _count_matrix(n, None, n, stop - start, rng, np.float32 if small else np.float64)
         for o, w in zip(out, weights, strict=True):
             o[start:stop] = np.matmul(counts, w)
     return out

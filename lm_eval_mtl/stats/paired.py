@@ -41,10 +41,10 @@ from typing import Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import ndtr, ndtri  # scipy.stats.norm's own ppf/sf, without its import cost
 
 from lm_eval_mtl.errors import DegenerateDataWarning
 from lm_eval_mtl.stats._common import ConfidenceInterval
+from lm_eval_mtl.stats._special import ndtr, ndtri  # scipy.stats.norm's own ppf/sf, imported on first use
 from lm_eval_mtl.stats.clusters import FINE_CLUSTERS
 from lm_eval_mtl.stats.corpus import CorpusStats
 from lm_eval_mtl.stats.intervals import se_mean_columns

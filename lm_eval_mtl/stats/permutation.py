@@ -33,6 +33,7 @@ with 4 items all favouring A the two-sided p-value is 2/2^4 = 0.125.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -42,6 +43,7 @@ import numpy.typing as npt
 
 from lm_eval_mtl.stats._common import RngLike, as_generator, check_n_resamples
 from lm_eval_mtl.stats.corpus import CorpusStats
+from lm_eval_mtl.stats.joint import exact_in_float32
 
 __all__ = [
     "EXACT_MAX_UNITS",
@@ -64,7 +66,7 @@ EXACT_MAX_UNITS = 16
 _REL_TOL = 1e-12
 _CHUNK_CELLS = 4_000_000  # swap-matrix cells held at once (32 MB of float64)
 _ALTERNATIVES: tuple[str, ...] = ("two-sided", "greater", "less")
-_FEW_VALUES = 32  # distinct non-zero unit values up to which signs are drawn as binomial counts
+_FEW_VALUES = 32  # distinct non-zero unit values (or 1/16 of the units) up to which signs are binomial counts
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,7 @@ class _MeanTask:
     def observed(self) -> float:
         return self.coef * self.total / self.n
 
-    def null(self, flips: FloatArray) -> FloatArray:
+    def null(self, flips: npt.NDArray[np.floating[Any]]) -> FloatArray:
         # eps = 1 - 2 f: T* = (sum(u) - 2 f @ u) / n over the differing units only
         # (units with u = 0 never change anything and are not part of ``u``).
         out: FloatArray = self.coef * (self.total - 2.0 * (flips @ self.u)) / self.n
@@ -136,13 +138,18 @@ class _CorpusTask:
     def m(self) -> int:
         return int(self.x.shape[0])
 
+    @functools.cached_property
+    def x32(self) -> npt.NDArray[np.float32] | None:
+        """The deltas in float32 when every sum of them is exact there (integer counts), else None."""
+        return self.x.astype(np.float32) if exact_in_float32(self.x) else None
+
     def observed(self) -> float:
         sa = self.score_fn(self.total_a[None, :])
         sb = self.score_fn(self.total_b[None, :])
         return self.coef * float(sa[0] - sb[0])
 
-    def null(self, flips: FloatArray) -> FloatArray:
-        shift = flips @ self.x
+    def null(self, flips: npt.NDArray[np.floating[Any]]) -> FloatArray:
+        shift = np.asarray(flips @ self.x32, dtype=np.float64) if self.x32 is not None else flips @ self.x
         sa = self.score_fn(self.total_a[None, :] + shift)
         sb = self.score_fn(self.total_b[None, :] - shift)
         out: FloatArray = self.coef * (np.asarray(sa, dtype=np.float64) - np.asarray(sb, dtype=np.float64))
@@ -225,11 +232,15 @@ def _corpus_task(
 # --------------------------------------------------------------------------- the engine
 
 
-def _random_flips(gen: np.random.Generator, rows: int, m: int) -> FloatArray:
-    """(rows, m) independent fair 0/1 swap indicators (random bytes unpacked: 8 per byte)."""
+def _random_flips(gen: np.random.Generator, rows: int, m: int) -> npt.NDArray[np.float32]:
+    """(rows, m) independent fair 0/1 swap indicators (random bytes unpacked: 8 per byte).
+
+    float32 (0 and 1 are exact): a product with float64 values promotes to float64 exactly as
+    before; a product with a corpus task's integer deltas stays in float32 where that is exact.
+    """
     cells = rows * m
     bits = np.unpackbits(np.frombuffer(gen.bytes((cells + 7) // 8), dtype=np.uint8), count=cells)
-    return bits.reshape(rows, m).astype(np.float64)
+    return bits.reshape(rows, m).astype(np.float32)
 
 
 def _all_patterns(m: int) -> FloatArray:
@@ -238,7 +249,7 @@ def _all_patterns(m: int) -> FloatArray:
     return ((codes >> np.arange(m, dtype=np.int64)[None, :]) & 1).astype(np.float64)
 
 
-def _null_sum(tasks: Sequence[_Task], flips: FloatArray) -> FloatArray:
+def _null_sum(tasks: Sequence[_Task], flips: npt.NDArray[np.floating[Any]]) -> FloatArray:
     out = np.zeros(flips.shape[0], dtype=np.float64)
     start = 0
     for t in tasks:
@@ -576,12 +587,15 @@ def composite_sign_flip_p_values(
             # Columns whose unit values take few distinct values (0/1 differences: -1, 0, 1)
             # draw, per value v held by n_v units, the sum of n_v random signs as
             # 2 Binomial(n_v, 1/2) - n_v: the same distribution, O(distinct) per pattern.
+            # A random sign makes v and -v alike, so units are grouped by |v| (0/1
+            # differences: one binomial per pattern).
             few: list[tuple[int, FloatArray, npt.NDArray[np.int64]]] = []
             dense: list[int] = []
             for j in range(len(mc)):
                 col = u[:, j]
-                vals, cnt = np.unique(col[col != 0], return_counts=True)
-                if vals.size <= _FEW_VALUES:
+                vals, cnt = np.unique(np.abs(col[col != 0]), return_counts=True)
+                # a binomial per value costs about what 16 unit flips do
+                if vals.size <= max(_FEW_VALUES, int(cnt.sum()) // 16):
                     few.append((j, vals, cnt.astype(np.int64)))
                 else:
                     dense.append(j)

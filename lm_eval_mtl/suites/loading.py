@@ -54,8 +54,27 @@ def _iter_group_yaml(root: Path) -> Iterator[tuple[str, Mapping[str, Any], Path]
 
 @functools.lru_cache(maxsize=16)
 def _index(root: Path) -> dict[str, tuple[Mapping[str, Any], Path]]:
-    """Group name -> (metadata, file) for every spec-carrying group under ``root`` (cached)."""
-    return {g: (meta, path) for g, meta, path in _iter_group_yaml(root)}
+    """Group name -> (metadata, file) for every spec-carrying group under ``root`` (cached).
+
+    Parsed once per set of files: the parsed index is kept in the samples cache, keyed by
+    every YAML file's path, size and modification time (a changed or added file re-parses).
+    """
+    from lm_eval_mtl.io.memo import cached_object
+
+    files = sorted(root.rglob("*.yaml"))
+    ident: list[str] = []
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError:
+            return {g: (meta, path) for g, meta, path in _iter_group_yaml(root)}
+        ident.append(f"{f}|{st.st_size}|{st.st_mtime_ns}|{st.st_ino}")
+
+    def parse() -> list[list[Any]]:
+        return [[g, meta, str(path)] for g, meta, path in _iter_group_yaml(root)]
+
+    rows = cached_object("suite-index", [str(root), *ident], parse)
+    return {g: (meta, Path(path)) for g, meta, path in rows}
 
 
 def list_suites(root: Path | None = None) -> tuple[str, ...]:

@@ -164,3 +164,15 @@ def test_bca_on_exponential_sample_agrees_with_scipy_within_monte_carlo_error() 
     shift_low, shift_high = ours.ci.low - pct.ci.low, ours.ci.high - pct.ci.high
     assert shift_low > 0 and shift_high > 0  # positive skew: BCa shifts right
     assert max(shift_low, shift_high) > 2 * tol  # the test could tell BCa from percentile
+
+
+def test_mcnemar_exact_tail_in_integers_matches_scipy_on_both_sides_of_the_switch() -> None:
+    from lm_eval_mtl.stats.multiple import _EXACT_BINOM_MAX, mcnemar_exact_p
+
+    cases = [(0, 0), (0, 7), (3, 3), (40, 61), (900, 1100), (7_400, 7_700), (15_000, 15_300)]
+    for n10, n01 in cases:
+        assert (n10 + n01 <= _EXACT_BINOM_MAX) or n10 + n01 == 30_300
+        want = 1.0 if n10 + n01 == 0 else stats.binomtest(n10, n10 + n01, 0.5).pvalue
+        assert float(mcnemar_exact_p(n10, n01)) == pytest.approx(want, rel=1e-12, abs=1e-300)
+    got = mcnemar_exact_p(np.array([[5, 10], [0, 2]]), np.array([[5, 20], [0, 9]]))
+    assert got.shape == (2, 2) and got[1, 0] == 1.0 and got[0, 0] == 1.0

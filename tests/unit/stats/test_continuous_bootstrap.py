@@ -267,3 +267,26 @@ def test_multinomial_rows_has_the_multinomial_law() -> None:
     assert stats.chi2.sf(chi2, len(outcomes) - 1) > 1e-4
     # a zero-probability category is never drawn; one certain category takes every draw
     assert np.all(multinomial_rows(7, np.array([0.0, 1.0, 0.0]), 50, np.random.default_rng(1)) == [0, 7, 0])
+
+
+def test_joint_column_means_by_distinct_rows_have_the_item_bootstrap_law(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A column with about 75 distinct values over 2,000 items goes through a multinomial over the values
+    (and clusters with few distinct (sum, size) rows likewise): the same law as item draws."""
+    from lm_eval_mtl.stats import joint
+
+    rng = np.random.default_rng(8)
+    vals = np.round(rng.normal(size=2000) * 12) / 12  # about 75 distinct values
+    assert 60 < np.unique(vals).size < 2000 // 8
+    clusters = rng.integers(0, 800, size=2000)
+    d01 = rng.choice([-1.0, 0.0, 1.0], size=2000, p=[0.2, 0.6, 0.2])
+    B = 8_000
+    for x, cl in ((vals, None), (d01, clusters)):
+        fast = joint.resample_column_means(x[:, None], B, np.random.default_rng(1), cl)[:, 0]
+        with monkeypatch.context() as m:
+            m.setattr(joint, "_distinct_rows", lambda rows, n: (None, np.empty(0)))
+            slow = joint.resample_column_means(x[:, None], B, np.random.default_rng(2), cl)[:, 0]
+        # same mean and spread within Monte Carlo error (se of an SD estimate: sd / sqrt(2B))
+        assert abs(fast.mean() - slow.mean()) < 5 * slow.std() / np.sqrt(B)
+        assert abs(fast.std() / slow.std() - 1) < 5 / np.sqrt(2 * B)
