@@ -105,6 +105,17 @@ def _argv(name: str, runs: dict[str, Path]) -> list[str]:
         "weights fit": ["weights", "fit", str(runs["panel"]), "--scheme", "equal", "--out", "w.json"],
         "suites": ["suites"],
         "demo": ["demo", "--limit", "2"],
+        "affinity": [
+            "affinity",
+            "--model",
+            "hf",
+            "--model_args",
+            "pretrained=org/tiny",
+            "--tasks",
+            "mtl_demo",
+            "--output_path",
+            "aff",
+        ],
     }[name]
 
 
@@ -118,6 +129,7 @@ SUBCOMMANDS = (
     "weights fit",
     "suites",
     "demo",
+    "affinity",
 )
 
 
