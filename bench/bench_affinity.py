@@ -17,6 +17,9 @@ Task sets: the three multiple-choice demo tasks (where lm-eval's pass is a log-l
 the strict comparison) and the whole ``mtl_demo`` suite (where lm-eval also generates).
 
     python bench/bench_affinity.py --limit 32 --batch-size 8 --repeats 3
+
+Each row also reports the machine's 1-minute load average before and after it (``load_1min``):
+on a shared machine the figures move with it.
 """
 
 from __future__ import annotations
@@ -150,9 +153,13 @@ def main() -> None:
     model, _ = ensure_tiny_model()
     results: dict[str, Any] = {"limit": args.limit, "batch_size": args.batch_size, "repeats": args.repeats}
     for label, tasks in TASK_SETS.items():
-        row = {"in_process": in_process(model, tasks, args.limit, args.batch_size, args.repeats)}
+        load_before = os.getloadavg()[0]
+        row: dict[str, Any] = {
+            "in_process": in_process(model, tasks, args.limit, args.batch_size, args.repeats)
+        }
         if not args.skip_end_to_end:
             row["end_to_end"] = end_to_end(model, tasks, args.limit, args.batch_size, args.repeats)
+        row["load_1min"] = [load_before, os.getloadavg()[0]]  # the machine's load, before and after the row
         results[label] = row
         print(label, json.dumps(row), flush=True)
     if args.out:

@@ -18,6 +18,8 @@ Modules, one job each:
 * :mod:`~lm_eval_mtl.affinity.params`: the parameter subset of a Hugging Face model.
 * :mod:`~lm_eval_mtl.affinity.projection`: seeded Kronecker-factored projections and the hooks
   that project per-sequence gradients batch by batch.
+* :mod:`~lm_eval_mtl.affinity.replay`: lm-eval's batching of the scored requests, and the frozen
+  prefix's activations cached once, so that later passes re-run only the chosen suffix.
 * :mod:`~lm_eval_mtl.affinity.gradients`: the gradient pass (lm-eval's encoding and batching).
 * :mod:`~lm_eval_mtl.affinity.lookahead`: the exact TAG lookahead passes.
 * :mod:`~lm_eval_mtl.affinity.distributed`: ranks, shards and reductions (accelerate, torchrun).

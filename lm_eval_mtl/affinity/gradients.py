@@ -7,8 +7,10 @@ continuation) encodings.
 
 :func:`gradient_pass` then runs the model again with gradients on the chosen parameters: the
 same left-truncated inputs, right padding (lm-eval's ``pad_and_concat``), lm-eval's
-``Collator`` order and batch size, the same ``log_softmax`` and ``_select_cont_toks`` slicing as
-``HFLM._loglikelihood_tokens``. Each batch's backward pass is of ``sum_r w_r * ll_r`` with
+``Collator`` order and batch size, the same ``log_softmax`` and continuation slicing as
+``HFLM._loglikelihood_tokens`` (:mod:`~lm_eval_mtl.affinity.replay`); where the frozen prefix's
+activations are cached, only the chosen suffix runs, from them, with the final norm and the head
+on the scored positions. Each batch's backward pass is of ``sum_r w_r * ll_r`` with
 ``w_r = d loss_item / d ll_r``, so that the projected gradient of each sequence, added to its
 item's row, gives the item's projected loss gradient; the chosen weights' ``.grad`` is moved
 into float32 sums after every batch (the exact mean gradient, for the lookahead). Memory is
@@ -25,9 +27,18 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from lm_eval_mtl.affinity.guards import call_guarded, lm_eval_internal
+from lm_eval_mtl.affinity.guards import call_guarded
 from lm_eval_mtl.affinity.params import ChosenParameters
 from lm_eval_mtl.affinity.projection import GradientProjector
+from lm_eval_mtl.affinity.replay import (
+    Batch,
+    Suffix,
+    autocast,
+    collate,
+    forward_rows,
+    model_kwargs,
+    request_ll,
+)
 
 __all__ = ["EncodedRequest", "GradientPass", "gradient_pass", "score_requests"]
 
@@ -55,6 +66,8 @@ class GradientPass:
     """Per chosen layer, the float32 sum over these items of the loss gradient of its weight."""
     max_ll_gap: float
     """Largest |ll (this pass) - ll (lm-eval's pass)| over the requests (a consistency check)."""
+    ll: FloatArray
+    """(n_requests,) this pass's log-likelihoods (at theta, computed as the lookahead computes them)."""
 
 
 def score_requests(
@@ -103,13 +116,6 @@ def score_requests(
     return ll, encodings
 
 
-def _autocast(lm: Any, device: Any) -> Any:
-    import torch
-
-    dtype = getattr(lm, "mixed_precision_dtype", None)
-    return torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not None)
-
-
 def gradient_pass(
     lm: Any,
     model: Any,
@@ -123,11 +129,13 @@ def gradient_pass(
     batch_size: int,
     reference_ll: FloatArray,
     progress: Any = None,
+    batches: Sequence[Batch] | None = None,
+    suffix: Suffix | None = None,
 ) -> GradientPass:
     """Projected per-item loss gradients and the summed weight gradients of some items.
 
     Args:
-        lm: The lm-eval backend (``max_length``, ``device``, ``_select_cont_toks``).
+        lm: The lm-eval backend (``max_length``, ``device``, ``softmax_dtype``).
         model: Its torch module.
         encodings: Token ids per request.
         weights: (n_requests,) d loss_item / d ll_request.
@@ -138,80 +146,51 @@ def gradient_pass(
         batch_size: Sequences per batch.
         reference_ll: lm-eval's log-likelihoods of the same requests (for the consistency check).
         progress: A tqdm bar to advance by the number of requests, or None.
+        batches: The encodings already batched by :func:`~lm_eval_mtl.affinity.replay.collate`
+            (None: batch them here).
+        suffix: With batches whose prefix is cached, the suffix to run from the cache (None:
+            the whole model).
 
     Returns:
         The :class:`GradientPass`.
     """
     import torch
-    import torch.nn.functional as F
 
-    collator_cls = lm_eval_internal("lm_eval.models.utils:Collator")
-    pad_and_concat = lm_eval_internal(
-        "lm_eval.models.utils_hf:pad_and_concat", "lm_eval.models.utils:pad_and_concat"
-    )
     device = lm.device if isinstance(lm.device, torch.device) else torch.device(str(lm.device))
-    max_length = int(lm.max_length)
     softmax_dtype = getattr(lm, "softmax_dtype", None)
+    if batches is None:
+        batches = collate(lm, encodings, batch_size, device)
+    extra = model_kwargs(model)
     features = torch.zeros(n_items, projector.dim, dtype=torch.float64, device=device)
     sums = [torch.zeros_like(layer.weight, dtype=torch.float32) for layer in chosen.layers]
-    reqs = [(i, list(e.context), list(e.continuation)) for i, e in enumerate(encodings)]
-
-    def sort_key(req: tuple[int, list[int], list[int]]) -> tuple[int, tuple[int, ...]]:
-        toks = req[1] + req[2]
-        return -len(toks), tuple(toks)
-
-    batches = collator_cls(reqs, sort_fn=sort_key, group_by=None).get_batched(n=batch_size)
     gap = 0.0
     item_index = torch.as_tensor(np.asarray(item_of_request, dtype=np.int64), device=device)
-    for chunk in batches:
-        inps, inplens = [], []
-        for _, ctx, cont in chunk:
-            inp = torch.tensor((ctx + cont)[-(max_length + 1) :][:-1], dtype=torch.long, device=device)
-            inps.append(inp)
-            inplens.append(int(inp.shape[0]))
-        padding_len = max(inplens)
-        batched = pad_and_concat(padding_len, inps, padding_side="right")
-        seq_idx: list[int] = []
-        pos_idx: list[int] = []
-        spans: list[tuple[int, int]] = []
-        for b, (_, _, cont) in enumerate(chunk):
-            end = inplens[b]
-            start = end - len(cont)
-            spans.append((start, end))
-            seq_idx += [b] * len(cont)
-            pos_idx += list(range(start, end))
-        positions = (
-            torch.as_tensor(seq_idx, dtype=torch.long, device=device),
-            torch.as_tensor(pos_idx, dtype=torch.long, device=device),
-        )
-        projector.begin_batch(len(chunk), positions, device)
-        with torch.enable_grad(), _autocast(lm, device):
-            logits = model(batched).logits
-            logp = F.log_softmax(logits, dim=-1, dtype=softmax_dtype)
-            total: Any = logp.new_zeros((), dtype=torch.float32)
-            lls = []
-            for b, (idx, _, cont) in enumerate(chunk):
-                ctx_len = inplens[b] + (logp.shape[1] - padding_len)
-                sel = lm._select_cont_toks(logp[b], contlen=len(cont), inplen=ctx_len)
-                target = torch.tensor(cont, dtype=torch.long, device=device)
-                ll_b = sel.gather(1, target[:, None]).sum().float()
-                lls.append(ll_b.detach())
-                total = total + float(weights[idx]) * ll_b
+    w_all = np.asarray(weights, dtype=np.float64)
+    ll_out = np.zeros(len(encodings), dtype=np.float64)
+    for batch in batches:
+        projector.begin_batch(len(batch.requests), (batch.seq, batch.pos), device)
+        with torch.enable_grad(), autocast(lm, device):
+            rows = forward_rows(model, suffix, batch, extra)
+            ll = request_ll(rows, batch, softmax_dtype)
+            w = torch.as_tensor(w_all[batch.requests], dtype=ll.dtype, device=device)
+            total = (w * ll).sum()
         total.backward()
         feats = projector.batch_features()
-        rows = item_index[[idx for idx, _, _ in chunk]]
-        features.index_add_(0, rows, feats.double())
+        rows_idx = item_index[torch.as_tensor(batch.requests, device=device)]
+        features.index_add_(0, rows_idx, feats.double())
         for s, layer in zip(sums, chosen.layers, strict=True):
             grad = layer.weight.grad
             if grad is not None:
                 s += grad.float()
             layer.weight.grad = None
-        for (idx, _, _), ll_b in zip(chunk, lls, strict=True):
-            gap = max(gap, abs(float(ll_b) - float(reference_ll[idx])))
+        ll_out[batch.requests] = ll.detach().double().cpu().numpy()
+        diff = np.abs(ll_out[batch.requests] - np.asarray(reference_ll, dtype=np.float64)[batch.requests])
+        gap = max(gap, float(diff.max()) if diff.size else 0.0)
         if progress is not None:
-            progress.update(len(chunk))
+            progress.update(len(batch.requests))
     return GradientPass(
         features=features.cpu().numpy(),
         grad_sum=tuple(sums),
         max_ll_gap=gap if math.isfinite(gap) else math.inf,
+        ll=ll_out,
     )

@@ -130,9 +130,10 @@ class GradientProjector:
             if not self._active or not getattr(output, "requires_grad", False):
                 return
             x = inputs[0]
+            gathered = x.dim() == 2  # the suffix applies the head to the scored positions only, in order
             if is_head:  # the head's output gradient is zero off the scored positions
                 seq, pos = self._positions
-                a = x[seq, pos].float() @ p_in.T  # (N, k_in)
+                a = (x if gathered else x[seq, pos]).float() @ p_in.T  # (N, k_in)
             else:
                 a = x.float() @ p_in.T  # (B, T, k_in)
 
@@ -141,7 +142,7 @@ class GradientProjector:
                     return
                 if is_head:
                     seq, pos = self._positions
-                    c = grad[seq, pos].float() @ p_out.T  # (N, k_out)
+                    c = (grad if gathered else grad[seq, pos]).float() @ p_out.T  # (N, k_out)
                     per_token = (c[:, :, None] * a[:, None, :]).reshape(c.shape[0], -1)
                     self._buffer[:, lo:hi].index_add_(0, seq, per_token)
                 else:

@@ -20,7 +20,7 @@ Per item (document), the loss on the gold answer:
 
 Task loading is cheap where it can be: names that lm-eval-mtl's shipped configs and
 ``include_path`` cover entirely (groups down to their leaf tasks) are indexed from those folders
-alone; any other name is looked up in lm-eval's full index, as ``lm_eval`` itself does
+alone (first from the shipped suite folders whose files mention the names, then from all of them); any other name is looked up in lm-eval's full index, as ``lm_eval`` itself does
 (building that index reads every built-in YAML, some 15 s).
 """
 
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -101,21 +102,48 @@ def _covered(index: Mapping[str, Any], name: str, depth: int = 0) -> bool:
     return True
 
 
+def shipped_folders(root: Path, names: Sequence[str]) -> list[str] | None:
+    """Return the suite folders of the shipped configs whose YAML files mention one of ``names``.
+
+    A prefilter for the narrow index: a task or group is defined by a YAML file that names it,
+    so the folders holding such files hold its definition (a group's members elsewhere make
+    :func:`_covered` fail, and the caller widens the index). None when the root holds YAML files
+    of its own, or no folder mentions a name.
+    """
+    if any(p.is_file() and p.suffix in (".yaml", ".yml") for p in root.iterdir()):
+        return None
+    hits = []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir()):
+        for f in sorted(sub.rglob("*.y*ml")):
+            if any(n in f.read_text(encoding="utf-8", errors="replace") for n in names):
+                hits.append(str(sub))
+                break
+    return hits or None
+
+
 def _task_manager(names: Sequence[str], include_path: Sequence[str], metadata: Mapping[str, Any]) -> Any:
-    """Return a ``TaskManager`` that indexes as little as it can while resolving ``names`` as lm_eval would."""
+    """Return a ``TaskManager`` that indexes as little as it can while resolving ``names`` as lm_eval would.
+
+    Tried in turn: the shipped suite folders that mention the names (:func:`shipped_folders`), all
+    shipped configs, lm-eval's full index; each with ``include_path``; the first whose index covers
+    every name (:func:`_covered`) is used.
+    """
     from lm_eval_mtl.suites.loading import task_config_dir
 
     task_manager_cls = lm_eval_internal("lm_eval.tasks:TaskManager")
-    narrow = call_guarded(
-        task_manager_cls,
-        "TaskManager",
-        include_path=[str(task_config_dir()), *include_path],
-        include_defaults=False,
-        metadata=dict(metadata),
-    )
-    index = getattr(narrow, "task_index", None)
-    if isinstance(index, Mapping) and all(_covered(index, n) for n in names):
-        return narrow
+    root = task_config_dir()
+    folders = shipped_folders(root, names)
+    for shipped in ([folders] if folders else []) + [[str(root)]]:
+        narrow = call_guarded(
+            task_manager_cls,
+            "TaskManager",
+            include_path=[*shipped, *include_path],
+            include_defaults=False,
+            metadata=dict(metadata),
+        )
+        index = getattr(narrow, "task_index", None)
+        if isinstance(index, Mapping) and all(_covered(index, n) for n in names):
+            return narrow
     return call_guarded(
         task_manager_cls, "TaskManager", include_path=list(include_path) or None, metadata=dict(metadata)
     )
@@ -136,9 +164,9 @@ def _configure(task: Any, num_fewshot: int | None, fewshot_seed: int | None) -> 
     return int(shots or 0)
 
 
-def _gold_indices(task: Any, name: str, doc: Any, doc_id: int, n_choices: int) -> tuple[int, ...]:
+def _gold_indices(task: Any, name: str, doc: Any, doc_id: int, choices: Sequence[Any]) -> tuple[int, ...]:
     """Return the gold choice indices of a multiple-choice document, resolved as lm-eval's process_results does."""
-    choices = task.doc_to_choice(doc)
+    n_choices = len(choices)
     gold = task.doc_to_text(doc) if getattr(task, "multiple_input", False) else task.doc_to_target(doc)
     golds = gold if isinstance(gold, list) else [gold]
     out: list[int] = []
@@ -197,9 +225,9 @@ def _task_items(task: Any, name: str, shots: int) -> TaskItems:
         group.sort(key=lambda inst: int(inst.idx))
         doc = group[0].doc
         if output_type == "multiple_choice":
-            n_choices = len(task.doc_to_choice(doc))
-            reqs = group[:n_choices]  # acc_mutual_info adds unconditional requests after the choices
-            gold.append(_gold_indices(task, name, doc, doc_id, n_choices))
+            choices = task.doc_to_choice(doc)
+            reqs = group[: len(choices)]  # acc_mutual_info adds unconditional requests after the choices
+            gold.append(_gold_indices(task, name, doc, doc_id, choices))
         elif output_type == "loglikelihood":
             reqs = group[:1]
             gold.append(())

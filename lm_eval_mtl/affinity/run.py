@@ -6,9 +6,11 @@
    prompts, few-shot contexts and answers); each process takes its share of the items.
 3. Per task, lm-eval's log-likelihood pass (and the token ids it scored) gives the per-item
    losses L and their derivatives.
-4. Inside the parameter scope, per source task: the gradient pass (projected per-item gradients,
-   the exact mean gradient, all-reduced), then, for the exact lookahead, one forward pass over
-   every target's items at theta - eta_s g_s.
+4. Inside the parameter scope: one pass through the frozen prefix caches what enters the first
+   chosen module (:mod:`~lm_eval_mtl.affinity.replay`); then per source task the gradient pass
+   (projected per-item gradients, the exact mean gradient, all-reduced; its log-likelihoods at
+   theta are the TAG denominators), and, for the exact lookahead, one pass of the chosen suffix
+   over every target's items at theta - eta_s g_s.
 5. The per-item arrays are gathered, and :func:`~lm_eval_mtl.affinity.cells.affinity_cells`
    forms the matrices, intervals and reliabilities.
 """
@@ -28,10 +30,11 @@ from lm_eval_mtl.affinity.cells import CellInputs, affinity_cells
 from lm_eval_mtl.affinity.distributed import Ranks, all_reduce_sum, detect_ranks, gather_rows, local_items
 from lm_eval_mtl.affinity.gradients import gradient_pass, score_requests
 from lm_eval_mtl.affinity.guards import call_guarded, check_backend, lm_eval_internal, lm_eval_version
-from lm_eval_mtl.affinity.lookahead import moved_parameters
+from lm_eval_mtl.affinity.lookahead import moved_parameters, score_batches
 from lm_eval_mtl.affinity.losses import item_losses
 from lm_eval_mtl.affinity.params import parameter_scope
 from lm_eval_mtl.affinity.projection import GradientProjector
+from lm_eval_mtl.affinity.replay import cache_prefix, collate, find_suffix
 from lm_eval_mtl.affinity.requests import TaskItems, load_task_items
 from lm_eval_mtl.affinity.result import AffinityMatrix, ParameterInfo, ProjectionInfo, TaskGradient
 from lm_eval_mtl.affinity.spec import AffinityOptions, LookaheadMode, ParameterSubset, check_options
@@ -233,6 +236,7 @@ def _measure(
         weight_local.append(weight)
     exact = options.lookahead == "exact"
     after_local = [[np.zeros(0)] * len(states) for _ in states]  # [source][target] -> local losses
+    before_local: list[FloatArray] = []  # per task, local losses at theta as the lookahead computes them
     features_local: list[FloatArray] = []
     grad_norms: list[float] = []
     gap = 0.0
@@ -240,6 +244,10 @@ def _measure(
     with parameter_scope(module, options.parameters) as chosen:
         projector = GradientProjector(chosen.layers, options.proj_dim, options.seed, device)
         step_scale = options.step * chosen.norm
+        batches = [collate(lm, enc, batch_size, device) for enc in encodings]
+        # the frozen prefix once; then the gradient and lookahead passes run the chosen suffix only
+        flat = [b for bs in batches for b in bs]
+        suffix = cache_prefix(lm, module, find_suffix(module, options.parameters.blocks), flat, device)
         with projector.attached():
             for s, st in enumerate(states):
                 bar = _bar(len(st.instances), f"affinity: gradients {st.items.name}", show)
@@ -255,6 +263,8 @@ def _measure(
                     batch_size=batch_size,
                     reference_ll=base_ll[s],
                     progress=bar,
+                    batches=batches[s],
+                    suffix=suffix,
                 )
                 bar.close()
                 gap = max(gap, gp.max_ll_gap)
@@ -263,6 +273,7 @@ def _measure(
                 norm = math.sqrt(sum(float(g.double().pow(2).sum()) for g in mean))
                 grad_norms.append(norm)
                 features_local.append(gp.features)
+                before_local.append(st.losses(gp.ll)[0])
                 if not exact:
                     continue
                 if not norm > 0:
@@ -272,7 +283,7 @@ def _measure(
                     )
                 bar = _bar(1, f"affinity: lookahead from {st.items.name}", show)
                 with moved_parameters(chosen, mean, step_scale / norm):
-                    ll_after, _ = score_requests(lm, everything)  # one batched pass over every target
+                    ll_after = score_batches(lm, module, suffix, batches, bounds)  # every target
                 for t, tt in enumerate(states):
                     after_local[s][t] = tt.losses(ll_after[bounds[t] : bounds[t + 1]])[0]
                 bar.update(1)
@@ -296,14 +307,15 @@ def _measure(
         )
     features = [gather_rows(f, st.items.n_items, ranks) for f, st in zip(features_local, states, strict=True)]
     losses = [gather_rows(x, st.items.n_items, ranks) for x, st in zip(loss_local, states, strict=True)]
-    after = None
+    after = before = None
     if exact:
+        before = [gather_rows(x, st.items.n_items, ranks) for x, st in zip(before_local, states, strict=True)]
         after = [
             np.stack([gather_rows(after_local[s][t], tt.items.n_items, ranks) for s in range(len(states))])
             for t, tt in enumerate(states)
         ]
     cells = affinity_cells(
-        CellInputs(features=features, losses=losses, after=after, step_scale=step_scale),
+        CellInputs(features=features, losses=losses, after=after, step_scale=step_scale, before=before),
         confidence_level=options.confidence_level,
         n_resamples=options.n_resamples,
         n_splits=options.n_splits,

@@ -76,7 +76,7 @@ def register(subparsers: Any) -> None:
             "the last transformer blocks, projected per item to d dimensions with a fixed-seed random "
             "projection. Per pair of tasks: the cosine of the mean gradients (bootstrap intervals, split-half "
             "reliability), the first-order lookahead and the exact TAG lookahead 1 - L_t(theta - eta g_s) / "
-            "L_t(theta) (one extra forward pass per source). A prediction from one checkpoint, not the transfer "
+            "L_t(theta) (one extra pass per source, of the chosen layers only). A prediction from one checkpoint, not the transfer "
             "after fine-tuning; set it beside measured transfer with `lm-eval-mtl transfer --predicted`."
         ),
     )
@@ -135,7 +135,7 @@ def register(subparsers: Any) -> None:
         "--lookahead",
         choices=("exact", "first-order"),
         default="exact",
-        help="exact: the TAG lookahead, one extra forward pass per source (default); first-order: skip it",
+        help="exact: the TAG lookahead, one extra pass of the chosen layers per source (default); first-order: skip it",
     )
     how.add_argument(
         "--n-splits",
