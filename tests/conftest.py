@@ -7,6 +7,8 @@
 * ``offline_env``: an environment for subprocesses that never touches the Hub.
 * ``tiny_hf_model``: a tiny random-weight HF causal LM folder, built once per session.
 * ``lm_eval_bin`` / ``lm_eval_mtl_bin``: the installed console scripts (skip if absent).
+* ``mtl_demo_run``: one ``lm_eval run`` of ``mtl_demo`` on the tiny model; ``demo_output``: one
+  ``lm-eval-mtl demo --limit 4`` (both once per session, shared by the tests that read them).
 * ``tests/data`` is on ``sys.path``: tests ``import fixture_runs`` (writes lm-eval-format runs).
 * ``$LM_EVAL_MTL_CACHE`` is a temporary folder for the session (:data:`TEST_CACHE`).
 """
@@ -25,6 +27,8 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "data"))
+
+from background import BackgroundRun  # noqa: E402 - tests/data, just put on sys.path
 
 settings.register_profile(
     "ci",
@@ -180,20 +184,20 @@ MTL_DEMO_LIMIT = 16
 """Items per task in the shared ``mtl_demo_run`` (lm-eval ``--limit``)."""
 
 
+def _session_uses(request: pytest.FixtureRequest, fixture: str) -> bool:
+    """Whether a collected test of this session uses ``fixture``."""
+    return any(fixture in getattr(item, "fixturenames", ()) for item in request.session.items)
+
+
 @pytest.fixture(scope="session")
-def mtl_demo_run(
+def mtl_demo_launch(
+    request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     tiny_hf_model: Path,
     offline_env: dict[str, str],
     lm_eval_bin: Path,
-) -> LmEvalRun:
-    """``lm_eval run --model hf (tiny) --tasks mtl_demo --log_samples --limit 16``, once per session.
-
-    Runs the installed console script in a subprocess, offline, from an empty
-    working directory and without ``--include_path`` (the plugin must find the suite).
-    """
-    import subprocess
-
+) -> BackgroundRun:
+    """Starts the ``lm_eval run`` of :func:`mtl_demo_run` (without waiting for it)."""
     work = tmp_path_factory.mktemp("mtl_demo_run")
     out = work / "runs"
     argv = [
@@ -208,9 +212,90 @@ def mtl_demo_run(
         "--output_path", str(out),
         "--log_samples",
     ]  # fmt: skip
+    logs = tmp_path_factory.mktemp("mtl_demo_run_logs")  # outside the run's (empty) working folder
+    run = BackgroundRun(argv, cwd=work, env=offline_env, timeout=900, logs=logs)
+    request.addfinalizer(run.stop)
+    return run
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _start_mtl_demo_run_early(request: pytest.FixtureRequest) -> None:
+    """Start :func:`mtl_demo_run`'s subprocess at the first test when a test of the session needs it.
+
+    It is single-threaded (``OMP_NUM_THREADS=1``) and takes half a minute or more; started
+    early, it runs beside the tests before the first one that reads it (the docs' and the
+    demo's, mostly waiting on subprocesses of their own) instead of after them.
+    """
+    if not _session_uses(request, "mtl_demo_run") or hasattr(request.config, "workerinput"):
+        return  # (a pytest-xdist worker collects every test but runs only some: no guessing there)
+    try:
+        request.getfixturevalue("mtl_demo_launch")
+    except pytest.skip.Exception:
+        pass  # the tests that need the run skip with the same reason when they ask for it
+
+
+@pytest.fixture(scope="session")
+def mtl_demo_run(mtl_demo_launch: BackgroundRun) -> LmEvalRun:
+    """``lm_eval run --model hf (tiny) --tasks mtl_demo --log_samples --limit 16``, once per session.
+
+    Runs the installed console script in a subprocess, offline, from an empty
+    working directory and without ``--include_path`` (the plugin must find the suite).
+    The subprocess starts at the first test of the session (see :func:`_start_mtl_demo_run_early`).
+    """
+    returncode, stdout, stderr = mtl_demo_launch.wait()
+    if returncode != 0:
+        raise AssertionError(f"lm_eval failed ({returncode}):\n{stderr[-4000:]}")
+    argv = mtl_demo_launch.argv
+    return LmEvalRun(Path(argv[argv.index("--output_path") + 1]), stdout, stderr, argv)
+
+
+# --------------------------------------------------------------------------- one `lm-eval-mtl demo` run
+
+DEMO_FOLDER = "lm-eval-mtl-demo"
+"""The demo's default ``--output-dir``, where the docs expect its output."""
+
+DEMO_LIMIT = 4
+"""``--limit`` of the shared ``demo_output`` run."""
+
+
+class DemoOutput:
+    """One finished ``lm-eval-mtl demo --limit 4`` run (shared: copy ``out`` before writing into it)."""
+
+    def __init__(
+        self, cwd: Path, out: Path, returncode: int, stdout: str, stderr: str, argv: list[str]
+    ) -> None:
+        self.cwd = cwd
+        """The working folder the demo ran in (it prints paths relative to it)."""
+        self.out = out
+        """``--output-dir`` (``cwd / lm-eval-mtl-demo``)."""
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+        self.argv = argv
+
+
+@pytest.fixture(scope="session")
+def demo_output(
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_hf_model: Path,
+    offline_env: dict[str, str],
+    lm_eval_mtl_bin: Path,
+) -> DemoOutput:
+    """``lm-eval-mtl demo --limit 4`` on the session's tiny model, once per session.
+
+    Shared by the demo's end-to-end test (tests/e2e/test_plugin_demo.py) and the shell blocks of
+    the docs (tests/docs/test_doc_commands.py, which copy it). The exit status is not checked
+    here: each user asserts it, with the demo's output in the message.
+    """
+    import subprocess
+
+    work = tmp_path_factory.mktemp("demo_output")
+    out = work / DEMO_FOLDER
+    argv = [
+        str(lm_eval_mtl_bin), "demo", "--output-dir", str(out), "--cache-dir", str(tiny_hf_model.parent),
+        "--limit", str(DEMO_LIMIT),
+    ]  # fmt: skip
     proc = subprocess.run(
         argv, cwd=work, env=offline_env, capture_output=True, text=True, timeout=900, check=False
     )
-    if proc.returncode != 0:
-        raise AssertionError(f"lm_eval failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    return LmEvalRun(out, proc.stdout, proc.stderr, argv)
+    return DemoOutput(work, out, proc.returncode, proc.stdout, proc.stderr, argv)

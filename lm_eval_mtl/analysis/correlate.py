@@ -81,7 +81,6 @@ from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats as sps
 
 from lm_eval_mtl.analysis.columns import ExcludedColumn, task_columns
 from lm_eval_mtl.analysis.imputation import (
@@ -306,7 +305,9 @@ def undefined_note(tasks: Sequence[str]) -> str:
 
 
 def _fisher_ci(r: FloatArray, se: FloatArray | float, level: float) -> tuple[FloatArray, FloatArray]:
-    z = float(sps.norm.ppf(1 - (1 - level) / 2))
+    from lm_eval_mtl.stats._special import ndtri  # scipy.stats.norm.ppf's own function
+
+    z = float(ndtri(1 - (1 - level) / 2))
     with np.errstate(divide="ignore"):
         zr = np.arctanh(np.clip(r, -1.0, 1.0))
     lo, hi = np.tanh(zr - z * se), np.tanh(zr + z * se)
@@ -488,7 +489,9 @@ def _study(
     n, t = x.shape
     pearson = np.asarray(np.corrcoef(x, rowvar=False), dtype=np.float64)
     np.fill_diagonal(pearson, 1.0)
-    ranks = np.apply_along_axis(sps.rankdata, 0, x)
+    from scipy.stats import rankdata  # only here: scipy.stats costs about 1 s to import
+
+    ranks = np.apply_along_axis(rankdata, 0, x)
     spearman = np.asarray(np.corrcoef(ranks, rowvar=False), dtype=np.float64)
     np.fill_diagonal(spearman, 1.0)
     p_lo, p_hi = _fisher_ci(pearson, 1 / math.sqrt(n - 3), level)

@@ -16,7 +16,9 @@ A block that cannot run here says so on the line before its fence:
 
 The demo runs once per session (``--limit 4``), and only when a block that runs needs it;
 when the blocks use only its simulated runs (``lm-eval-mtl-demo/sim/``), only the step
-that writes them runs (see :func:`doc_demo_output`).
+that writes them runs, unless the session runs the whole demo anyway (the shared
+``demo_output`` of tests/conftest.py, which tests/e2e/test_plugin_demo.py checks): then the
+blocks read a copy of that one (see :func:`doc_demo_output`).
 """
 
 from __future__ import annotations
@@ -157,33 +159,38 @@ run_demo(ctx, STORY_STEPS[:1])  # the step that writes OUTPUT_DIR/sim/ (lm_eval 
 """
 
 
+def _session_runs_the_full_demo(request: pytest.FixtureRequest) -> bool:
+    """Whether a test of this session uses the shared ``demo_output`` run (tests/conftest.py)."""
+    return any("demo_output" in getattr(item, "fixturenames", ()) for item in request.session.items)
+
+
 @pytest.fixture(scope="session")
 def doc_demo_output(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
     offline_env: dict[str, str],
-    lm_eval_mtl_bin: Path,
 ) -> Path:
     """One demo run for all blocks, ``--limit 4``: only its simulated runs if that is all they use.
 
     The blocks of the docs use ``lm-eval-mtl-demo/sim/...`` (four ``lm_eval --model mtl-sim``
-    runs, step 4 of the demo); the whole demo (``--n-resamples 200``, the tiny model of the
-    session) runs only when a block needs more of its output.
+    runs, step 4 of the demo); the whole demo (the session's ``demo_output``, on its tiny model)
+    is used when a block needs more of its output, or when another test of the session runs it
+    anyway (tests/e2e/test_plugin_demo.py): then its ``sim/`` is the one the blocks read, and the
+    simulated runs are not made twice.
     """
-    work = tmp_path_factory.mktemp("doc_demo")
-    out = work / DEMO_FOLDER
-    if _blocks_need_the_full_demo(BLOCKS):
-        tiny_hf_model: Path = request.getfixturevalue("tiny_hf_model")  # built only when needed
-        argv = [
-            str(lm_eval_mtl_bin), "demo", "--output-dir", str(out), "--cache-dir", str(tiny_hf_model.parent),
-            "--limit", "4", "--n-resamples", "200",
-        ]  # fmt: skip
+    if _blocks_need_the_full_demo(BLOCKS) or _session_runs_the_full_demo(request):
+        demo = request.getfixturevalue("demo_output")  # built only when needed
+        assert demo.returncode == 0, demo.stdout[-3000:] + demo.stderr[-3000:]
+        out: Path = demo.out
     else:
+        work = tmp_path_factory.mktemp("doc_demo")
+        out = work / DEMO_FOLDER
         argv = [sys.executable, "-c", _SIM_STEP, str(out)]
-    proc = subprocess.run(
-        argv, cwd=work, env=offline_env, capture_output=True, text=True, timeout=900, check=False
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        proc = subprocess.run(
+            argv, cwd=work, env=offline_env, capture_output=True, text=True, timeout=900, check=False
+        )
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert out.name == DEMO_FOLDER
     assert sorted(p.name for p in (out / "sim").iterdir() if p.is_dir()) == [
         "base", "ft_mtl_demo_arithmetic", "ft_mtl_demo_sentiment", "mtl",
     ]  # fmt: skip

@@ -1,25 +1,24 @@
-"""``lm-eval-mtl demo`` through the installed console script (offline, cached tiny model)."""
+"""``lm-eval-mtl demo`` through the installed console script (offline, cached tiny model).
+
+The full demo is the session's ``demo_output`` run (tests/conftest.py), shared with tests/docs/.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 pytestmark = pytest.mark.e2e
 
 
-def test_demo_runs_lm_eval_and_prints_the_composite(
-    lm_eval_mtl_bin: Path, tiny_hf_model: Path, offline_env: dict[str, str], tmp_path: Path
-) -> None:
-    out = tmp_path / "demo-out"
-    proc = subprocess.run(
-        [str(lm_eval_mtl_bin), "demo", "--output-dir", str(out), "--cache-dir", str(tiny_hf_model.parent),
-         "--limit", "4"],
-        cwd=tmp_path, env=offline_env, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
+def test_demo_runs_lm_eval_and_prints_the_composite(demo_output: Any) -> None:
+    # the session's one `lm-eval-mtl demo --output-dir <cwd>/lm-eval-mtl-demo --cache-dir <tiny model's
+    # folder> --limit 4` (tests/conftest.py; the docs' shell blocks read copies of it)
+    proc, out, cwd = demo_output, demo_output.out, demo_output.cwd
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     text = proc.stdout
     assert "reused tiny GPT-2" in text  # the session's model, not a rebuild
@@ -28,13 +27,13 @@ def test_demo_runs_lm_eval_and_prints_the_composite(
     # the tiny HF model's run, then four simulated checkpoints under sim/
     results = [p for p in out.rglob("results_*.json") if "sim" not in p.relative_to(out).parts]
     assert len(results) == 1
-    assert f"results: {results[0].relative_to(tmp_path)}" in text  # shown relative to the working folder
+    assert f"results: {results[0].relative_to(cwd)}" in text  # shown relative to the working folder
     assert len(list(results[0].parent.glob("samples_mtl_demo_*.jsonl"))) == 6
     sim_results = sorted(p.relative_to(out / "sim").parts[0] for p in (out / "sim").rglob("results_*.json"))
     assert sim_results == ["base", "ft_mtl_demo_arithmetic", "ft_mtl_demo_sentiment", "mtl"]
     # the whole story: one Markdown report with plots, and a JSON summary
     report = out / "report" / "REPORT.md"
-    assert f"report: {report.relative_to(tmp_path)}" in text
+    assert f"report: {report.relative_to(cwd)}" in text
     body = report.read_text(encoding="utf-8")
     for heading in ("## Composite: Tiny GPT-2", "## Composite: Simulated base", "## Paired comparison",
                     "## Transfer matrix", "## Task correlations"):  # fmt: skip

@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
 
 from lm_eval_mtl.sim.fixtures import FixtureSuite
-from lm_eval_mtl.sim.runner import SimRunError, write_sim_runs
+from lm_eval_mtl.sim.runner import SimRunError, SimRuns, write_sim_runs
 
 
 @pytest.mark.e2e
 def test_lm_eval_cli_runs_mtl_sim_and_matches_its_truth(
-    tmp_path: Path, fixture_suite: FixtureSuite, offline_env: dict[str, str], lm_eval_bin: Path
+    sim_cli_runs: Future[SimRuns], fixture_suite: FixtureSuite, lm_eval_bin: Path
 ) -> None:
+    # write_sim_runs(<tmp>/runs, tasks=(fixture_suite.group,), checkpoints=("ft_simfx_binary",), seed=5,
+    # limit=8, include_path=fixture_suite.folder, extra_args=("--batch_size", "3"), env=offline_env),
+    # started with the first test of tests/sim (tests/sim/conftest.py)
     try:
-        runs = write_sim_runs(
-            tmp_path / "runs",
-            tasks=(fixture_suite.group,),
-            checkpoints=("ft_simfx_binary",),
-            seed=5,
-            limit=8,
-            include_path=fixture_suite.folder,
-            extra_args=("--batch_size", "3"),
-            env=offline_env,
-        )
+        runs = sim_cli_runs.result()
     except SimRunError as exc:
         if "does not know `mtl-sim`" in str(exc):
             pytest.skip(

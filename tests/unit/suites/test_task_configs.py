@@ -11,14 +11,15 @@ import functools
 import importlib.util
 import logging
 import os
-import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
+from background import BackgroundRun  # tests/data, on sys.path via tests/conftest.py
 
 pytest.importorskip("lm_eval")
 datasets = pytest.importorskip("datasets")
@@ -463,28 +464,46 @@ def test_new_tasks_render_on_local_rows_in_the_hub_schema() -> None:
 # ----------------------------------------------------------------- lm-eval's own CLI
 
 
-@pytest.mark.e2e
-def test_lm_eval_validate_finds_every_suite_offline() -> None:
+VALIDATE_TEST = "test_lm_eval_validate_finds_every_suite_offline"
+
+
+def _start_validate() -> BackgroundRun:
+    """``python -m lm_eval validate --tasks SUITES --include_path task_configs``, hook off, offline."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "LM_EVAL_MTL_DISABLE": "1"}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "lm_eval",
-            "validate",
-            "--tasks",
-            ",".join(SUITES),
-            "--include_path",
-            str(CONFIGS),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
+    argv = [
+        sys.executable,
+        "-m",
+        "lm_eval",
+        "validate",
+        "--tasks",
+        ",".join(SUITES),
+        "--include_path",
+        str(CONFIGS),
+    ]
+    return BackgroundRun(argv, cwd=None, env=env, timeout=300)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def validate_run(request: pytest.FixtureRequest) -> Iterator[BackgroundRun | None]:
+    """Starts the ``lm_eval validate`` subprocess of :func:`test_lm_eval_validate_finds_every_suite_offline`
+    with the module's first test, when that test is selected, so that it runs beside the module's
+    in-process index of lm-eval's tasks (single-threaded both) instead of after it."""
+    selected = any(
+        item.module is request.module and item.originalname == VALIDATE_TEST  # type: ignore[attr-defined]
+        for item in request.session.items
+        if isinstance(item, pytest.Function)
     )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "All tasks found and valid" in proc.stdout
+    run = _start_validate() if selected else None
+    yield run
+    if run is not None:
+        run.stop()  # no-op once waited for
+
+
+@pytest.mark.e2e
+def test_lm_eval_validate_finds_every_suite_offline(validate_run: BackgroundRun | None) -> None:
+    returncode, stdout, stderr = (validate_run or _start_validate()).wait()
+    assert returncode == 0, stdout + stderr
+    assert "All tasks found and valid" in stdout
 
 
 # ----------------------------------------------------------------- real lm-eval tasks on local rows
