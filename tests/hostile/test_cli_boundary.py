@@ -511,7 +511,10 @@ def test_report_piped_into_head(runs: dict[str, Path]) -> None:
 def test_ctrl_c_exits_130_without_a_traceback() -> None:
     script = textwrap.dedent(
         """
-        import sys, time
+        import signal, sys, time
+        # a shell that starts jobs in the background (no job control) makes them ignore SIGINT,
+        # and Python then never raises KeyboardInterrupt: restore what a terminal gives a command
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         import lm_eval_mtl.cli.main as m
         original = m.build_parser
         def build():
