@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lm_eval_mtl.affinity.result import AffinityMatrix, MeasureName
-from lm_eval_mtl.errors import MTLError
 from lm_eval_mtl.report.tables import Cell, Table
 from lm_eval_mtl.stats._common import ConfidenceInterval
 
@@ -154,11 +153,9 @@ def plot_affinity(
         MissingExtraError: matplotlib is not installed.
         MTLError: Unknown format.
     """
-    from lm_eval_mtl.report.plots import heatmap
+    from lm_eval_mtl.report.plots import check_formats, heatmap
 
-    bad = [f for f in formats if f not in ("png", "svg", "pdf")]
-    if bad:
-        raise MTLError(f"`formats` must be among png, svg, pdf; got {', '.join(bad)}.")
+    formats = check_formats(formats)
     out = Path(directory)
     caption = affinity_caption(result)
     written: list[Path] = []

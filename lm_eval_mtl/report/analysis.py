@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from lm_eval_mtl.errors import MTLError
 from lm_eval_mtl.report.tables import Cell, Table
 from lm_eval_mtl.stats._common import ConfidenceInterval
 
@@ -390,11 +389,9 @@ def plot_transfer(
         MissingExtraError: matplotlib is not installed.
         MTLError: Unknown format.
     """
-    from lm_eval_mtl.report.plots import heatmap
+    from lm_eval_mtl.report.plots import check_formats, heatmap
 
-    bad = [f for f in formats if f not in ("png", "svg", "pdf")]
-    if bad:
-        raise MTLError(f"`formats` must be among png, svg, pdf; got {', '.join(bad)}.")
+    formats = check_formats(formats)
     out_dir = Path(directory)
     inputs = tuple(inputs)
     written: list[Path] = []

@@ -29,6 +29,7 @@ __all__ = [
     "DPI",
     "MARKS_FOOTNOTE",
     "PLOT_SUFFIXES",
+    "check_formats",
     "default_footnote",
     "forest_plot",
     "heatmap",
@@ -60,6 +61,21 @@ def _figure(figsize: tuple[float, float]) -> tuple[Any, Any]:
         raise MissingExtraError(_MISSING) from None
     fig = Figure(figsize=figsize)
     return fig, fig.subplots()
+
+
+def check_formats(formats: Iterable[str]) -> tuple[str, ...]:
+    """Return ``formats`` if each is a plot format (``png``, ``svg``, ``pdf``).
+
+    Raises:
+        MTLError: Another format (named).
+    """
+    from lm_eval_mtl.errors import MTLError
+
+    got = tuple(formats)
+    bad = [f for f in got if "." + f not in PLOT_SUFFIXES]
+    if bad:
+        raise MTLError(f"`formats` must be among png, svg, pdf; got {', '.join(bad)}.")
+    return got
 
 
 def _check_path(path: str | Path) -> Path:

@@ -146,3 +146,12 @@ def test_heatmap_writes_the_given_cell_text_in_nan_cells_too(tmp_path: Path) -> 
         heatmap(
             np.zeros((2, 2)), ["a", "b"], ["x", "y"], path=tmp_path / "h.png", cell_text=[["1"], ["1", "2"]]
         )
+
+
+def test_plot_formats_are_checked_in_one_place() -> None:
+    from lm_eval_mtl.errors import MTLError
+    from lm_eval_mtl.report.plots import check_formats
+
+    assert check_formats(["png", "pdf"]) == ("png", "pdf")
+    with pytest.raises(MTLError, match="must be among png, svg, pdf; got jpg, PNG"):
+        check_formats(("svg", "jpg", "PNG"))
