@@ -175,10 +175,8 @@ def _blas_threads(work: float) -> Any:
     """One BLAS thread for small products (threads there only cost, and stall on a loaded machine)."""
     if work > _SMALL_WORK:
         return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped,unused-ignore]  # via scikit-learn
-    except ImportError:  # pragma: no cover - then the BLAS default
-        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
     return threadpool_limits(limits=1, user_api="blas")
 
 

@@ -20,37 +20,25 @@ its text (``{path}:{line}: ...``). Inside the values the package does not read (
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from itertools import compress
 from pathlib import Path
 from typing import Any
 
 import msgspec
-import numpy as np
-import numpy.typing as npt
 
 from lm_eval_mtl.errors import ResultsFormatError
+from lm_eval_mtl.io.columns import BIG as _BIG
+from lm_eval_mtl.io.columns import FIXED_KEYS, PAIR_METRICS, Columns, value_key
+from lm_eval_mtl.io.columns import FIXED_ORDER as _FIXED_ORDER
 
 __all__ = ["FIXED_KEYS", "PAIR_METRICS", "SAMPLES_WHAT", "Columns", "read_docs", "scan_file", "value_key"]
 
-_FIXED_ORDER = (
-    *("doc_id", "filter", "metrics", "doc_hash", "prompt_hash", "target_hash", "doc", "arguments"),
-    *("target", "resps", "filtered_resps"),
-)
-FIXED_KEYS = frozenset(_FIXED_ORDER)
-"""Keys of a samples record that are not metrics."""
-PAIR_METRICS = frozenset({"f1", "mcc", "matthews_corrcoef", "brier_score", "bleu", "chrf", "chrf++", "ter"})
-"""Metrics whose per-item value is a (gold, prediction) pair aggregated by a corpus-level
-formula, not a list of per-item values (lm_eval/api/metrics.py)."""
 SAMPLES_WHAT = "an lm-eval samples file (samples_<task>_<timestamp>.jsonl, one JSON record per line)"
 """What a samples file is, for messages."""
 
 _NFIX = len(_FIXED_ORDER)
-_LONG = 64  # doc strings longer than this many UTF-8 bytes are kept as a 16-byte digest
-_BIG = 10**300  # integers of more than 300 digits are refused, as loads_strict does
 _MAX_FIELDS = 64  # more distinct top-level keys than this: no struct, a dict per line
 _ABSENT = msgspec.Raw(b"")
 _BOM = b"\xef\xbb\xbf"
@@ -81,130 +69,6 @@ class _Fallback(Exception):
 
 class _Reorder(Exception):
     """The line adds metric names: take them, in the line's key order, from a dict decode."""
-
-
-def value_key(value: Any) -> bytes | None:
-    """Return the compact key of a scalar JSON value (None for a list or an object).
-
-    Keys are equal exactly when ``json.dumps`` of the values are: ``1``, ``1.0`` and ``true``
-    differ. Strings longer than 64 UTF-8 bytes are keyed by a 16-byte BLAKE2b digest.
-    """
-    if isinstance(value, str):
-        utf8 = value.encode("utf-8", "surrogatepass")
-        return b"s" + utf8 if len(utf8) <= _LONG else b"h" + hashlib.blake2b(utf8, digest_size=16).digest()
-    if value is True or value is False or value is None:
-        return {True: b"t", False: b"f", None: b"n"}[value]
-    if type(value) is int:
-        return b"i" + str(value).encode()
-    if type(value) is float:
-        return b"d" + repr(value).encode()
-    return None
-
-
-# --------------------------------------------------------------------------- the columns
-
-
-@dataclass
-class Columns:
-    """Columns of the records of the chosen filter, filled line by line (see :func:`scan_file`)."""
-
-    want: str
-    need_args: bool
-    keep_fixed: bool = False  # also keep fixed keys' values (a record lists one as a metric)
-    filters: dict[str, None] = field(default_factory=dict)
-    n_records: int = 0
-    lines: list[int] = field(default_factory=list)
-    doc_ids: list[Any] = field(default_factory=list)
-    has_filter: list[bool] = field(default_factory=list)
-    names: dict[str, None] = field(default_factory=dict)
-    cols: dict[str, list[Any]] = field(default_factory=dict)
-    hashes: tuple[list[str], list[str], list[str]] = field(default_factory=lambda: ([], [], []))
-    n_args: list[int] = field(default_factory=list)
-    loglik: list[bool] = field(default_factory=list)
-    last_listed: Any = None
-    doc_cols: dict[str, tuple[list[int], dict[Any, int]]] = field(default_factory=dict)
-    doc_sets: dict[tuple[str, ...], int] = field(default_factory=dict)
-    doc_set_of: dict[tuple[str, ...], int] = field(default_factory=dict)
-    doc_set_index: list[int] = field(default_factory=list)
-
-    def add(
-        self,
-        lineno: int,
-        doc_id: Any,
-        has_filter: bool,
-        hashes: Sequence[Any],
-        keys: Sequence[str],
-        values: Sequence[Any],
-        args: tuple[int, bool],
-        doc: Any,
-    ) -> None:
-        """Add a record of the chosen filter (``keys``/``values``: its non-fixed top-level entries)."""
-        i = len(self.lines)
-        self.lines.append(lineno)
-        self.doc_ids.append(doc_id)
-        self.has_filter.append(has_filter)
-        for out, h in zip(self.hashes, hashes, strict=True):
-            out.append(h if h.__class__ is str else str(h or ""))
-        cols = self.cols
-        for k, v in zip(keys, values, strict=True):
-            col = cols.get(k)
-            if col is None:
-                col = cols[k] = []
-            if len(col) != i:
-                col.extend([None] * (i - len(col)))
-            col.append(v)
-        self.n_args.append(args[0])
-        self.loglik.append(args[1])
-        if type(doc) is not dict:
-            doc = {}
-        names = tuple(doc)
-        ks = self.doc_set_of.get(names)
-        if ks is None:
-            ks = self.doc_set_of[names] = self.doc_sets.setdefault(tuple(sorted(names)), len(self.doc_sets))
-        self.doc_set_index.append(ks)
-        doc_cols = self.doc_cols
-        for name, v in doc.items():
-            entry = doc_cols.get(name)
-            if entry is None:
-                entry = doc_cols[name] = ([], {})
-            col, vocab = entry
-            if len(col) != i:
-                col.extend([-1] * (i - len(col)))
-            t = type(v)
-            if t is str:  # in memory a string stands for itself
-                col.append(vocab.setdefault(v, len(vocab)))
-            elif t is dict or t is list:
-                col.append(-2)
-            else:
-                col.append(vocab.setdefault(value_key(v), len(vocab)))
-
-    def add_names(self, listed: Any, keys: Sequence[str]) -> None:
-        """Add the record's metric names: its ``metrics`` list, else its non-fixed keys."""
-        if listed.__class__ is list:
-            if listed == self.last_listed:
-                return
-            if all(isinstance(x, str) for x in listed):
-                self.last_listed = listed
-                self.names.update(dict.fromkeys(x for x in listed if x not in self.names))
-                return
-        self.names.update(dict.fromkeys(k for k in keys if k not in self.names))
-
-    def doc_fields(
-        self, n: int
-    ) -> tuple[
-        dict[str, tuple[bytes, ...]],
-        dict[str, npt.NDArray[np.int64]],
-        tuple[tuple[str, ...], ...],
-        npt.NDArray[np.int64],
-    ]:
-        """Return the parts of :class:`~lm_eval_mtl.io.samples.DocFields` for the ``n`` items added."""
-        codes = {}
-        keys = {}
-        for name, (col, vocab) in self.doc_cols.items():
-            col.extend([-1] * (n - len(col)))
-            codes[name] = np.array(col, dtype=np.int64)
-            keys[name] = tuple(k if isinstance(k, bytes) else value_key(k) or b"" for k in vocab)
-        return keys, codes, tuple(self.doc_sets), np.array(self.doc_set_index, dtype=np.int64)
 
 
 def _listed_ok(listed: Any) -> bool:
@@ -466,6 +330,11 @@ def scan_file(path: Path, filter: str, need_args: bool, *, fast: bool = True, ha
     """
     scan = Columns(want=filter, need_args=need_args, keep_fixed=not fast)
     typed = _Typed(scan)
+    _scan_lines(scan, typed, path, fast, hasher)
+    return scan
+
+
+def _scan_lines(scan: Columns, typed: _Typed, path: Path, fast: bool, hasher: Any) -> None:
     for lineno, raw in _open_lines(path, hasher):
         body = raw[3:] if lineno == 1 and raw.startswith(_BOM) else raw
         body = body.rstrip(b"\n")
@@ -482,7 +351,6 @@ def scan_file(path: Path, filter: str, need_args: bool, *, fast: bool = True, ha
         elif raw.isascii() and not body.strip(_WS):
             continue
         _generic_line(scan, path, lineno, raw)
-    return scan
 
 
 def read_docs(path: Path, lines: Sequence[int]) -> list[Mapping[str, Any]]:

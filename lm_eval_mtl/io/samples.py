@@ -28,7 +28,8 @@ import numpy as np
 import numpy.typing as npt
 
 from lm_eval_mtl.errors import MissingMetricError, ResultsFormatError
-from lm_eval_mtl.io.decode import FIXED_KEYS, PAIR_METRICS, scan_file
+from lm_eval_mtl.io.columns import FIXED_KEYS, PAIR_METRICS
+from lm_eval_mtl.io.decode import scan_file
 from lm_eval_mtl.io.names import SAMPLES_NAME as _SAMPLES_NAME
 from lm_eval_mtl.io.values import is_metric_number as _is_metric_number
 from lm_eval_mtl.io.values import opt_int as _opt_int

@@ -1,6 +1,6 @@
 """Reading several samples files at once, in worker processes (with their corpus statistics).
 
-:func:`read_samples_many` decodes several files in ``python -c`` worker
+:func:`read_samples_many` decodes several files in this process and ``python -c`` worker
 processes that import only :mod:`lm_eval_mtl.io` (numpy and msgspec; not torch, not lm-eval,
 not the caller's ``__main__``); :func:`samples_workers` says how many: ``$LM_EVAL_MTL_WORKERS``,
 else min(CPUs, files, 8) when the files to decode are large enough (:data:`POOL_MIN_BYTES`),
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "POOL_MIN_BYTES",
+    "START_BYTES",
     "WORKERS_ENV",
     "SamplesRequest",
     "read_samples_many",
@@ -39,6 +40,9 @@ SamplesRequest = tuple[Path, str, str, "str | None"]
 """What :func:`read_samples_many` reads: (file, task, filter, output type)."""
 WORKERS_ENV = "LM_EVAL_MTL_WORKERS"
 """Environment variable: processes that read samples files (1: read them in this process)."""
+START_BYTES = 32 << 20
+"""What a worker's start-up (about 0.1-0.3 s) is worth in bytes to decode, when files are dealt:
+the calling process, which reads the first share, starts at once."""
 POOL_MIN_BYTES = 128 << 20
 """Without :data:`WORKERS_ENV`, w workers start only for files to decode that total at least
 this x w / (w - 1): starting them costs about 0.1-0.5 s, and they save (1 - 1/w) of the decode
@@ -168,6 +172,21 @@ def _corpus_stats(s: TaskSamples, metrics: Sequence[str]) -> None:
             pass
 
 
+def _read_here(request: SamplesRequest, corpus: Sequence[str]) -> TaskSamples | BaseException | None:
+    """Read one request of :func:`read_samples_many` in this process (as a worker would)."""
+    from lm_eval_mtl.io.samples import read_samples
+
+    path, task, filt, otype = request
+    try:
+        s = read_samples(path, task=task, filter=filt, output_type=otype)
+    except (MTLError, OSError) as err:  # raised where the member is scored, as from a worker
+        return err
+    except Exception:  # noqa: BLE001 - any other error: the caller reads the file again and raises it
+        return None
+    _corpus_stats(s, corpus)
+    return s
+
+
 def _rebuild_error(result: _Result) -> BaseException | None:
     """Rebuild a worker's error of bad input (same type, same message); None for any other error."""
     import builtins
@@ -190,14 +209,15 @@ def read_samples_many(
     workers: int,
     corpus: Mapping[SamplesRequest, Sequence[str]] | None = None,
 ) -> list[TaskSamples | BaseException | None]:
-    """Read several samples files in ``workers`` processes.
+    """Read several samples files in ``workers`` processes: this one and ``workers - 1`` workers.
 
     The workers are ``python -c`` processes that import only :mod:`lm_eval_mtl.io` (not the
     caller's ``__main__``, as :mod:`multiprocessing`'s spawn and forkserver would: a script
     without an ``if __name__ == "__main__":`` guard would run again in each worker). Files are
-    dealt largest first to the least loaded worker; each worker reads its files with
-    :func:`~lm_eval_mtl.io.samples.read_samples` (the cache included) and sends back the
-    arrays in the cache's msgpack layout, so the result is the same in any process.
+    dealt largest first, one to each process, then each to the least loaded (a worker starts
+    :data:`START_BYTES` behind, for its start-up); this process reads its share while the workers read theirs. Each worker
+    reads its files with :func:`~lm_eval_mtl.io.samples.read_samples` (the cache included) and
+    sends back the arrays in the cache's msgpack layout, so the result is the same in any process.
 
     ``corpus`` names, per request, corpus metrics (BLEU, chrF, TER) whose segment statistics
     the worker computes into the cache, so that they too are computed in parallel.
@@ -220,23 +240,24 @@ def read_samples_many(
         except OSError:
             sizes.append(0)
     shares: list[list[int]] = [[] for _ in range(max(1, workers))]
-    loads = [0] * len(shares)
+    loads = [0] + [START_BYTES] * (len(shares) - 1)  # share 0 is read here, at once
     wanted = {r: list(m) for r, m in (corpus or {}).items()}
     for i, r in enumerate(requests):  # a file with corpus statistics to compute is slower to serve
         sizes[i] *= 1 + 2 * len(wanted.get(r, ()))
-    for i in sorted(range(len(requests)), key=lambda i: -sizes[i]):
-        w = loads.index(min(loads))
+    for k, i in enumerate(sorted(range(len(requests)), key=lambda i: -sizes[i])):
+        w = k if k < len(shares) else loads.index(min(loads))  # one file each, then the least loaded
         shares[w].append(i)
         loads[w] += sizes[i] + 1
     import lm_eval_mtl
 
     env = dict(os.environ)  # the workers import this very lm_eval_mtl, whatever put it on sys.path
-    here = str(Path(lm_eval_mtl.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join([here, *filter(None, [env.get("PYTHONPATH")])])
+    root = str(Path(lm_eval_mtl.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join([root, *filter(None, [env.get("PYTHONPATH")])])
     procs: list[subprocess.Popen[bytes]] = []
+    here: set[int] = set()
     with tempfile.TemporaryDirectory(prefix="lm-eval-mtl-workers-") as tmp:
         try:
-            for w, share in enumerate(s for s in shares if s):
+            for w, share in enumerate(s for s in shares[1:] if s):
                 job = _Job(
                     str(samples_folder().parent),
                     enabled(),
@@ -254,6 +275,9 @@ def read_samples_many(
                         env=env,
                     )
                 )
+            here = set(shares[0])
+            for i in shares[0]:  # this process's share, while the workers read theirs
+                out[i] = _read_here(requests[i], wanted.get(requests[i], []))
             for proc in procs:
                 proc.wait()
         except Exception:  # noqa: BLE001 - no processes here: the caller reads the files itself
@@ -264,6 +288,8 @@ def read_samples_many(
                     proc.kill()
                     proc.wait()
         for i, (path, task, filt, _) in enumerate(requests):
+            if i in here:
+                continue
             try:
                 result = msgspec.msgpack.decode(Path(tmp, f"{i}.msgpack").read_bytes(), type=_Result)
                 if result.entry is not None:

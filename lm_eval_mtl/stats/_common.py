@@ -67,7 +67,8 @@ def map_threads(fn: Callable[[int], _R], costs: Sequence[int], threads: int) -> 
     """``[fn(k) for k in range(len(costs))]``, run in ``threads`` threads, costliest first.
 
     Each job must draw from its own generator: the results then do not depend on the
-    threads' order or number. numpy releases the GIL in its draws, counts and products.
+    threads' order or number. numpy releases the GIL in its draws, counts and products;
+    BLAS runs one thread per job meanwhile (``threadpoolctl``).
     """
     n = len(costs)
     if threads < 2 or n < 2:
@@ -79,10 +80,14 @@ def map_threads(fn: Callable[[int], _R], costs: Sequence[int], threads: int) -> 
     def run(k: int) -> None:
         out[k] = fn(k)
 
+    from threadpoolctl import threadpool_limits
+
     order = sorted(range(n), key=lambda k: -costs[k])
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lm-eval-mtl-resample") as pool:
-        for done in pool.map(run, order):
-            del done
+    # one BLAS thread per job: BLAS's own threads would contend with ours (and spin while idle)
+    with threadpool_limits(limits=1, user_api="blas"):
+        with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lm-eval-mtl-resample") as pool:
+            for done in pool.map(run, order):
+                del done
     return out
 
 

@@ -148,8 +148,8 @@ def resample_column_means(
         if rows is not None:
             counts = _count_matrix(rows.shape[0], freq / n_groups, n_groups, n_resamples, rng)
             return np.asarray((counts @ rows[:, :-1]) / (counts @ rows[:, -1])[:, None], dtype=np.float64)
-        counts = _count_matrix(n_groups, None, n_groups, n_resamples, rng)
-        return np.asarray((counts @ sums) / (counts @ sizes)[:, None], dtype=np.float64)
+        tot_sums, tot_sizes = _count_products(n_groups, [sums, sizes[:, None]], n_resamples, rng)
+        return np.asarray(tot_sums / tot_sizes, dtype=np.float64)
     if not joint:
         out = np.empty((n_resamples, values.shape[1]), dtype=np.float64)
         rest: list[int] = []
@@ -160,15 +160,14 @@ def resample_column_means(
             else:
                 rest.append(j)
         if rest:
-            out[:, rest] = _count_matrix(n, None, n, n_resamples, rng) @ values[:, rest] / n
+            out[:, rest] = _count_products(n, [values[:, rest]], n_resamples, rng)[0] / n
         return out
     if values.shape[1] <= 3:  # few columns: count distinct rows (0/1 differences: <= 27 patterns)
         uniq, freq = _distinct_rows(values, n)
         if uniq is not None:
             counts = _count_matrix(uniq.shape[0], freq / n, n, n_resamples, rng)
             return np.asarray(counts @ uniq / n, dtype=np.float64)
-    counts = _count_matrix(n, None, n, n_resamples, rng)
-    return np.asarray(counts @ values / n, dtype=np.float64)
+    return np.asarray(_count_products(n, [values], n_resamples, rng)[0] / n, dtype=np.float64)
 
 
 def resample_totals(
@@ -200,9 +199,21 @@ def resample_totals(
             summed.append(g)
         stats = summed
         n = units
-    out = [np.empty((n_resamples, a.shape[1]), dtype=np.float64) for a in stats]
-    small = all(exact_in_float32(a) for a in stats)
-    weights = [a.astype(np.float32) if small else a for a in stats]
+    return _count_products(n, stats, n_resamples, rng)
+
+
+def _count_products(
+    n: int, mats: list[FloatArray], n_resamples: int, rng: np.random.Generator
+) -> list[FloatArray]:
+    """Return ``counts @ m`` for each of ``mats`` ((n, d) each); ``counts``: (B, n) item counts of B resamples.
+
+    The counts are drawn a block of rows at a time (at most :data:`_CHUNK_CELLS` cells), never
+    held whole; the draws are those of one :func:`_count_matrix` call. The products are in float32
+    when that is exact for every matrix (integer statistics: BLEU/chrF counts).
+    """
+    out = [np.empty((n_resamples, a.shape[1]), dtype=np.float64) for a in mats]
+    small = all(exact_in_float32(a) for a in mats)
+    weights = [a.astype(np.float32) if small else a for a in mats]
     rows = max(1, _CHUNK_CELLS // max(n, 1))
     for start in range(0, n_resamples, rows):
         stop = min(n_resamples, start + rows)

@@ -96,7 +96,9 @@ def test_the_suffix_gives_the_whole_models_log_likelihoods_and_gradients(
     np.testing.assert_allclose(at_c, at_p, atol=1e-5)
     np.testing.assert_allclose(gp_c.ll, at_c, atol=1e-5)
     assert gp_c.max_ll_gap < 1e-4
-    np.testing.assert_allclose(gp_c.features, gp_p.features, rtol=1e-4, atol=1e-7)
+    # float32 sums in another order: agreement to 1e-4 of the features' scale (entries near 0 included)
+    scale = float(np.abs(gp_p.features).max())
+    np.testing.assert_allclose(gp_c.features, gp_p.features, rtol=1e-4, atol=1e-4 * scale)
     for a, b in zip(gp_c.grad_sum, gp_p.grad_sum, strict=True):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose(moved_c, moved_p, atol=1e-5)
