@@ -10,6 +10,7 @@ from scipy import stats
 
 from lm_eval_mtl.errors import DegenerateDataWarning, InsufficientDataError
 from lm_eval_mtl.stats.intervals import (
+    Z_TABLE,
     analytic_se_mean,
     basic_interval,
     bca_acceleration,
@@ -27,6 +28,18 @@ def test_normal_interval_matches_scipy_norm_interval(level: float) -> None:
     low, high = stats.norm.interval(level, loc=0.3, scale=0.02)
     assert ci.low == pytest.approx(low, abs=1e-14)
     assert ci.high == pytest.approx(high, abs=1e-14)
+
+
+def test_the_z_table_is_scipys_ndtri_bit_for_bit() -> None:
+    from scipy.special import ndtri
+
+    from lm_eval_mtl.stats.intervals import _z
+
+    assert len(Z_TABLE) >= 5
+    for level, z in Z_TABLE.items():
+        assert z == float(ndtri(0.5 + level / 2.0)), level
+        assert _z(level) == z
+    assert _z(0.97) == float(ndtri(0.985))  # a level off the table: scipy's value
 
 
 def test_normal_interval_nan_se_gives_nan_interval() -> None:
