@@ -20,6 +20,7 @@ its text (``{path}:{line}: ...``). Inside the values the package does not read (
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from itertools import compress
@@ -330,7 +331,13 @@ def scan_file(path: Path, filter: str, need_args: bool, *, fast: bool = True, ha
     """
     scan = Columns(want=filter, need_args=need_args, keep_fixed=not fast)
     typed = _Typed(scan)
-    _scan_lines(scan, typed, path, fast, hasher)
+    collect = gc.isenabled()
+    gc.disable()  # reading makes no reference cycles: the collector would only walk the young records
+    try:
+        _scan_lines(scan, typed, path, fast, hasher)
+    finally:
+        if collect:
+            gc.enable()
     return scan
 
 

@@ -49,7 +49,7 @@ from lm_eval_mtl.stats._common import (
     worker_threads,
 )
 from lm_eval_mtl.stats.intervals import basic_interval, bca_interval, percentile_interval
-from lm_eval_mtl.stats.joint import exact_in_float32, multinomial_rows
+from lm_eval_mtl.stats.joint import count_products, multinomial_rows
 from lm_eval_mtl.stats.resample_mean import pair_sum_means
 
 __all__ = [
@@ -219,24 +219,8 @@ def _cluster_means(task: ItemScores, n_resamples: int, rng: np.random.Generator)
 
 
 def _resampled_totals(stats: FloatArray, n_resamples: int, rng: np.random.Generator) -> FloatArray:
-    """Column totals (B, d) of the statistics over B resamples of the n rows.
-
-    Each resample's multiplicities come from n uniform int32 draws counted with one
-    ``bincount`` per chunk (memory bounded); the totals are a matrix product, in float32
-    when that is exact (integer statistics: BLEU/chrF counts), else float64.
-    """
-    n = stats.shape[0]
-    dtype = np.float32 if exact_in_float32(stats) else np.float64
-    weights: npt.NDArray[Any] = stats.astype(dtype)
-    out = np.empty((n_resamples, stats.shape[1]), dtype=np.float64)
-    start = 0
-    for b in _chunks(n_resamples, 4 * n):
-        idx = rng.integers(0, n, size=(b, n), dtype=_index_dtype(b * n))
-        idx += (np.arange(b, dtype=idx.dtype) * n)[:, None]
-        counts = np.bincount(idx.ravel(), minlength=b * n).reshape(b, n)
-        out[start : start + b] = np.matmul(counts.astype(dtype), weights)
-        start += b
-    return out
+    """Column totals (B, d) of the statistics over B resamples of the n rows (``counts @ stats``)."""
+    return count_products(stats.shape[0], [stats], n_resamples, rng)[0]
 
 
 def _corpus_values(task: SufficientStatistics, n_resamples: int, rng: np.random.Generator) -> FloatArray:

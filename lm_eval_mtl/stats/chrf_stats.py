@@ -12,9 +12,10 @@ over the concatenated text:
    key ``sum(id[i + j] * V**j)`` when ``V**n`` (times the number of strings) fits in 63 bits, else
    the keys of order ``n - 1`` are first replaced by their dense rank (exact either way: two
    n-grams get the same key if and only if they are the same string).
-3. Sorting the keys of (string, n-gram) pairs gives each segment's counts; the intersection of a
-   hypothesis' and a reference's sorted (segment, n-gram) codes gives ``sum(min(count_h,
-   count_r))``, sacrebleu's match count.
+3. One sort per order and reference stream of the codes ``(segment * V**n + key) * 2 + side``
+   (side 0: the hypothesis, 1: the reference) puts each segment's equal n-grams in runs, the
+   hypothesis' run right before the reference's; two such neighbouring runs give
+   ``min(count_h, count_r)``, and their sum per segment is sacrebleu's match count.
 
 The rows follow sacrebleu: per order ``[hyp, ref, match]`` with ``hyp = 0`` when the reference has
 no n-gram of that order; with several references, the reference with the highest segment chrF
@@ -103,8 +104,7 @@ def chrf_char_stats(
     doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
     pos_in_doc = np.arange(cp.size, dtype=np.int64) - offsets[doc_of]
     room = lengths[doc_of] - pos_in_doc  # characters from this position to the end of its text
-    _, ids32 = np.unique(cp, return_inverse=True)
-    ids = ids32.astype(_U64, copy=False).reshape(-1)
+    ids = _dense_ids(cp)
     radix = max(1, int(ids.max()) + 1) if ids.size else 1
 
     stats = np.zeros((n_ref, n_seg, 3 * char_order), dtype=np.float64)
@@ -116,41 +116,54 @@ def chrf_char_stats(
         if base * n_docs >= _LIMIT or (n < char_order and base * radix * n_docs >= _LIMIT and not dense):
             keys, base = _densify(keys, valid)
             dense = True
-        counts_h, counts_r = _segment_counts(keys[valid], doc_of[valid], base, n_seg, n_ref)
+        matches = _matches(keys[valid], doc_of[valid], base, n_seg, n_ref)
         grams = np.maximum(lengths - n + 1, 0).astype(np.float64)
         hyp_total = grams[:n_seg]
         for r in range(n_ref):
             ref_total = grams[(r + 1) * n_seg : (r + 2) * n_seg]
             stats[r, :, 3 * (n - 1)] = np.where(ref_total > 0, hyp_total, 0.0)
             stats[r, :, 3 * (n - 1) + 1] = ref_total
-            stats[r, :, 3 * (n - 1) + 2] = _matches(counts_h, counts_r[r], base, n_seg)
+            stats[r, :, 3 * (n - 1) + 2] = matches[r]
     if n_ref == 1:
         return np.asarray(stats[0], dtype=np.float64)
     best = np.argmax(np.stack([f_scores(stats[r]) for r in range(n_ref)]), axis=0)
     return np.asarray(stats[best, np.arange(n_seg)], dtype=np.float64)
 
 
-_Counts = tuple[npt.NDArray[np.uint64], IntArray]
+def _dense_ids(cp: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint64]:
+    """Each code point's rank among the distinct code points (``np.unique``'s inverse, without a sort)."""
+    if cp.size == 0:
+        return np.zeros(0, dtype=_U64)
+    seen = np.zeros(int(cp.max()) + 1, dtype=np.bool_)  # at most 0x110000 entries
+    seen[cp] = True
+    rank = np.cumsum(seen, dtype=np.int64) - 1
+    return rank[cp].astype(_U64)
 
 
-def _segment_counts(
+def _matches(
     keys: npt.NDArray[np.uint64], docs: IntArray, base: int, n_seg: int, n_ref: int
-) -> tuple[_Counts, list[_Counts]]:
-    """Sorted (segment * base + key) codes with their counts: the hypotheses', each stream's."""
-    codes = docs.astype(_U64) * _U64(base) + keys
-    uniq, counts = np.unique(codes, return_counts=True)
-    span = _U64(n_seg) * _U64(base)
-    bounds = np.searchsorted(uniq, [span * _U64(r) for r in range(n_ref + 2)])
-    parts = [
-        (uniq[bounds[r] : bounds[r + 1]] - span * _U64(r), counts[bounds[r] : bounds[r + 1]])
-        for r in range(n_ref + 1)
-    ]
-    return parts[0], parts[1:]
+) -> list[FloatArray]:
+    """Per reference stream, per segment: the sum over shared n-grams of min(hypothesis count, reference count).
 
-
-def _matches(hyp: _Counts, ref: _Counts, base: int, n_seg: int) -> FloatArray:
-    """Per segment: sum over shared n-grams of min(hypothesis count, reference count)."""
-    _, ih, ir = np.intersect1d(hyp[0], ref[0], assume_unique=True, return_indices=True)
-    seg = (hyp[0][ih] // _U64(base)).astype(np.int64)
-    both = np.minimum(hyp[1][ih], ref[1][ir]).astype(np.float64)
-    return np.asarray(np.bincount(seg, weights=both, minlength=n_seg)[:n_seg], dtype=np.float64)
+    ``docs`` numbers the hypotheses ``0..n_seg-1``, then stream ``r``'s references
+    ``(r + 1) * n_seg + segment``. A (segment, n-gram) pair is ``segment * base + key`` (below
+    ``n_seg * base``); doubled, plus 1 for the reference side, it sorts each hypothesis run just
+    before the same pair's reference run.
+    """
+    stream = docs // n_seg
+    pair2 = ((docs - stream * n_seg).astype(_U64) * _U64(base) + keys) * _U64(2)
+    hyp = pair2[stream == 0]
+    out = []
+    for r in range(1, n_ref + 1):
+        codes = np.sort(np.concatenate([hyp, pair2[stream == r] + _U64(1)]))
+        if codes.size == 0:
+            out.append(np.zeros(n_seg, dtype=np.float64))
+            continue
+        starts = np.flatnonzero(np.concatenate([[True], codes[1:] != codes[:-1]]))
+        counts = np.diff(np.append(starts, codes.size))
+        run = codes[starts]
+        both = np.flatnonzero((run[1:] == run[:-1] + _U64(1)) & ((run[:-1] & _U64(1)) == _U64(0)))
+        seg = ((run[both] >> _U64(1)) // _U64(base)).astype(np.int64)
+        shared = np.minimum(counts[both], counts[both + 1]).astype(np.float64)
+        out.append(np.asarray(np.bincount(seg, weights=shared, minlength=n_seg)[:n_seg], dtype=np.float64))
+    return out

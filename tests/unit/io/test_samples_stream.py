@@ -393,3 +393,23 @@ def test_random_records_give_the_same_result_or_error_both_ways(
             canon = [json.dumps(d.get(field), sort_keys=True) for d in s.docs]
             first: dict[str, int] = {}
             assert labels == [first.setdefault(c, len(first)) for c in canon]
+
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_reading_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path, enabled: bool) -> None:
+    import gc
+
+    good = _write(tmp_path / "samples_t_2026-01-01T00-00-00.jsonl", [_record(i) for i in range(5)])
+    bad = tmp_path / "samples_u_2026-01-01T00-00-00.jsonl"
+    bad.write_text(good.read_text(encoding="utf-8") + "{not json\n", encoding="utf-8")
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        assert dec.scan_file(good, "none", True).n_records == 5
+        assert gc.isenabled() is enabled
+        with pytest.raises(ResultsFormatError, match=r":6: invalid JSON"):
+            dec.scan_file(bad, "none", True)  # an error half-way through the file
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()

@@ -97,16 +97,27 @@ def test_real_wmt16_systems_equal_sacrebleu(pair: str) -> None:
 
 def test_corpus_resampling_in_float32_is_exact(monkeypatch: pytest.MonkeyPatch) -> None:
     from lm_eval_mtl.stats import bootstrap as bs
+    from lm_eval_mtl.stats import joint
 
     rng = np.random.default_rng(0)
     counts = rng.integers(0, 400, size=(3000, 18)).astype(np.float64)  # chrF-like integer statistics
-    assert bs.exact_in_float32(counts)
+    assert joint.exact_in_float32(counts)
     fast = bs._resampled_totals(counts, 700, np.random.default_rng(5))
-    monkeypatch.setattr(bs, "exact_in_float32", lambda stats: False)
+    monkeypatch.setattr(joint, "exact_in_float32", lambda stats: False)
     slow = bs._resampled_totals(counts, 700, np.random.default_rng(5))
     np.testing.assert_array_equal(fast, slow)
     # each row is the column totals of one multinomial resample of the 3,000 rows
     np.testing.assert_allclose(fast.mean(axis=0), counts.sum(axis=0), rtol=0.01)
     monkeypatch.undo()
-    assert not bs.exact_in_float32(counts + 0.5)  # TER-like non-integer statistics stay in float64
-    assert not bs.exact_in_float32(np.full((100_000, 2), 400.0))  # totals past 2**24
+    assert not joint.exact_in_float32(counts + 0.5)  # TER-like non-integer statistics stay in float64
+    assert not joint.exact_in_float32(np.full((100_000, 2), 400.0))  # totals past 2**24
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 0x10FFFF), max_size=300))
+def test_dense_code_point_ids_are_numpys_unique_inverse(points: list[int]) -> None:
+    from lm_eval_mtl.stats.chrf_stats import _dense_ids
+
+    cp = np.array(points, dtype=np.uint32)
+    want = np.unique(cp, return_inverse=True)[1].reshape(-1).astype(np.uint64)
+    np.testing.assert_array_equal(_dense_ids(cp), want)
