@@ -395,7 +395,6 @@ def test_random_records_give_the_same_result_or_error_both_ways(
             assert labels == [first.setdefault(c, len(first)) for c in canon]
 
 
-
 @pytest.mark.parametrize("enabled", [True, False])
 def test_reading_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path, enabled: bool) -> None:
     import gc
