@@ -30,7 +30,7 @@ from lm_eval_mtl.errors import IncompatibleRunsError, MissingTaskError, UnknownN
 from lm_eval_mtl.io.align import align_items, check_same_settings
 from lm_eval_mtl.io.results import RunResult
 from lm_eval_mtl.io.runs import load_run
-from lm_eval_mtl.scoring.members import CORPUS_METRICS, Member, Members, collect_members
+from lm_eval_mtl.scoring.members import CORPUS_METRICS, Member, Members, collect_members, prefetch_members
 from lm_eval_mtl.scoring.overlap import components
 from lm_eval_mtl.scoring.weights import kept_weights
 from lm_eval_mtl.stats.corpus import CorpusStats
@@ -228,6 +228,7 @@ def plan_runs(
             raise MissingTaskError(
                 f"`tasks` {', '.join(tasks)} name no member of suite {spec.id}; members: {', '.join(spec.labels)}."
             )
+    prefetch_members(runs, chosen)  # every run's samples files in one pool of workers
     members = []
     for run in runs:
         lacking = [m.task for m in chosen.members if m.task not in run.tasks and m.task not in run.groups]

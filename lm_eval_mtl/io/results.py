@@ -36,7 +36,15 @@ from lm_eval_mtl.io.values import is_metric_number as _is_metric_number
 from lm_eval_mtl.io.values import opt_int as _opt_int
 from lm_eval_mtl.io.workers import SamplesRequest
 
-__all__ = ["MetricKey", "MetricValue", "ResultsFormat", "RunResult", "TaskResult", "read_results_file"]
+__all__ = [
+    "MetricKey",
+    "MetricValue",
+    "ResultsFormat",
+    "RunResult",
+    "TaskResult",
+    "prefetch_runs",
+    "read_results_file",
+]
 
 ResultsFormat = Literal["v0.4", "v0.3"]
 
@@ -260,10 +268,12 @@ class RunResult:
         Raises:
             MTLError: ``$LM_EVAL_MTL_WORKERS`` is not a positive integer.
         """
-        from lm_eval_mtl.io.workers import read_samples_many, samples_workers
+        prefetch_runs([(self, keys, corpus)])
 
-        requests: dict[SamplesRequest, None] = {}
-        stats: dict[SamplesRequest, Sequence[str]] = {}
+    def _wanted(
+        self, keys: Iterable[tuple[str, str]], corpus: Mapping[tuple[str, str], Sequence[str]] | None
+    ) -> Iterable[tuple[SamplesRequest, Sequence[str]]]:
+        """Yield the samples requests of ``keys`` not read yet, each with its corpus metrics."""
         for task, filt in keys:
             if (task, filt) in self._cache:
                 continue
@@ -272,16 +282,8 @@ class RunResult:
                 if leaf in self.samples_files:
                     request = self._samples_request(leaf, filt)
                     if request not in self._prefetched:
-                        requests.setdefault(request, None)
-                        if leaves == (task,) and corpus and corpus.get((task, filt)):
-                            stats[request] = corpus[(task, filt)]
-        todo = list(requests)
-        workers = samples_workers(todo) if len(todo) >= 2 else 1
-        if workers < 2:
-            return
-        for request, got in zip(todo, read_samples_many(todo, workers, stats), strict=True):
-            if got is not None:
-                self._prefetched[request] = got
+                        metrics = corpus.get((task, filt), ()) if corpus and leaves == (task,) else ()
+                        yield request, metrics
 
     def _samples_leaves(self, task: str) -> tuple[str, ...]:
         leaves = self.leaf_tasks(task) if (task in self.groups or task in self.group_subtasks) else (task,)
@@ -290,6 +292,41 @@ class RunResult:
     def _samples_request(self, leaf: str, filter: str) -> SamplesRequest:
         info = self.tasks.get(leaf)
         return (self.samples_files[leaf], leaf, filter, info.output_type if info else None)
+
+
+def prefetch_runs(
+    wanted: Sequence[
+        tuple[RunResult, Iterable[tuple[str, str]], Mapping[tuple[str, str], Sequence[str]] | None]
+    ],
+) -> None:
+    """:meth:`RunResult.prefetch_samples` of several runs in one pool of workers.
+
+    ``wanted``: per run, its (task, filter) keys and corpus metrics. The files of all the runs
+    are dealt to the same processes (a ``compare`` or ``transfer`` starts its workers once and
+    keeps them all busy); each run gets the samples of its own files.
+
+    Raises:
+        MTLError: ``$LM_EVAL_MTL_WORKERS`` is not a positive integer.
+    """
+    from lm_eval_mtl.io.workers import read_samples_many, samples_workers
+
+    requests: dict[SamplesRequest, list[RunResult]] = {}
+    stats: dict[SamplesRequest, Sequence[str]] = {}
+    for run, keys, corpus in wanted:
+        for request, metrics in run._wanted(keys, corpus):
+            runs = requests.setdefault(request, [])
+            if run not in runs:
+                runs.append(run)
+            if metrics:
+                stats[request] = list(dict.fromkeys([*stats.get(request, ()), *metrics]))
+    todo = list(requests)
+    workers = samples_workers(todo) if len(todo) >= 2 else 1
+    if workers < 2:
+        return
+    for request, got in zip(todo, read_samples_many(todo, workers, stats), strict=True):
+        if got is not None:
+            for run in requests[request]:
+                run._prefetched[request] = got
 
 
 # --------------------------------------------------------------------------- results JSON

@@ -28,6 +28,7 @@ from lm_eval_mtl.errors import (
     InsufficientDataError,
     MissingMetricError,
     MissingTaskError,
+    MTLError,
     ResultsFormatError,
     unknown_name,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "MissingPolicy",
     "collect_members",
     "member_se",
+    "prefetch_members",
     "successes",
 ]
 
@@ -219,12 +221,7 @@ def collect_members(
         InsufficientDataError: No member could be scored.
     """
     found, dropped = _results_rows(run, suite, missing)
-    with_samples = [spec for spec, _, _ in found if run.has_samples(spec.task)]
-    corpus: dict[tuple[str, str], list[str]] = {}
-    for spec in with_samples:
-        if spec.metric in CORPUS_METRICS:
-            corpus.setdefault((spec.task, spec.filter), []).append(spec.metric)
-    run.prefetch_samples([(spec.task, spec.filter) for spec in with_samples], corpus)
+    run.prefetch_samples(*_samples_wanted(run, found))
     cl = dict(clusters or {})
     notes: list[str] = []
     kept: list[Member] = []
@@ -252,6 +249,36 @@ def collect_members(
             )
         kept.append(mem)
     return Members(suite=suite, run=run, members=tuple(kept), dropped=dropped, notes=tuple(notes))
+
+
+def _samples_wanted(
+    run: RunResult, found: Sequence[tuple[MemberSpec, TaskResult, MetricValue]]
+) -> tuple[list[tuple[str, str]], dict[tuple[str, str], list[str]]]:
+    """Return the (task, filter) keys of the members with samples, and the corpus metrics of each key."""
+    with_samples = [spec for spec, _, _ in found if run.has_samples(spec.task)]
+    corpus: dict[tuple[str, str], list[str]] = {}
+    for spec in with_samples:
+        if spec.metric in CORPUS_METRICS:
+            corpus.setdefault((spec.task, spec.filter), []).append(spec.metric)
+    return [(spec.task, spec.filter) for spec in with_samples], corpus
+
+
+def prefetch_members(runs: Sequence[RunResult], suite: SuiteSpec, missing: MissingPolicy = "error") -> None:
+    """Read the samples that :func:`collect_members` of each run will need, all runs in one pool.
+
+    A run whose results rows cannot be read is left out: its :func:`collect_members` raises
+    the error, in the same order as without this call.
+    """
+    from lm_eval_mtl.io.results import prefetch_runs
+
+    wanted = []
+    for run in runs:
+        try:
+            found, _ = _results_rows(run, suite, missing)
+        except MTLError:
+            continue
+        wanted.append((run, *_samples_wanted(run, found)))
+    prefetch_runs(wanted)
 
 
 def _results_rows(

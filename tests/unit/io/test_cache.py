@@ -363,6 +363,34 @@ def test_one_or_two_workers_give_identical_members(
     assert len(_entries(root)) == (6 if use_cache else 0)  # 5 files and 1 corpus metric
 
 
+def test_the_runs_of_a_comparison_are_read_in_one_pool(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lm_eval_mtl.scoring.members import prefetch_members
+
+    tasks = _run_tasks(tmp_path)
+    suite = _suite(tasks)
+    folders = [fx.write_run(tmp_path / name, tasks, model=f"org/{name}") for name in ("a", "b")]
+    lacking = fx.write_run(tmp_path / "c", {k: v for k, v in tasks.items() if k != "t0"}, model="org/c")
+    monkeypatch.setenv(cache.NO_CACHE_ENV, "1")
+    monkeypatch.setenv("LM_EVAL_MTL_WORKERS", "1")
+    alone = [collect_members(load_run(f), suite) for f in folders]
+    monkeypatch.setenv("LM_EVAL_MTL_WORKERS", "2")
+    spy = _spy_workers(monkeypatch)
+    runs = [load_run(f) for f in (*folders, lacking)]
+    prefetch_members(runs, suite)
+    assert [w for w, _ in spy] == [2] and len(spy[0][1]) == 2 * len(tasks)  # both runs, one call; not c
+    together = [collect_members(r, suite) for r in runs[:2]]
+    assert len(spy) == 1  # collect_members found every file read
+    for one, two in zip(alone, together, strict=True):
+        for m1, m2 in zip(one, two, strict=True):
+            assert m1.samples is not None and m2.samples is not None
+            _same(m1.samples, m2.samples)
+            assert m1.raw == m2.raw and (m1.corpus is None) == (m2.corpus is None)
+    with pytest.raises(MTLError, match="t0"):  # the run that cannot be read fails as it would alone
+        collect_members(runs[2], suite)
+
+
 def test_worker_errors_reach_the_caller_unchanged(
     root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
