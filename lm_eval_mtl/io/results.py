@@ -315,7 +315,7 @@ def prefetch_runs(
     for run, keys, corpus in wanted:
         for request, metrics in run._wanted(keys, corpus):
             runs = requests.setdefault(request, [])
-            if run not in runs:
+            if all(r is not run for r in runs):
                 runs.append(run)
             if metrics:
                 stats[request] = list(dict.fromkeys([*stats.get(request, ()), *metrics]))
