@@ -9,7 +9,8 @@ from pathlib import Path
 from lm_eval_mtl.errors import ResultsFormatError, unknown_name
 from lm_eval_mtl.io.files import file_kind
 from lm_eval_mtl.io.names import RESULTS_NAME as _RESULTS_NAME
-from lm_eval_mtl.io.results import RunResult, read_results_file
+from lm_eval_mtl.io.results import RunResult
+from lm_eval_mtl.io.results_file import read_results_file
 
 __all__ = ["ModelFolder", "find_model_runs", "find_runs", "load_run"]
 
