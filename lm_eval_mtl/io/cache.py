@@ -1,9 +1,10 @@
 """A disk cache of what samples files say (never stale).
 
-Reading a samples file (:func:`lm_eval_mtl.io.samples.read_samples`) and extracting the
-corpus statistics of its BLEU/chrF/TER segments are the slow steps of ``report``,
-``compare`` and ``transfer``; both depend only on the file's content. Their results are kept
-under ``<cache root>/samples/`` as msgpack files (``s-<key>.msgpack``, ``c-<key>.msgpack``),
+Reading a samples file (:func:`lm_eval_mtl.io.samples.read_samples`), extracting the
+corpus statistics of its BLEU/chrF/TER segments and coding the docs of clustered members are
+the slow steps of ``report``, ``compare`` and ``transfer``; all depend only on the file's
+content. Their results are kept under ``<cache root>/samples/`` as msgpack files
+(``s-<key>.msgpack``, ``c-<key>.msgpack``, ``d-<key>.msgpack``),
 encoded and decoded by msgspec into fixed types: numbers as little-endian arrays, text as
 text, no pickle. (An ``.npz`` holds one zip member per array: ten times slower to write and
 read for the many small files of a suite.) The cache root is :func:`cache_root`
@@ -57,7 +58,7 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
-    from lm_eval_mtl.io.samples import Extract
+    from lm_eval_mtl.io.samples import DocFields, Extract
     from lm_eval_mtl.stats.corpus import CorpusStats
 
 __all__ = [
@@ -66,6 +67,7 @@ __all__ = [
     "RACY_SECONDS",
     "cache_root",
     "cached_corpus_stats",
+    "cached_doc_fields",
     "configure",
     "enabled",
     "is_cached",
@@ -74,7 +76,7 @@ __all__ = [
     "set_enabled",
 ]
 
-FORMAT = 1
+FORMAT = 2
 """Version of the entries' layout and of the extraction rules; bumped when either changes."""
 RACY_SECONDS = 3.0
 """An entry written within this many seconds of the file's last change also checks the content."""
@@ -191,6 +193,12 @@ class _Entry(msgspec.Struct, array_like=True):
     pairs: list[tuple[str, list[str], list[str]]]
     nested: list[tuple[str, bytes, bytes]]
     filters: list[str]
+    doc: _Doc | None  # None: the docs were not read
+
+
+class _DocEntry(msgspec.Struct, array_like=True):
+    format: int
+    key: str
     doc: _Doc
 
 
@@ -213,6 +221,36 @@ def _floats(b: bytes) -> npt.NDArray[np.float64]:
     return np.frombuffer(b, dtype=_F8).astype(np.float64)
 
 
+def _doc_entry(df: DocFields) -> _Doc:
+    return _Doc(
+        names=list(df.keys),
+        keys=[list(df.keys[k]) for k in df.keys],
+        codes=[df.codes[k].astype(_I8).tobytes() for k in df.keys],
+        keysets=[list(ks) for ks in df.keysets],
+        keyset_index=df.keyset_index.astype(_I8).tobytes(),
+    )
+
+
+def _doc_fields(d: _Doc, n: int) -> DocFields:
+    """Return the doc fields of ``n`` items stored in ``d``, checked to hold together (ValueError if not)."""
+    from lm_eval_mtl.io.samples import DocFields
+
+    doc_fields = DocFields(
+        keys={name: tuple(k) for name, k in zip(d.names, d.keys, strict=True)},
+        codes={name: _ints(c) for name, c in zip(d.names, d.codes, strict=True)},
+        keysets=tuple(tuple(ks) for ks in d.keysets),
+        keyset_index=_ints(d.keyset_index),
+    )
+    if any(a.size != n for a in (doc_fields.keyset_index, *doc_fields.codes.values())):
+        raise ValueError("lengths")
+    if n and (doc_fields.keyset_index.min() < 0 or doc_fields.keyset_index.max() >= len(doc_fields.keysets)):
+        raise ValueError("keysets")
+    for name, codes in doc_fields.codes.items():
+        if n and (codes.min() < -2 or codes.max() >= len(doc_fields.keys[name])):
+            raise ValueError("codes")
+    return doc_fields
+
+
 def _to_entry(key: str, sha: str, ext: Extract) -> _Entry:
     df = ext.doc_fields
     return _Entry(
@@ -227,33 +265,21 @@ def _to_entry(key: str, sha: str, ext: Extract) -> _Entry:
         pairs=[(k, list(r), list(q)) for k, (r, q) in ext.pairs.items()],
         nested=[(k, v.astype(_F8).tobytes(), o.astype(_I8).tobytes()) for k, (v, o) in ext.nested.items()],
         filters=list(ext.filters_available),
-        doc=_Doc(
-            names=list(df.keys),
-            keys=[list(df.keys[k]) for k in df.keys],
-            codes=[df.codes[k].astype(_I8).tobytes() for k in df.keys],
-            keysets=[list(ks) for ks in df.keysets],
-            keyset_index=df.keyset_index.astype(_I8).tobytes(),
-        ),
+        doc=None if df is None else _doc_entry(df),
     )
 
 
 def _from_entry(e: _Entry) -> Extract:
     """Rebuild the extraction, checking that the entry holds together (ValueError if not)."""
-    from lm_eval_mtl.io.samples import DocFields, Extract
+    from lm_eval_mtl.io.samples import Extract
 
     doc_ids, lines = _ints(e.doc_ids), _ints(e.lines)
     n = doc_ids.size
-    d = e.doc
-    doc_fields = DocFields(
-        keys={name: tuple(k) for name, k in zip(d.names, d.keys, strict=True)},
-        codes={name: _ints(c) for name, c in zip(d.names, d.codes, strict=True)},
-        keysets=tuple(tuple(ks) for ks in d.keysets),
-        keyset_index=_ints(d.keyset_index),
-    )
+    doc_fields = None if e.doc is None else _doc_fields(e.doc, n)
     scores = {k: _floats(v) for k, v in e.scores}
     nested = {k: (_floats(v), _ints(o)) for k, v, o in e.nested}
     n_choices = None if e.n_choices is None else _ints(e.n_choices)
-    per_item = [lines, doc_fields.keyset_index, *scores.values(), *doc_fields.codes.values()]
+    per_item = [lines, *scores.values()]
     if n_choices is not None:
         per_item.append(n_choices)
     if len(e.hashes) != 3 or any(a.size != n for a in per_item) or any(len(h) != n for h in e.hashes):
@@ -262,11 +288,6 @@ def _from_entry(e: _Entry) -> Extract:
         raise ValueError("pairs")
     if any(v.size != o.size or (o.size and (o.min() < 0 or o.max() >= n)) for v, o in nested.values()):
         raise ValueError("nested")
-    if n and (doc_fields.keyset_index.min() < 0 or doc_fields.keyset_index.max() >= len(doc_fields.keysets)):
-        raise ValueError("keysets")
-    for name, codes in doc_fields.codes.items():
-        if n and (codes.min() < -2 or codes.max() >= len(doc_fields.keys[name])):
-            raise ValueError("codes")
     return Extract(
         doc_ids=doc_ids,
         lines=lines,
@@ -412,6 +433,30 @@ def cached_corpus_stats(samples_key: str, metric: str, compute: Callable[[], Cor
     if dict(computed.options) == dict(DEFAULT_OPTIONS.get(metric, {})):
         rows = np.ascontiguousarray(computed.stats, dtype=_F8)
         _store(entry, _CorpusEntry(FORMAT, key, "", int(rows.shape[0]), rows.tobytes()))
+    return computed
+
+
+def cached_doc_fields(samples_key: str, n: int, compute: Callable[[], DocFields]) -> DocFields:
+    """Return the doc fields of one samples file's items, from the cache or by ``compute``.
+
+    Args:
+        samples_key: :attr:`lm_eval_mtl.io.samples.TaskSamples.cache_key` of the samples
+            ('' : no caching).
+        n: The number of items.
+        compute: Reads the docs from the file.
+    """
+    if not samples_key or not enabled():
+        return compute()
+    key = _digest(["docs", FORMAT, _version(), samples_key])
+    entry = samples_folder() / f"d-{key}.msgpack"
+    loaded = _load(entry, _DocEntry, key)
+    if loaded is not None:
+        try:
+            return _doc_fields(loaded.doc, n)
+        except Exception:  # noqa: BLE001 - a broken entry is a miss
+            pass
+    computed = compute()
+    _store(entry, _DocEntry(FORMAT, key, _doc_entry(computed)))
     return computed
 
 

@@ -1,7 +1,7 @@
 """The columns a samples file gives while it is read: what :mod:`lm_eval_mtl.io.decode` fills.
 
 :class:`Columns` holds, for the records of one filter, the doc ids, hashes, metric values, request
-counts and doc-field codes as plain lists, filled one record at a time (:meth:`Columns.add`, the
+counts and (when asked) doc-field codes as plain lists, filled one record at a time (:meth:`Columns.add`, the
 typed and generic decoders alike).
 """
 
@@ -65,6 +65,7 @@ class Columns:
     want: str
     need_args: bool
     keep_fixed: bool = False  # also keep fixed keys' values (a record lists one as a metric)
+    docs: bool = True  # code the docs' top-level fields
     filters: dict[str, None] = field(default_factory=dict)
     n_records: int = 0
     lines: list[int] = field(default_factory=list)
@@ -109,7 +110,8 @@ class Columns:
             col.append(v)
         self.n_args.append(args[0])
         self.loglik.append(args[1])
-        self.add_docs([doc], i)
+        if self.docs:
+            self.add_docs([doc], i)
 
     def add_docs(self, docs: Sequence[Any], start: int) -> None:
         """Code the top-level fields of ``docs``, the docs of items ``start``, ``start + 1``, ...

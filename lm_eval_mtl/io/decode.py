@@ -2,9 +2,11 @@
 
 :func:`extract_samples` reads a ``samples_*.jsonl`` file line by line and keeps, per record
 of the chosen filter, only what :class:`~lm_eval_mtl.io.samples.TaskSamples` holds: the doc
-id, the three hashes, the metric values, the number of loglikelihood requests and a compact
-key per top-level scalar field of the doc (:class:`DocFields`). ``arguments``, ``resps`` and
-``filtered_resps`` are never built as Python objects, and no record is kept once read.
+id, the three hashes, the metric values, the number of loglikelihood requests and, when asked,
+a compact key per top-level scalar field of the doc (:class:`DocFields`). ``arguments``, ``resps``
+and ``filtered_resps`` are never built as Python objects, and no record is kept once read. The
+docs are a third of the decoding work and only clustered members need them, so the samples
+reader leaves them out; :func:`read_doc_fields` reads them from the records' lines when asked.
 
 The fast path decodes a line with msgspec into a struct of :class:`msgspec.Raw` fields (the
 bytes of each value; values are still checked for JSON syntax), then the small values in one
@@ -33,8 +35,18 @@ from lm_eval_mtl.errors import ResultsFormatError
 from lm_eval_mtl.io.columns import BIG as _BIG
 from lm_eval_mtl.io.columns import FIXED_KEYS, PAIR_METRICS, Columns, value_key
 from lm_eval_mtl.io.columns import FIXED_ORDER as _FIXED_ORDER
+from lm_eval_mtl.io.values import opt_int
 
-__all__ = ["FIXED_KEYS", "PAIR_METRICS", "SAMPLES_WHAT", "Columns", "read_docs", "scan_file", "value_key"]
+__all__ = [
+    "FIXED_KEYS",
+    "PAIR_METRICS",
+    "SAMPLES_WHAT",
+    "Columns",
+    "read_doc_fields",
+    "read_docs",
+    "scan_file",
+    "value_key",
+]
 
 SAMPLES_WHAT = "an lm-eval samples file (samples_<task>_<timestamp>.jsonl, one JSON record per line)"
 """What a samples file is, for messages."""
@@ -108,6 +120,11 @@ def _raw_args_info(raw: msgspec.Raw, mutual_info: bool) -> tuple[int, bool]:
     return (n // 2 if mutual_info else n), loglik and n > 0
 
 
+def _huge_field(doc: Any) -> bool:
+    """Whether a top-level field of ``doc`` is an integer of more than 300 digits."""
+    return type(doc) is dict and any(type(v) is int and (v >= _BIG or v <= -_BIG) for v in doc.values())
+
+
 def _huge(value: Any) -> bool:
     """Whether ``value`` holds an integer of more than 300 digits (refused by the generic decoder)."""
     if type(value) is int:
@@ -141,7 +158,7 @@ def _generic_record(scan: Columns, lineno: int, rec: Mapping[str, Any]) -> None:
         keys,
         [rec[k] for k in keys],
         _args_info(rec.get("arguments"), "acc_mutual_info" in rec) if scan.need_args else (0, False),
-        rec.get("doc"),
+        rec.get("doc") if scan.docs else None,
     )
 
 
@@ -270,8 +287,8 @@ class _Typed:
         args = (0, False)
         if scan.need_args and lens[7]:
             args = _raw_args_info(vals[7], "acc_mutual_info" in keys)
-        doc = _ANY.decode(vals[6]) if lens[6] else None
-        if type(doc) is dict and any(type(v) is int and (v >= _BIG or v <= -_BIG) for v in doc.values()):
+        doc = _ANY.decode(vals[6]) if lens[6] and scan.docs else None
+        if _huge_field(doc):
             raise _Fallback
         scan.filters.setdefault(f, None)
         scan.add_names(listed, keys)
@@ -315,13 +332,16 @@ def _open_lines(path: Path, hasher: Any = None) -> Iterator[tuple[int, bytes]]:
             yield lineno, raw
 
 
-def scan_file(path: Path, filter: str, need_args: bool, *, fast: bool = True, hasher: Any = None) -> Columns:
+def scan_file(
+    path: Path, filter: str, need_args: bool, *, docs: bool = True, fast: bool = True, hasher: Any = None
+) -> Columns:
     """Read the file once and return the columns of ``filter``'s records.
 
     Args:
         path: The samples file.
         filter: The filter whose records to keep.
         need_args: Whether to count the requests of ``arguments`` (multiple-choice tasks).
+        docs: Whether to code the docs' top-level fields (else the docs are only checked as JSON).
         fast: Use the typed fast path where it applies (False: the generic decoder only; it
             also keeps fixed keys' values, for a record that lists one as a metric).
         hasher: A :mod:`hashlib` object fed every byte read, or None.
@@ -329,7 +349,7 @@ def scan_file(path: Path, filter: str, need_args: bool, *, fast: bool = True, ha
     Raises:
         ResultsFormatError: The file cannot be read, or a line is not a samples record (line named).
     """
-    scan = Columns(want=filter, need_args=need_args, keep_fixed=not fast)
+    scan = Columns(want=filter, need_args=need_args, keep_fixed=not fast, docs=docs)
     typed = _Typed(scan)
     collect = gc.isenabled()
     gc.disable()  # reading makes no reference cycles: the collector would only walk the young records
@@ -360,28 +380,91 @@ def _scan_lines(scan: Columns, typed: _Typed, path: Path, fast: bool, hasher: An
         _generic_line(scan, path, lineno, raw)
 
 
+class _DocLine(msgspec.Struct):
+    """What :func:`read_doc_fields` decodes of a record it reads again."""
+
+    doc_id: Any = None
+    doc: msgspec.Raw = _ABSENT
+
+
+_DOC_LINE = msgspec.json.Decoder(_DocLine)
+
+
+def _records_at(path: Path, lines: Sequence[int]) -> Iterator[tuple[int, Any, Any]]:
+    """(line, doc_id, doc) of the records at ``lines`` (1-based) of ``path``, read again, in file order.
+
+    A line decodes as when the file was first read: msgspec where it can vouch for the doc,
+    else ``loads_strict`` (whose errors are named as the first read named them).
+
+    Raises:
+        ResultsFormatError: Such a line is no longer a JSON record, or its doc holds a top-level
+            integer of more than 300 digits.
+    """
+    from lm_eval_mtl.io.files import json_problem, loads_strict
+
+    wanted = set(lines)
+    last = max(wanted, default=0)
+    if not last:
+        return
+    for lineno, raw in _open_lines(path):
+        if lineno in wanted:
+            body = raw[3:] if lineno == 1 and raw.startswith(_BOM) else raw
+            try:
+                rec = _DOC_LINE.decode(body)
+                doc = _ANY.decode(rec.doc) if len(rec.doc) else None
+                if _huge_field(doc):
+                    raise ValueError("a top-level doc field of more than 300 digits")
+                doc_id = rec.doc_id
+            except (msgspec.MsgspecError, ValueError, RecursionError):
+                try:
+                    full = loads_strict(raw.decode("utf-8-sig" if lineno == 1 else "utf-8"))
+                except json.JSONDecodeError:
+                    raise ResultsFormatError(
+                        f"{path}:{lineno}: the record cannot be read again for its doc; the file changed since "
+                        "it was read."
+                    ) from None
+                except (ValueError, RecursionError) as err:
+                    raise ResultsFormatError(
+                        f"{path}:{lineno}: {json_problem(err) or err}; expected {SAMPLES_WHAT}."
+                    ) from None
+                doc_id, doc = (
+                    (full.get("doc_id"), full.get("doc")) if isinstance(full, Mapping) else (None, None)
+                )
+            yield lineno, doc_id, doc
+        if lineno >= last:
+            break
+
+
 def read_docs(path: Path, lines: Sequence[int]) -> list[Mapping[str, Any]]:
     """Return the ``doc`` of the records at ``lines`` (1-based) of ``path``, read again from the file.
 
     Raises:
         ResultsFormatError: Such a line is no longer a JSON record.
     """
-    from lm_eval_mtl.io.files import loads_strict
-
-    wanted = set(lines)
-    found: dict[int, Mapping[str, Any]] = {}
-    last = max(wanted, default=0)
-    for lineno, raw in _open_lines(path):
-        if lineno in wanted:
-            try:
-                rec = loads_strict(raw.decode("utf-8-sig" if lineno == 1 else "utf-8"))
-            except (ValueError, RecursionError):
-                raise ResultsFormatError(
-                    f"{path}:{lineno}: the record cannot be read again for its doc; the file changed since it "
-                    "was read."
-                ) from None
-            doc = rec.get("doc") if isinstance(rec, Mapping) else None
-            found[lineno] = doc if isinstance(doc, Mapping) else {}
-        if lineno >= last:
-            break
+    found = {lineno: doc if isinstance(doc, Mapping) else {} for lineno, _, doc in _records_at(path, lines)}
     return [found.get(x, {}) for x in lines]
+
+
+def read_doc_fields(path: Path, lines: Sequence[int], doc_ids: Sequence[int]) -> tuple[Any, ...]:
+    """Code the docs' top-level fields of the records at ``lines`` of ``path`` (the parts of a ``DocFields``).
+
+    ``doc_ids`` are the records' ids as first read: a record that now has another id, or a
+    line that is gone, means the file changed since.
+
+    Raises:
+        ResultsFormatError: The file changed since it was read, or a doc field holds an integer
+            of more than 300 digits (as :func:`scan_file` says with ``docs=True``).
+    """
+    docs: dict[int, Any] = {}
+    for lineno, doc_id, doc in _records_at(path, lines):
+        docs[lineno] = (doc_id, doc)
+    scan = Columns(want="", need_args=False)
+    for i, (lineno, want_id) in enumerate(zip(lines, doc_ids, strict=True)):
+        got = docs.get(lineno)
+        if got is None or opt_int(got[0]) != want_id:
+            raise ResultsFormatError(
+                f"{path}:{lineno}: the record is not the one read before (doc_id {want_id}); the file changed "
+                "since it was read. Read the run again."
+            )
+        scan.add_docs([got[1]], i)
+    return scan.doc_fields(len(lines))

@@ -106,7 +106,8 @@ class Extract:
     pairs: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]]
     nested: Mapping[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]]
     filters_available: tuple[str, ...]
-    doc_fields: DocFields
+    doc_fields: DocFields | None
+    """None: not read (:func:`read_samples` leaves the docs out; :class:`TaskSamples` reads them on demand)."""
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,8 @@ class TaskSamples:
     """File the records came from."""
     lines: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """1-based line number of each item's record in :attr:`path`."""
-    doc_fields: DocFields | None = field(default=None, repr=False, compare=False)
-    """Each item's top-level scalar doc fields as compact keys (for :meth:`clusters`); None: no docs."""
+    _doc_fields: DocFields | None = field(default=None, repr=False, compare=False)
+    """The docs' fields when given (None: read on demand from :attr:`sources`); see :attr:`doc_fields`."""
     prompt_hashes: tuple[str, ...] = ()
     """``prompt_hash`` per item ('' where absent)."""
     target_hashes: tuple[str, ...] = ()
@@ -149,6 +150,39 @@ class TaskSamples:
     """(file, number of items) of each consecutive part of the items (one part per leaf task)."""
     cache_key: str = field(default="", repr=False, compare=False)
     """Names the content the items were read from, for derived cache entries ('' : not cached)."""
+    _memo: dict[str, DocFields] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def doc_fields(self) -> DocFields | None:
+        """Each item's top-level scalar doc fields as compact keys (for :meth:`clusters`); None: no docs.
+
+        :func:`read_samples` leaves the docs out (only clustered members need them); they are
+        read from the items' lines in :attr:`sources` on first use and kept in the samples cache.
+
+        Raises:
+            ResultsFormatError: A samples file changed since its items were read.
+        """
+        if self._doc_fields is not None or not self.sources:
+            return self._doc_fields
+        got = self._memo.get("docs")
+        if got is None:
+            from lm_eval_mtl.io.cache import cached_doc_fields
+
+            got = self._memo["docs"] = cached_doc_fields(self.cache_key, len(self), self._read_doc_fields)
+        return got
+
+    def _read_doc_fields(self) -> DocFields:
+        from lm_eval_mtl.io.decode import read_doc_fields
+
+        parts = []
+        start = 0
+        for path, count in self.sources:
+            span = slice(start, start + count)
+            parts.append(
+                DocFields(*read_doc_fields(path, self.lines[span].tolist(), self.doc_ids[span].tolist()))
+            )
+            start += count
+        return parts[0] if len(parts) == 1 else DocFields.concat(parts)
 
     def __len__(self) -> int:
         return int(self.doc_ids.shape[0])
@@ -260,7 +294,14 @@ def _as_str_ref(value: Any) -> str | None:
 
 
 def extract_samples(
-    path: Path, *, task: str, filter: str, output_type: str | None, fast: bool = True, hasher: Any = None
+    path: Path,
+    *,
+    task: str,
+    filter: str,
+    output_type: str | None,
+    docs: bool = True,
+    fast: bool = True,
+    hasher: Any = None,
 ) -> Extract:
     """Read the records of one filter from a samples file into per-item arrays.
 
@@ -269,6 +310,8 @@ def extract_samples(
         task: Task name, for messages.
         filter: The filter whose records to keep.
         output_type: The task's lm-eval output type, when known (see :func:`read_samples`).
+        docs: Code the docs' top-level fields (:attr:`Extract.doc_fields`; False: None, the docs
+            are only checked to be JSON).
         fast: Use the typed fast path where it applies (False: the generic decoder only).
         hasher: A :mod:`hashlib` object fed every byte read, or None.
 
@@ -278,9 +321,9 @@ def extract_samples(
     """
     p = path
     need_args = output_type is None or output_type == "multiple_choice"
-    scan = scan_file(p, filter, need_args, fast=fast, hasher=hasher)
+    scan = scan_file(p, filter, need_args, docs=docs, fast=fast, hasher=hasher)
     if fast and not FIXED_KEYS.isdisjoint(scan.names):  # a record lists a fixed key as a metric
-        scan = scan_file(p, filter, need_args, fast=False)
+        scan = scan_file(p, filter, need_args, docs=docs, fast=False)
     if scan.n_records == 0:
         raise ResultsFormatError(f"{p}: empty samples file (no records); the run may have been interrupted.")
     n = len(scan.lines)
@@ -355,7 +398,7 @@ def extract_samples(
         pairs=pairs,
         nested=nested,
         filters_available=tuple(scan.filters),
-        doc_fields=DocFields(*scan.doc_fields(n)),
+        doc_fields=DocFields(*scan.doc_fields(n)) if docs else None,
     )
 
 
@@ -400,7 +443,9 @@ def read_samples(
     ext, key = read_extract(
         p,
         (filter, output_type or ""),
-        lambda hasher: extract_samples(p, task=name, filter=filter, output_type=output_type, hasher=hasher),
+        lambda hasher: extract_samples(
+            p, task=name, filter=filter, output_type=output_type, docs=False, hasher=hasher
+        ),
     )
     return samples_from_extract(task, filter, p, ext, key)
 
@@ -417,7 +462,7 @@ def samples_from_extract(task: str, filter: str, path: Path, ext: Extract, key: 
         pairs=ext.pairs,
         path=path,
         lines=ext.lines,
-        doc_fields=ext.doc_fields,
+        _doc_fields=ext.doc_fields,
         prompt_hashes=ext.prompt_hashes,
         target_hashes=ext.target_hashes,
         filters_available=ext.filters_available,
@@ -459,7 +504,7 @@ def concat_samples(task: str, parts: Sequence[TaskSamples]) -> TaskSamples:
         if m in common_nested
     }
     has_nc = all(s.n_choices is not None for s in parts)
-    fields = [s.doc_fields for s in parts]
+    fields = [s._doc_fields for s in parts]
     keys = [s.cache_key for s in parts]
     return TaskSamples(
         task=task,
@@ -471,7 +516,7 @@ def concat_samples(task: str, parts: Sequence[TaskSamples]) -> TaskSamples:
         pairs=pairs,
         path=parts[0].path.parent,
         lines=np.concatenate([s.lines for s in parts]),
-        doc_fields=DocFields.concat([f for f in fields if f is not None])
+        _doc_fields=DocFields.concat([f for f in fields if f is not None])
         if all(f is not None for f in fields)
         else None,
         prompt_hashes=tuple(h for s in parts for h in s.prompt_hashes),

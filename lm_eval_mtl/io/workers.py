@@ -131,10 +131,9 @@ def serve_job(job_file: str) -> None:
         try:
             s = read_samples(path, task=task, filter=filter, output_type=output_type)
             _corpus_stats(s, corpus)
-            assert s.doc_fields is not None
             ext = Extract(
                 s.doc_ids, s.lines, s.doc_hashes, s.prompt_hashes, s.target_hashes, s.scores, s.n_choices,
-                s.pairs, s.nested, s.filters_available, s.doc_fields,
+                s.pairs, s.nested, s.filters_available, s._doc_fields,
             )  # fmt: skip
             result = _Result(_to_entry(s.cache_key, "", ext))
         except Exception as err:  # noqa: BLE001 - every error goes back to the caller

@@ -360,7 +360,9 @@ def test_one_or_two_workers_give_identical_members(
         if m1.corpus is not None and m2.corpus is not None:
             np.testing.assert_array_equal(m1.corpus.stats, m2.corpus.stats)
         assert (m1.corpus is None) == (m2.corpus is None)
-    assert len(_entries(root)) == (6 if use_cache else 0)  # 5 files and 1 corpus metric
+    entries = [e.name[:2] for e in _entries(root)]
+    assert len([e for e in entries if e != "d-"]) == (6 if use_cache else 0)  # 5 files and 1 corpus metric
+    assert entries.count("d-") == (5 if use_cache else 0)  # `_same` read each file's docs, once
 
 
 def test_the_runs_of_a_comparison_are_read_in_one_pool(

@@ -194,7 +194,71 @@ def test_errors_name_file_and_line_exactly_as_before(tmp_path: Path, edit: Any, 
         return
     assert kind != "ok"
     with pytest.raises((ResultsFormatError, MissingMetricError), match=match):
-        read_samples(p, task="t")
+        # read_samples reads the docs on demand: a bad doc field is refused when they are read
+        assert read_samples(p, task="t").doc_fields is not None
+
+
+# --------------------------------------------------------------------------- docs on demand
+
+
+def _doc_parts(df: Any) -> tuple[Any, ...]:
+    assert df is not None
+    return dict(df.keys), {k: v.tolist() for k, v in df.codes.items()}, df.keysets, df.keyset_index.tolist()
+
+
+def _odd_docs_file(path: Path) -> Path:
+    """Docs of every shape, records of another filter between them, a BOM and lines for the generic decoder."""
+    recs = [_record(i) for i in range(8)]
+    recs[1]["doc"] = {"passage": "p0", "extra": {"nested": [1, {"a": None}]}, "n": 1.0}
+    recs[2]["doc"] = "not an object"
+    del recs[3]["doc"]
+    recs[4]["doc"] = {"passage": "é" * 80, "n": True}  # long text: keyed by a digest
+    recs[5]["filter"] = "other"  # not an item of filter 'none'
+    lines = [json.dumps(r) for r in recs]
+    lines[6] = lines[6].replace('"acc": 0.0', '"acc": NaN')  # the generic decoder reads this line
+    lines[7] = json.dumps(recs[7], separators=(",", ":"))  # and this one
+    path.write_bytes(b"\xef\xbb\xbf" + ("\n".join(lines) + "\n").encode("utf-8"))
+    return path
+
+
+def test_docs_are_left_out_and_read_on_demand_as_the_full_decode_reads_them(tmp_path: Path) -> None:
+    p = _odd_docs_file(tmp_path / "samples_t_2026-01-01T00-00-00.jsonl")
+    full = extract_samples(p, task="t", filter="none", output_type=None)
+    assert extract_samples(p, task="t", filter="none", output_type=None, docs=False).doc_fields is None
+    s = read_samples(p, task="t")
+    assert s._doc_fields is None  # not decoded by the reader
+    assert s.lines.tolist() == [1, 2, 3, 4, 5, 7, 8]
+    assert _doc_parts(s.doc_fields) == _doc_parts(full.doc_fields)
+    df = s.doc_fields
+    assert df is not None and df.codes["passage"].tolist()[:2] == [0, 0]
+    assert s.doc_fields is df  # read once
+
+
+def test_docs_read_on_demand_come_from_the_cache_the_second_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(cache.NO_CACHE_ENV, raising=False)
+    monkeypatch.setenv("LM_EVAL_MTL_CACHE", str(tmp_path / "cache"))
+    p = _odd_docs_file(tmp_path / "samples_t_2026-01-01T00-00-00.jsonl")
+    first = _doc_parts(read_samples(p, task="t").doc_fields)
+    assert sorted(e.name[:2] for e in (tmp_path / "cache" / "samples").iterdir()) == ["d-", "s-"]
+
+    def refuse(*_: Any) -> Any:
+        raise AssertionError("the docs were read from the file again")
+
+    monkeypatch.setattr(dec, "read_doc_fields", refuse)
+    assert _doc_parts(read_samples(p, task="t").doc_fields) == first
+
+
+def test_docs_of_a_file_changed_since_it_was_read_are_refused(tmp_path: Path) -> None:
+    p = _write(tmp_path / "samples_t_2026-01-01T00-00-00.jsonl", [_record(i) for i in range(4)])
+    s = read_samples(p, task="t")
+    _write(p, [_record(i) for i in (0, 1, 3, 2)])  # records 2 and 3 swapped
+    with pytest.raises(ResultsFormatError, match=r":3: the record is not the one read before \(doc_id 2\)"):
+        s.clusters("passage")
+    _write(p, [_record(0)])  # lines gone
+    with pytest.raises(ResultsFormatError, match=r":2: the record is not the one read before"):
+        s.clusters("passage")
 
 
 def test_records_without_filter_or_metrics_list_and_mutual_info(tmp_path: Path) -> None:
