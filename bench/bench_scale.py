@@ -16,7 +16,8 @@ wall time (around the child) and peak RSS of that child alone (``/usr/bin/time -
 launcher; see ``measure``):
 
 * ``decode``: a standalone minimal msgspec decode of the same samples files (only ``doc_id``, ``filter``
-  and the members' metric fields, typed; orjson when msgspec is missing), summing each metric;
+  and the members' metric fields, typed; orjson when msgspec is missing), summing each metric; run three
+  times, the fastest is the baseline (so the files are in the page cache for it as for the steps after);
 * ``report`` with an empty cache (``LM_EVAL_MTL_CACHE`` = a fresh folder), then the same report again
   (cache warm); ``compare`` of the two full runs; ``transfer`` with 10 sources + base; ``report`` over the
   leaderboard folders (skipped, with the CLI's message, where the CLI refuses a folder of many runs).
@@ -421,6 +422,15 @@ def main(argv: list[str] | None = None) -> int:
             )
         return st
 
+    def baseline(key: str, label: str, cmd: list[str]) -> None:
+        """The decode baseline, run three times; the fastest run is the baseline (files in the page cache)."""
+        tries = [run(key, f"{label} (run {i + 1} of 3)", cmd) for i in range(3)]
+        ok = [t for t in tries if t.rc == 0 and t.wall_s is not None]
+        best = min(ok, key=lambda t: t.wall_s or 0.0) if ok else tries[-1]
+        best.name = label
+        best.info["walls_s"] = [t.wall_s for t in tries]
+        steps[key] = best
+
     def twice(key: str, label: str, cmd: list[str], cache: Path, out_name: str) -> None:
         """The step with this checkout, then (``--before``) with the earlier one, on its own cache."""
         cache.mkdir(exist_ok=True)
@@ -437,14 +447,14 @@ def main(argv: list[str] | None = None) -> int:
             )
 
     report_args = ["--suite", SUITE, "--n-resamples", B, "--format", "json"]
-    run("decode_a", "decode (full run A)", decode + [str(run_a)])
+    baseline("decode_a", "decode (full run A)", decode + [str(run_a)])
     rcmd = cli + ["report", str(run_a), *report_args]
     twice("report_cold", "report (cache empty)", rcmd, caches / "report", "report_cold")
     twice("report_warm", "report again (cache warm)", rcmd, caches / "report", "report_warm")
-    run("decode_ab", "decode (full runs A + B)", decode + [str(run_a), str(run_b)])
+    baseline("decode_ab", "decode (full runs A + B)", decode + [str(run_a), str(run_b)])
     ccmd = cli + ["compare", str(run_a), str(run_b), *report_args]
     twice("compare", "compare A B", ccmd, caches / "compare", "compare")
-    run(
+    baseline(
         "decode_11",
         "decode (11 transfer runs)",
         decode + [str(t_base), *(str(p) for p in t_sources.values())],
