@@ -397,7 +397,9 @@ def main(argv: list[str] | None = None) -> int:
         e["LM_EVAL_MTL_CACHE"] = str(cache)
         return e
 
-    caches = Path(tempfile.mkdtemp(prefix="bench_scale_cache_"))
+    # the caches live beside the data (as a user's ~/.cache does), not in the system's temp folder:
+    # creating a file there can cost 50x more on some machines (0.25-0.85 ms against 15-20 us)
+    caches = Path(tempfile.mkdtemp(prefix="bench_scale_cache_", dir=out))
     decode = [sys.executable, str(Path(__file__).resolve()), "--_decode"]
     steps: dict[str, Step] = {}
     rows: list[dict[str, Any]] = []

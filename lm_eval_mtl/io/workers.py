@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -106,9 +106,11 @@ class _Job(msgspec.Struct, array_like=True):
     on: bool
     out: str
     requests: list[tuple[int, str, str, str, str | None, list[str]]]
+    claims: int = -1  # a pipe of request indices the processes take turns on (-1: serve `requests` in order)
 
 
 class _Result(msgspec.Struct, array_like=True):
+    index: int
     entry: _Entry | None
     error_module: str = ""
     error_type: str = ""
@@ -121,28 +123,109 @@ _WORKER = "import sys; from lm_eval_mtl.io.workers import serve_job; serve_job(s
 def serve_job(job_file: str) -> None:
     """Run one worker's share of :func:`read_samples_many` (in a ``python -c`` process).
 
-    Each request's samples (or the error reading them gave) go to ``<out>/<index>.msgpack``.
+    Each request's samples (or the error reading them gave) are appended to the file ``out``, one
+    length-prefixed msgpack frame per request (:func:`_frames`): one file per worker, not one per
+    request (creating a file is the costly part of writing a small one on some file systems).
     """
-    from lm_eval_mtl.io.samples import Extract, read_samples
-
     job = msgspec.msgpack.decode(Path(job_file).read_bytes(), type=_Job)
     configure(job.root, job.on)
-    for index, path, task, filter, output_type, corpus in job.requests:
-        try:
-            s = read_samples(path, task=task, filter=filter, output_type=output_type)
-            _corpus_stats(s, corpus)
-            ext = Extract(
-                s.doc_ids, s.lines, s.doc_hashes, s.prompt_hashes, s.target_hashes, s.scores, s.n_choices,
-                s.pairs, s.nested, s.filters_available, s._doc_fields,
-            )  # fmt: skip
-            result = _Result(_to_entry(s.cache_key, "", ext))
-        except Exception as err:  # noqa: BLE001 - every error goes back to the caller
-            result = _Result(None, type(err).__module__, type(err).__name__, str(err))
-        try:
-            payload = msgspec.msgpack.encode(result)
-        except Exception:  # noqa: BLE001 - text msgpack cannot hold: the caller reads the file itself
-            payload = msgspec.msgpack.encode(_Result(None))
-        Path(job.out, f"{index}.msgpack").write_bytes(payload)
+    by_index = {r[0]: r for r in job.requests}
+    order = _claims(job.claims) if job.claims >= 0 else iter(by_index)
+    with open(job.out, "wb") as out:
+        for index in order:
+            out.write(_frame(_serve(*by_index[index])))
+            out.flush()  # a worker that dies leaves whole frames of the files it read
+
+
+_INDEX = 4  # bytes of a request index in the claims pipe
+_MAX_CLAIMS = 16_000  # indices that fit in a pipe's default buffer (64 KiB), written before any process reads
+
+
+def _claims(fd: int) -> Iterator[int]:
+    """Take request indices from the claims pipe until it is empty.
+
+    The indices are all written (in one go, before any reader starts) and the write end is
+    closed, so each read of :data:`_INDEX` bytes takes one whole index, never taken by another
+    process: the processes share the files by turns, as each finishes one.
+    """
+    while True:
+        b = os.read(fd, _INDEX)
+        if len(b) < _INDEX:
+            return
+        yield int.from_bytes(b, "little")
+
+
+def _serve(
+    index: int, path: str, task: str, filter: str, output_type: str | None, corpus: list[str]
+) -> bytes:
+    """One request of a worker: the msgpack of its :class:`_Result`."""
+    from lm_eval_mtl.io.samples import Extract, read_samples
+
+    try:
+        s = read_samples(path, task=task, filter=filter, output_type=output_type)
+        _corpus_stats(s, corpus)
+        ext = Extract(
+            s.doc_ids, s.lines, s.doc_hashes, s.prompt_hashes, s.target_hashes, s.scores, s.n_choices,
+            s.pairs, s.nested, s.filters_available, s._doc_fields,
+        )  # fmt: skip
+        result = _Result(index, _to_entry(s.cache_key, "", ext))
+    except Exception as err:  # noqa: BLE001 - every error goes back to the caller
+        result = _Result(index, None, type(err).__module__, type(err).__name__, str(err))
+    try:
+        return msgspec.msgpack.encode(result)
+    except Exception:  # noqa: BLE001 - text msgpack cannot hold: the caller reads the file itself
+        return msgspec.msgpack.encode(_Result(index, None))
+
+
+_LEN = 8  # bytes of a frame's length prefix (little-endian)
+
+
+def _frame(payload: bytes) -> bytes:
+    return len(payload).to_bytes(_LEN, "little") + payload
+
+
+def _frames(data: bytes) -> Iterator[bytes]:
+    """Yield the whole frames of a worker's results file (a cut-off last frame is left out)."""
+    at = 0
+    while at + _LEN <= len(data):
+        size = int.from_bytes(data[at : at + _LEN], "little")
+        if at + _LEN + size > len(data):
+            return
+        yield data[at + _LEN : at + _LEN + size]
+        at += _LEN + size
+
+
+def _claims_pipe(order: Sequence[int]) -> int | None:
+    """Return the read end of a pipe holding every index of ``order`` (see :func:`_claims`), or None."""
+    if os.name != "posix" or len(order) > _MAX_CLAIMS:
+        return None
+    data = b"".join(i.to_bytes(_INDEX, "little") for i in order)
+    try:
+        r, w = os.pipe()
+    except OSError:
+        return None
+    try:
+        os.set_blocking(w, False)
+        written = os.write(w, data)  # all of it, or the pipe's buffer is too small: deal instead
+    except OSError:
+        written = -1
+    finally:
+        os.close(w)
+    if written != len(data):
+        os.close(r)
+        return None
+    return r
+
+
+def _deal(order: Sequence[int], sizes: Sequence[int], workers: int) -> list[list[int]]:
+    """Deal the files beforehand: one to each process, then each to the least loaded (share 0 is read here)."""
+    shares: list[list[int]] = [[] for _ in range(max(1, workers))]
+    loads = [0] + [START_BYTES] * (len(shares) - 1)  # share 0 is read here, at once
+    for k, i in enumerate(order):
+        w = k if k < len(shares) else loads.index(min(loads))
+        shares[w].append(i)
+        loads[w] += sizes[i] + 1
+    return shares
 
 
 def _corpus_stats(s: TaskSamples, metrics: Sequence[str]) -> None:
@@ -212,9 +295,13 @@ def read_samples_many(
 
     The workers are ``python -c`` processes that import only :mod:`lm_eval_mtl.io` (not the
     caller's ``__main__``, as :mod:`multiprocessing`'s spawn and forkserver would: a script
-    without an ``if __name__ == "__main__":`` guard would run again in each worker). Files are
-    dealt largest first, one to each process, then each to the least loaded (a worker starts
-    :data:`START_BYTES` behind, for its start-up); this process reads its share while the workers read theirs. Each worker
+    without an ``if __name__ == "__main__":`` guard would run again in each worker). The files,
+    largest first, are taken by turns: each process (this one included, which starts at once)
+    takes the next one from a pipe of indices as it finishes one (:func:`_claims`), so a slow
+    start or a slow file does not leave the others waiting at the end. Where no such pipe can be
+    had (not POSIX, more than :data:`_MAX_CLAIMS` files, a smaller pipe buffer) the files are dealt
+    beforehand, one to each process, then each to the least loaded (a worker starts
+    :data:`START_BYTES` behind, for its start-up). Each worker
     reads its files with :func:`~lm_eval_mtl.io.samples.read_samples` (the cache included) and
     sends back the arrays in the cache's msgpack layout, so the result is the same in any process.
 
@@ -238,15 +325,17 @@ def read_samples_many(
             sizes.append(path.stat().st_size)
         except OSError:
             sizes.append(0)
-    shares: list[list[int]] = [[] for _ in range(max(1, workers))]
-    loads = [0] + [START_BYTES] * (len(shares) - 1)  # share 0 is read here, at once
     wanted = {r: list(m) for r, m in (corpus or {}).items()}
     for i, r in enumerate(requests):  # a file with corpus statistics to compute is slower to serve
         sizes[i] *= 1 + 2 * len(wanted.get(r, ()))
-    for k, i in enumerate(sorted(range(len(requests)), key=lambda i: -sizes[i])):
-        w = k if k < len(shares) else loads.index(min(loads))  # one file each, then the least loaded
-        shares[w].append(i)
-        loads[w] += sizes[i] + 1
+    order = sorted(range(len(requests)), key=lambda i: -sizes[i])
+    claims = _claims_pipe(order) if workers > 1 else None
+    if claims is not None:  # every process takes the next file as it finishes one
+        jobs = [order] * (workers - 1)
+        mine: Iterable[int] = _claims(claims)
+    else:
+        shares = _deal(order, sizes, workers)
+        jobs, mine = shares[1:], shares[0]
     import lm_eval_mtl
 
     env = dict(os.environ)  # the workers import this very lm_eval_mtl, whatever put it on sys.path
@@ -256,12 +345,13 @@ def read_samples_many(
     here: set[int] = set()
     with tempfile.TemporaryDirectory(prefix="lm-eval-mtl-workers-") as tmp:
         try:
-            for w, share in enumerate(s for s in shares[1:] if s):
+            for w, share in enumerate(s for s in jobs if s):
                 job = _Job(
                     str(samples_folder().parent),
                     enabled(),
-                    tmp,
+                    str(Path(tmp, f"results{w}.bin")),
                     [(i, str(requests[i][0]), *requests[i][1:], wanted.get(requests[i], [])) for i in share],
+                    -1 if claims is None else claims,
                 )
                 job_file = Path(tmp, f"job{w}.msgpack")
                 job_file.write_bytes(msgspec.msgpack.encode(job))
@@ -272,10 +362,11 @@ def read_samples_many(
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL,
                         env=env,
+                        pass_fds=() if claims is None else (claims,),
                     )
                 )
-            here = set(shares[0])
-            for i in shares[0]:  # this process's share, while the workers read theirs
+            for i in mine:  # this process's share, while the workers read theirs
+                here.add(i)
                 out[i] = _read_here(requests[i], wanted.get(requests[i], []))
             for proc in procs:
                 proc.wait()
@@ -286,16 +377,25 @@ def read_samples_many(
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
-        for i, (path, task, filt, _) in enumerate(requests):
-            if i in here:
-                continue
+            if claims is not None:
+                os.close(claims)
+        for w in range(len(procs)):
             try:
-                result = msgspec.msgpack.decode(Path(tmp, f"{i}.msgpack").read_bytes(), type=_Result)
-                if result.entry is not None:
-                    ext = _from_entry(result.entry)
-                    out[i] = samples_from_extract(task, filt, path, ext, result.entry.key)
-                else:
-                    out[i] = _rebuild_error(result)
-            except Exception:  # noqa: BLE001 - no (usable) result: the caller reads the file itself
-                out[i] = None
+                data = Path(tmp, f"results{w}.bin").read_bytes()
+            except OSError:  # no results: the caller reads those files itself
+                continue
+            for frame in _frames(data):
+                try:
+                    result = msgspec.msgpack.decode(frame, type=_Result)
+                    i = result.index
+                    if not 0 <= i < len(requests) or i in here:
+                        continue
+                    path, task, filt, _ = requests[i]
+                    if result.entry is not None:
+                        ext = _from_entry(result.entry)
+                        out[i] = samples_from_extract(task, filt, path, ext, result.entry.key)
+                    else:
+                        out[i] = _rebuild_error(result)
+                except Exception:  # noqa: BLE001 - no (usable) result: the caller reads the file itself
+                    continue
     return out

@@ -421,6 +421,80 @@ def test_worker_errors_reach_the_caller_unchanged(
     assert len(run.samples("t0")) == 30
 
 
+def test_a_workers_results_file_keeps_its_whole_frames() -> None:
+    payloads = [b"", b"x", bytes(range(256)) * 40]
+    data = b"".join(workers_mod._frame(x) for x in payloads)
+    assert list(workers_mod._frames(data)) == payloads
+    for cut in range(1, 9 + 1 + 8):  # inside the last frame's length prefix or payload
+        assert list(workers_mod._frames(data[:-cut])) == payloads[:2]
+    assert list(workers_mod._frames(b"")) == []
+
+
+def test_requests_a_worker_did_not_answer_are_left_to_the_caller(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tasks = _run_tasks(tmp_path)
+    folder = fx.write_run(tmp_path, tasks)
+    monkeypatch.setenv("LM_EVAL_MTL_WORKERS", "2")
+    monkeypatch.setattr(workers_mod, "_claims_pipe", lambda order: None)  # files dealt beforehand
+    monkeypatch.setattr(workers_mod, "START_BYTES", 0)  # the worker gets about half of them
+    # in the worker's process: every frame is cut off, as if it died writing it
+    cut = "import lm_eval_mtl.io.workers as w; f = w._frame; w._frame = lambda p: f(p)[:-1]"
+    monkeypatch.setattr(
+        workers_mod, "_WORKER", workers_mod._WORKER.replace("serve_job(", f"{cut}; serve_job(")
+    )
+    spy = _spy_workers(monkeypatch)
+    members = collect_members(load_run(folder), _suite(tasks))
+    ((_, results),) = spy
+    read_here = [r for r in results if isinstance(r, TaskSamples)]
+    assert len(read_here) >= 1 and results.count(None) == len(results) - len(read_here) >= 1
+    monkeypatch.setenv("LM_EVAL_MTL_WORKERS", "1")
+    again = collect_members(load_run(folder), _suite(tasks))
+    for m1, m2 in zip(members, again, strict=True):
+        assert m1.samples is not None and m2.samples is not None
+        _same(m1.samples, m2.samples)
+
+
+def test_the_processes_take_the_files_by_turns(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    tasks = _run_tasks(tmp_path)
+    folder = fx.write_run(tmp_path, tasks)
+    monkeypatch.setenv("LM_EVAL_MTL_WORKERS", "1")
+    one = collect_members(load_run(folder), _suite(tasks))
+    monkeypatch.setenv("LM_EVAL_MTL_WORKERS", "2")
+    real = workers_mod._read_here
+    read_here: list[Any] = []
+
+    def slow(request: Any, corpus: Any) -> Any:  # this process is slow: the worker takes the rest
+        read_here.append(request)
+        time.sleep(1.5)
+        return real(request, corpus)
+
+    monkeypatch.setattr(workers_mod, "_read_here", slow)
+    spy = _spy_workers(monkeypatch)
+    two = collect_members(load_run(folder), _suite(tasks))
+    ((_, results),) = spy
+    assert all(isinstance(r, TaskSamples) for r in results)  # each file read once, by one process
+    assert 1 <= len(read_here) < len(results)  # the worker took the files this process did not
+    for m1, m2 in zip(one, two, strict=True):
+        assert m1.samples is not None and m2.samples is not None
+        _same(m1.samples, m2.samples)
+
+
+def test_the_claims_pipe_holds_every_index_once() -> None:
+    order = [5, 0, 3, 70_000, 2]
+    fd = workers_mod._claims_pipe(order)
+    assert fd is not None
+    try:
+        assert list(workers_mod._claims(fd)) == order
+    finally:
+        os.close(fd)
+    assert workers_mod._claims_pipe(list(range(workers_mod._MAX_CLAIMS + 1))) is None
+
+
 def test_bad_worker_counts_are_refused(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = fx.write_run(tmp_path, {"a": fx.mc_task([1, 0], 2), "b": fx.mc_task([0, 1], 2)})
     for value in ("0", "many", "-2"):
