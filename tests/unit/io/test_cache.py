@@ -430,12 +430,25 @@ def test_a_workers_results_file_keeps_its_whole_frames() -> None:
     assert list(workers_mod._frames(b"")) == []
 
 
+def _read_alone_and_pooled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Any, Any, list[Any]]:
+    """Members of a run read in this process, then with 2 processes: (one, two, what the pool gave)."""
+    tasks = _run_tasks(tmp_path)
+    folder = fx.write_run(tmp_path, tasks)
+    monkeypatch.setenv("LM_EVAL_MTL_WORKERS", "1")
+    one = collect_members(load_run(folder), _suite(tasks))
+    monkeypatch.setenv("LM_EVAL_MTL_WORKERS", "2")
+    spy = _spy_workers(monkeypatch)
+    two = collect_members(load_run(folder), _suite(tasks))
+    ((_, results),) = spy
+    for m1, m2 in zip(one, two, strict=True):
+        assert m1.samples is not None and m2.samples is not None
+        _same(m1.samples, m2.samples)
+    return one, two, results
+
+
 def test_requests_a_worker_did_not_answer_are_left_to_the_caller(
     root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tasks = _run_tasks(tmp_path)
-    folder = fx.write_run(tmp_path, tasks)
-    monkeypatch.setenv("LM_EVAL_MTL_WORKERS", "2")
     monkeypatch.setattr(workers_mod, "_claims_pipe", lambda order: None)  # files dealt beforehand
     monkeypatch.setattr(workers_mod, "START_BYTES", 0)  # the worker gets about half of them
     # in the worker's process: every frame is cut off, as if it died writing it
@@ -443,16 +456,9 @@ def test_requests_a_worker_did_not_answer_are_left_to_the_caller(
     monkeypatch.setattr(
         workers_mod, "_WORKER", workers_mod._WORKER.replace("serve_job(", f"{cut}; serve_job(")
     )
-    spy = _spy_workers(monkeypatch)
-    members = collect_members(load_run(folder), _suite(tasks))
-    ((_, results),) = spy
+    _, _, results = _read_alone_and_pooled(tmp_path, monkeypatch)
     read_here = [r for r in results if isinstance(r, TaskSamples)]
     assert len(read_here) >= 1 and results.count(None) == len(results) - len(read_here) >= 1
-    monkeypatch.setenv("LM_EVAL_MTL_WORKERS", "1")
-    again = collect_members(load_run(folder), _suite(tasks))
-    for m1, m2 in zip(members, again, strict=True):
-        assert m1.samples is not None and m2.samples is not None
-        _same(m1.samples, m2.samples)
 
 
 def test_the_processes_take_the_files_by_turns(
@@ -460,11 +466,6 @@ def test_the_processes_take_the_files_by_turns(
 ) -> None:
     import time
 
-    tasks = _run_tasks(tmp_path)
-    folder = fx.write_run(tmp_path, tasks)
-    monkeypatch.setenv("LM_EVAL_MTL_WORKERS", "1")
-    one = collect_members(load_run(folder), _suite(tasks))
-    monkeypatch.setenv("LM_EVAL_MTL_WORKERS", "2")
     real = workers_mod._read_here
     read_here: list[Any] = []
 
@@ -474,14 +475,9 @@ def test_the_processes_take_the_files_by_turns(
         return real(request, corpus)
 
     monkeypatch.setattr(workers_mod, "_read_here", slow)
-    spy = _spy_workers(monkeypatch)
-    two = collect_members(load_run(folder), _suite(tasks))
-    ((_, results),) = spy
+    _, _, results = _read_alone_and_pooled(tmp_path, monkeypatch)
     assert all(isinstance(r, TaskSamples) for r in results)  # each file read once, by one process
     assert 1 <= len(read_here) < len(results)  # the worker took the files this process did not
-    for m1, m2 in zip(one, two, strict=True):
-        assert m1.samples is not None and m2.samples is not None
-        _same(m1.samples, m2.samples)
 
 
 def test_the_claims_pipe_holds_every_index_once() -> None:
