@@ -84,9 +84,9 @@ if TYPE_CHECKING:
     from lm_eval_mtl.io import read_samples as read_samples
     from lm_eval_mtl.io.atomic import atomic_write_text as atomic_write_text
     from lm_eval_mtl.io.atomic import check_output_path as check_output_path
+    from lm_eval_mtl.io.columns import DocFields as DocFields
     from lm_eval_mtl.io.runs import ModelFolder as ModelFolder
     from lm_eval_mtl.io.runs import find_model_runs as find_model_runs
-    from lm_eval_mtl.io.samples import DocFields as DocFields
     from lm_eval_mtl.jsonout import json_clean as json_clean
     from lm_eval_mtl.jsonout import json_dumps as json_dumps
     from lm_eval_mtl.jsonout import json_float as json_float
@@ -204,7 +204,7 @@ _API: dict[str, str] = {
     "WildClusterResult": "lm_eval_mtl.stats.wild",
     "WildComposite": "lm_eval_mtl.stats.wild_composite",
     "LiveLine": "lm_eval_mtl.demo.progress",
-    "DocFields": "lm_eval_mtl.io.samples",
+    "DocFields": "lm_eval_mtl.io.columns",
     "display_path": "lm_eval_mtl.demo.run",
     "WildStratum": "lm_eval_mtl.stats.wild_composite",
     "wild_composite": "lm_eval_mtl.stats.wild_composite",

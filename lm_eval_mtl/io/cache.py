@@ -58,7 +58,8 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
-    from lm_eval_mtl.io.samples import DocFields, Extract
+    from lm_eval_mtl.io.columns import DocFields
+    from lm_eval_mtl.io.samples import Extract
     from lm_eval_mtl.stats.corpus import CorpusStats
 
 __all__ = [
@@ -233,7 +234,7 @@ def _doc_entry(df: DocFields) -> _Doc:
 
 def _doc_fields(d: _Doc, n: int) -> DocFields:
     """Return the doc fields of ``n`` items stored in ``d``, checked to hold together (ValueError if not)."""
-    from lm_eval_mtl.io.samples import DocFields
+    from lm_eval_mtl.io.columns import DocFields
 
     doc_fields = DocFields(
         keys={name: tuple(k) for name, k in zip(d.names, d.keys, strict=True)},

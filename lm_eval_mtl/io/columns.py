@@ -2,20 +2,20 @@
 
 :class:`Columns` holds, for the records of one filter, the doc ids, hashes, metric values, request
 counts and (when asked) doc-field codes as plain lists, filled one record at a time (:meth:`Columns.add`, the
-typed and generic decoders alike).
+typed and generic decoders alike); :class:`DocFields` is what the doc-field codes become.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["BIG", "FIXED_KEYS", "FIXED_ORDER", "PAIR_METRICS", "Columns", "value_key"]
+__all__ = ["BIG", "FIXED_KEYS", "FIXED_ORDER", "PAIR_METRICS", "Columns", "DocFields", "value_key"]
 
 FIXED_ORDER = (
     *("doc_id", "filter", "metrics", "doc_hash", "prompt_hash", "target_hash", "doc", "arguments"),
@@ -56,6 +56,53 @@ def _str_keys(values: Sequence[str]) -> list[bytes]:
     for utf8 in (v.encode("utf-8", "surrogatepass") for v in values):
         out.append(b"s" + utf8 if len(utf8) <= _LONG else b"h" + blake(utf8, digest_size=16).digest())
     return out
+
+
+@dataclass(frozen=True)
+class DocFields:
+    """The top-level scalar fields of each item's doc, as compact keys (for cluster labels).
+
+    A key stands for a JSON value: equal keys, equal values
+    (:func:`lm_eval_mtl.io.decode.value_key`). Lists and objects are not kept.
+    """
+
+    keys: Mapping[str, tuple[bytes, ...]]
+    """Field -> its distinct value keys, in order of first appearance."""
+    codes: Mapping[str, npt.NDArray[np.int64]]
+    """Field -> per item: index into :attr:`keys` (-1: the doc lacks the field; -2: not a scalar)."""
+    keysets: tuple[tuple[str, ...], ...]
+    """Distinct sorted field-name sets of the docs."""
+    keyset_index: npt.NDArray[np.int64]
+    """Per item: index into :attr:`keysets`."""
+
+    def __len__(self) -> int:
+        return int(self.keyset_index.shape[0])
+
+    @staticmethod
+    def concat(parts: Sequence[DocFields]) -> DocFields:
+        """Join the fields of consecutive item ranges (equal values get one code across parts)."""
+        names: dict[str, None] = {}
+        for p in parts:
+            names.update(dict.fromkeys(p.keys))
+        keys: dict[str, tuple[bytes, ...]] = {}
+        codes: dict[str, npt.NDArray[np.int64]] = {}
+        for name in names:
+            vocab: dict[bytes, int] = {}
+            cols = []
+            for p in parts:
+                if name not in p.keys:
+                    cols.append(np.full(len(p), -1, dtype=np.int64))
+                    continue
+                remap = np.array([vocab.setdefault(k, len(vocab)) for k in p.keys[name]] + [-2, -1], np.int64)
+                cols.append(remap[p.codes[name]])  # -2 and -1 index the last two entries: kept
+            keys[name] = tuple(vocab)
+            codes[name] = np.concatenate(cols)
+        sets: dict[tuple[str, ...], int] = {}
+        index = [
+            np.array([sets.setdefault(ks, len(sets)) for ks in p.keysets] + [0], np.int64)[p.keyset_index]
+            for p in parts
+        ]
+        return DocFields(keys, codes, tuple(sets), np.concatenate(index) if index else np.zeros(0, np.int64))
 
 
 @dataclass
@@ -156,15 +203,8 @@ class Columns:
                 return
         self.names.update(dict.fromkeys(k for k in keys if k not in self.names))
 
-    def doc_fields(
-        self, n: int
-    ) -> tuple[
-        dict[str, tuple[bytes, ...]],
-        dict[str, npt.NDArray[np.int64]],
-        tuple[tuple[str, ...], ...],
-        npt.NDArray[np.int64],
-    ]:
-        """Return the parts of :class:`~lm_eval_mtl.io.samples.DocFields` for the ``n`` items added."""
+    def doc_fields(self, n: int) -> DocFields:
+        """Return the :class:`DocFields` of the ``n`` items added."""
         codes = {}
         keys = {}
         for name, (col, vocab) in self.doc_cols.items():
@@ -175,4 +215,4 @@ class Columns:
                 keys[name] = tuple(_str_keys(vs))
             else:
                 keys[name] = tuple(k if isinstance(k, bytes) else value_key(k) or b"" for k in vs)
-        return keys, codes, tuple(self.doc_sets), np.array(self.doc_set_index, dtype=np.int64)
+        return DocFields(keys, codes, tuple(self.doc_sets), np.array(self.doc_set_index, dtype=np.int64))

@@ -33,7 +33,7 @@ import msgspec
 
 from lm_eval_mtl.errors import ResultsFormatError
 from lm_eval_mtl.io.columns import BIG as _BIG
-from lm_eval_mtl.io.columns import FIXED_KEYS, PAIR_METRICS, Columns, value_key
+from lm_eval_mtl.io.columns import FIXED_KEYS, PAIR_METRICS, Columns, DocFields, value_key
 from lm_eval_mtl.io.columns import FIXED_ORDER as _FIXED_ORDER
 from lm_eval_mtl.io.values import opt_int
 
@@ -445,8 +445,8 @@ def read_docs(path: Path, lines: Sequence[int]) -> list[Mapping[str, Any]]:
     return [found.get(x, {}) for x in lines]
 
 
-def read_doc_fields(path: Path, lines: Sequence[int], doc_ids: Sequence[int]) -> tuple[Any, ...]:
-    """Code the docs' top-level fields of the records at ``lines`` of ``path`` (the parts of a ``DocFields``).
+def read_doc_fields(path: Path, lines: Sequence[int], doc_ids: Sequence[int]) -> DocFields:
+    """Code the docs' top-level fields of the records at ``lines`` of ``path``.
 
     ``doc_ids`` are the records' ids as first read: a record that now has another id, or a
     line that is gone, means the file changed since.

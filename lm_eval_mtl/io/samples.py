@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from lm_eval_mtl.errors import MissingMetricError, ResultsFormatError
-from lm_eval_mtl.io.columns import FIXED_KEYS, PAIR_METRICS
+from lm_eval_mtl.io.columns import FIXED_KEYS, PAIR_METRICS, DocFields
 from lm_eval_mtl.io.decode import scan_file
 from lm_eval_mtl.io.names import SAMPLES_NAME as _SAMPLES_NAME
 from lm_eval_mtl.io.values import is_metric_number as _is_metric_number
@@ -43,53 +43,6 @@ __all__ = [
     "read_samples",
     "samples_from_extract",
 ]
-
-
-@dataclass(frozen=True)
-class DocFields:
-    """The top-level scalar fields of each item's doc, as compact keys (for cluster labels).
-
-    A key stands for a JSON value: equal keys, equal values
-    (:func:`lm_eval_mtl.io.decode.value_key`). Lists and objects are not kept.
-    """
-
-    keys: Mapping[str, tuple[bytes, ...]]
-    """Field -> its distinct value keys, in order of first appearance."""
-    codes: Mapping[str, npt.NDArray[np.int64]]
-    """Field -> per item: index into :attr:`keys` (-1: the doc lacks the field; -2: not a scalar)."""
-    keysets: tuple[tuple[str, ...], ...]
-    """Distinct sorted field-name sets of the docs."""
-    keyset_index: npt.NDArray[np.int64]
-    """Per item: index into :attr:`keysets`."""
-
-    def __len__(self) -> int:
-        return int(self.keyset_index.shape[0])
-
-    @staticmethod
-    def concat(parts: Sequence[DocFields]) -> DocFields:
-        """Join the fields of consecutive item ranges (equal values get one code across parts)."""
-        names: dict[str, None] = {}
-        for p in parts:
-            names.update(dict.fromkeys(p.keys))
-        keys: dict[str, tuple[bytes, ...]] = {}
-        codes: dict[str, npt.NDArray[np.int64]] = {}
-        for name in names:
-            vocab: dict[bytes, int] = {}
-            cols = []
-            for p in parts:
-                if name not in p.keys:
-                    cols.append(np.full(len(p), -1, dtype=np.int64))
-                    continue
-                remap = np.array([vocab.setdefault(k, len(vocab)) for k in p.keys[name]] + [-2, -1], np.int64)
-                cols.append(remap[p.codes[name]])  # -2 and -1 index the last two entries: kept
-            keys[name] = tuple(vocab)
-            codes[name] = np.concatenate(cols)
-        sets: dict[tuple[str, ...], int] = {}
-        index = [
-            np.array([sets.setdefault(ks, len(sets)) for ks in p.keysets] + [0], np.int64)[p.keyset_index]
-            for p in parts
-        ]
-        return DocFields(keys, codes, tuple(sets), np.concatenate(index) if index else np.zeros(0, np.int64))
 
 
 @dataclass(frozen=True)
@@ -178,9 +131,7 @@ class TaskSamples:
         start = 0
         for path, count in self.sources:
             span = slice(start, start + count)
-            parts.append(
-                DocFields(*read_doc_fields(path, self.lines[span].tolist(), self.doc_ids[span].tolist()))
-            )
+            parts.append(read_doc_fields(path, self.lines[span].tolist(), self.doc_ids[span].tolist()))
             start += count
         return parts[0] if len(parts) == 1 else DocFields.concat(parts)
 
@@ -398,7 +349,7 @@ def extract_samples(
         pairs=pairs,
         nested=nested,
         filters_available=tuple(scan.filters),
-        doc_fields=DocFields(*scan.doc_fields(n)) if docs else None,
+        doc_fields=scan.doc_fields(n) if docs else None,
     )
 
 
