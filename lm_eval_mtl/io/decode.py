@@ -164,24 +164,14 @@ def _generic_record(scan: Columns, lineno: int, rec: Mapping[str, Any]) -> None:
 
 def _generic_line(scan: Columns, path: Path, lineno: int, raw: bytes) -> None:
     """Decode one line with :func:`~lm_eval_mtl.io.files.loads_strict`, with the reader's exact errors."""
-    from lm_eval_mtl.io.files import json_problem, loads_strict
+    from lm_eval_mtl.io.files import loads_or_refuse
 
     line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
     if not line.strip():
         return
     scan.n_records += 1
-    try:
-        rec = loads_strict(line)
-    except json.JSONDecodeError as err:
-        trunc = "" if line.endswith("\n") else " (the last line is cut off: the file looks truncated)"
-        raise ResultsFormatError(
-            f"{path}:{lineno}: invalid JSON at column {err.colno}: {err.msg}{trunc}."
-        ) from None
-    except (ValueError, RecursionError) as err:
-        problem = json_problem(err)
-        if problem is None:  # pragma: no cover - every ValueError of json.loads is named above
-            raise
-        raise ResultsFormatError(f"{path}:{lineno}: {problem}; expected {SAMPLES_WHAT}.") from None
+    trunc = "" if line.endswith("\n") else " (the last line is cut off: the file looks truncated)"
+    rec = loads_or_refuse(line, path, what=SAMPLES_WHAT, line=lineno, suffix=lambda err: trunc)
     if not isinstance(rec, Mapping) or "doc_id" not in rec:
         raise ResultsFormatError(
             f"{path}:{lineno}: not an lm-eval samples record (expected an object with 'doc_id')."
@@ -400,7 +390,7 @@ def _records_at(path: Path, lines: Sequence[int]) -> Iterator[tuple[int, Any, An
         ResultsFormatError: Such a line is no longer a JSON record, or its doc holds a top-level
             integer of more than 300 digits.
     """
-    from lm_eval_mtl.io.files import json_problem, loads_strict
+    from lm_eval_mtl.io.files import loads_or_refuse
 
     wanted = set(lines)
     last = max(wanted, default=0)
@@ -416,17 +406,13 @@ def _records_at(path: Path, lines: Sequence[int]) -> Iterator[tuple[int, Any, An
                     raise ValueError("a top-level doc field of more than 300 digits")
                 doc_id = rec.doc_id
             except (msgspec.MsgspecError, ValueError, RecursionError):
-                try:
-                    full = loads_strict(raw.decode("utf-8-sig" if lineno == 1 else "utf-8"))
-                except json.JSONDecodeError:
-                    raise ResultsFormatError(
-                        f"{path}:{lineno}: the record cannot be read again for its doc; the file changed since "
-                        "it was read."
-                    ) from None
-                except (ValueError, RecursionError) as err:
-                    raise ResultsFormatError(
-                        f"{path}:{lineno}: {json_problem(err) or err}; expected {SAMPLES_WHAT}."
-                    ) from None
+                full = loads_or_refuse(
+                    raw.decode("utf-8-sig" if lineno == 1 else "utf-8"),
+                    path,
+                    what=SAMPLES_WHAT,
+                    line=lineno,
+                    suffix=lambda err: " (the file changed since it was read)",
+                )
                 doc_id, doc = (
                     (full.get("doc_id"), full.get("doc")) if isinstance(full, Mapping) else (None, None)
                 )

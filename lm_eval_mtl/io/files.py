@@ -26,6 +26,7 @@ __all__ = [
     "file_kind",
     "iter_file_lines",
     "json_problem",
+    "loads_or_refuse",
     "loads_strict",
     "read_input_bytes",
 ]
@@ -191,6 +192,42 @@ def json_problem(err: BaseException) -> str | None:
     if isinstance(err, ValueError) and not isinstance(err, json.JSONDecodeError):
         return f"a JSON number cannot be read ({str(err).split(';')[0]})"
     return None
+
+
+def loads_or_refuse(
+    text: str,
+    path: Path,
+    *,
+    what: str,
+    line: int | None = None,
+    suffix: Callable[[json.JSONDecodeError], str] = lambda err: "",
+) -> Any:
+    """:func:`loads_strict` of ``text``, read from ``path``; a failure is a one-line error naming the place.
+
+    Args:
+        text: The JSON text (a whole file, or one line of it).
+        path: The file, for the message.
+        what: What the file should be, for the message.
+        line: The line ``text`` is (None: ``text`` is the whole file, and a syntax error names its own line).
+        suffix: Text added to a syntax error's message (a hint such as "the file looks truncated").
+
+    Raises:
+        ResultsFormatError: Invalid JSON (line and column), a repeated key, a number too long
+            or nesting too deep.
+    """
+    try:
+        return loads_strict(text)
+    except json.JSONDecodeError as err:
+        at = err.lineno if line is None else line
+        raise ResultsFormatError(
+            f"{path}:{at}: invalid JSON at column {err.colno}: {err.msg}{suffix(err)}."
+        ) from None
+    except (ValueError, RecursionError) as err:
+        problem = json_problem(err)
+        if problem is None:  # pragma: no cover - every ValueError of json.loads is named above
+            raise
+        where = f"{path}" if line is None else f"{path}:{line}"
+        raise ResultsFormatError(f"{where}: {problem}; expected {what}.") from None
 
 
 def iter_file_lines(

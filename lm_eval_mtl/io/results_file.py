@@ -44,23 +44,18 @@ _RESULTS_WHAT = "an lm-eval results JSON file (results_<timestamp>.json)"
 
 
 def _load_json(path: Path) -> Any:
-    from lm_eval_mtl.io.files import decode_utf8, json_problem, loads_strict, read_input_bytes
+    from lm_eval_mtl.io.files import decode_utf8, loads_or_refuse, read_input_bytes
 
     text = decode_utf8(read_input_bytes(path, what=_RESULTS_WHAT), path, what=_RESULTS_WHAT)
     if not text.strip():
         raise ResultsFormatError(f"{path}: the file is empty; expected an lm-eval results JSON.")
-    try:
-        return loads_strict(text)
-    except json.JSONDecodeError as err:
-        truncated = " (the file looks truncated)" if err.pos >= len(text.rstrip()) - 1 else ""
-        raise ResultsFormatError(
-            f"{path}:{err.lineno}: invalid JSON at column {err.colno}: {err.msg}{truncated}."
-        ) from None
-    except (ValueError, RecursionError) as err:
-        problem = json_problem(err)
-        if problem is None:  # pragma: no cover - every ValueError of json.loads is named above
-            raise
-        raise ResultsFormatError(f"{path}: {problem}; expected {_RESULTS_WHAT}.") from None
+    end = len(text.rstrip()) - 1
+    return loads_or_refuse(
+        text,
+        path,
+        what=_RESULTS_WHAT,
+        suffix=lambda err: " (the file looks truncated)" if err.pos >= end else "",
+    )
 
 
 def _check_domains(path: Path, task: str, metrics: Mapping[MetricKey, MetricValue]) -> None:

@@ -256,6 +256,11 @@ def test_docs_of_a_file_changed_since_it_was_read_are_refused(tmp_path: Path) ->
     _write(p, [_record(i) for i in (0, 1, 3, 2)])  # records 2 and 3 swapped
     with pytest.raises(ResultsFormatError, match=r":3: the record is not the one read before \(doc_id 2\)"):
         s.clusters("passage")
+    p.write_text(json.dumps(_record(0)) + "\n" + json.dumps(_record(1))[:-1] + "\n", encoding="utf-8")
+    with pytest.raises(
+        ResultsFormatError, match=r":2: invalid JSON at column .*the file changed since it was read"
+    ):
+        s.clusters("passage")
     _write(p, [_record(0)])  # lines gone
     with pytest.raises(ResultsFormatError, match=r":2: the record is not the one read before"):
         s.clusters("passage")
