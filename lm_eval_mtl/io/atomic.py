@@ -9,8 +9,8 @@ demo's report) goes through :func:`atomic_write_text`, :func:`atomic_write_bytes
   Windows): a reader sees the old file or the new one, never a part of either;
 * on any failure (a full disk, an interrupt, an exception in the code that renders the file)
   the temporary file is removed and the old file is left as it was;
-* an output path that resolves to one of the ``inputs`` (same resolved path, or
-  :func:`os.path.samefile` where both exist: hard links and symlinks included) is refused
+* an output path that is one of the ``inputs`` (the same file where both exist, by
+  :func:`os.path.samestat`: hard links and symlinks included; else the same resolved path) is refused
   before anything is written, and so is an existing folder; a missing parent folder is
   created.
 
@@ -40,13 +40,36 @@ def _resolve(p: Path) -> Path:
         return Path(os.path.abspath(p))
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    if _resolve(a) == _resolve(b):
-        return True
+def _stat(p: Path) -> os.stat_result | None:
     try:
-        return os.path.samefile(a, b)
-    except OSError:  # one of them does not exist (or cannot be stat'ed)
-        return False
+        return os.stat(p)
+    except (OSError, ValueError):  # missing, unreadable, or a name the system refuses
+        return None
+
+
+class _Target:
+    """The path about to be written, resolved and stat'ed once, to compare with each input."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._resolved: Path | None = None
+        self.st = _stat(path)
+        if self.st is None:  # ``sub/../in.csv`` with ``sub`` missing is ``in.csv`` once written
+            self.st = _stat(self._resolve())
+
+    def _resolve(self) -> Path:
+        if self._resolved is None:
+            self._resolved = _resolve(self.path)
+        return self._resolved
+
+    def is_(self, other: Path) -> bool:
+        """Whether ``other`` is this file: the same file where both exist, else the same resolved path."""
+        st = _stat(other)
+        if st is not None and self.st is not None:
+            return os.path.samestat(st, self.st)
+        if st is not None or self.st is not None:
+            return False  # one exists, the other does not: distinct resolved paths
+        return _resolve(other) == self._resolve()
 
 
 def check_output_path(path: PathLike, inputs: Iterable[PathLike] = ()) -> Path:
@@ -67,9 +90,10 @@ def check_output_path(path: PathLike, inputs: Iterable[PathLike] = ()) -> Path:
     out = Path(path).expanduser()
     if str(path) == "":
         raise OutputPathError("the output path is empty; give a file name.")
+    target = _Target(out)
     for inp in inputs:
         ip = Path(inp)
-        if _same_file(out, ip):
+        if target.is_(ip):
             raise OutputPathError(
                 f"output path {out} is the input file {ip}; writing it would overwrite the input. "
                 "Choose another output path."
@@ -80,7 +104,8 @@ def check_output_path(path: PathLike, inputs: Iterable[PathLike] = ()) -> Path:
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
     if ancestor.exists() and not ancestor.is_dir():
-        hit = next((Path(i) for i in inputs if _same_file(ancestor, Path(i))), None)
+        folder = _Target(ancestor)
+        hit = next((Path(i) for i in inputs if folder.is_(Path(i))), None)
         what = f"the input file {hit}" if hit is not None else "a file, not a folder"
         raise OutputPathError(f"cannot write {out}: {ancestor} is {what}. Choose another output path.")
     return out

@@ -38,12 +38,13 @@ def components(members: Sequence[Member], run: RunResult, with_samples: bool) ->
         for j in range(i + 1, len(members)):
             if members[i].spec.overlap_key == members[j].spec.overlap_key or leaves[i] & leaves[j]:
                 union(i, j)
-    owner: dict[str, int] = {}  # one pass over the hashes: a hash seen in two members joins them
-    for i, hs in enumerate(hashes):
-        for h in hs:
-            j = owner.setdefault(h, i)
-            if j != i:
-                union(i, j)
+    if len(set().union(*hashes)) < sum(map(len, hashes)):  # some hash is in two members
+        owner: dict[str, int] = {}  # one pass over the hashes: a hash seen in two members joins them
+        for i, hs in enumerate(hashes):
+            for h in hs:
+                j = owner.setdefault(h, i)
+                if j != i:
+                    union(i, j)
     groups: dict[int, list[int]] = {}
     for i in range(len(members)):
         groups.setdefault(find(i), []).append(i)

@@ -24,7 +24,7 @@ import numpy.typing as npt
 
 from lm_eval_mtl.errors import DegenerateDataWarning, InsufficientDataError
 from lm_eval_mtl.stats._common import ConfidenceInterval, check_confidence_level
-from lm_eval_mtl.stats._special import ndtr, ndtri
+from lm_eval_mtl.stats._special import NDTRI_TABLE, ndtr, ndtri
 
 __all__ = [
     "analytic_se_mean",
@@ -42,24 +42,16 @@ FloatArray = npt.NDArray[np.float64]
 
 
 Z_TABLE = {
-    0.5: 0.6744897501960817,
-    0.68: 0.9944578832097535,
-    0.8: 1.2815515655446004,
-    0.9: 1.6448536269514722,
-    0.95: 1.959963984540054,
-    0.98: 2.3263478740408408,
-    0.99: 2.5758293035489004,
-    0.995: 2.807033768343811,
-    0.999: 3.2905267314919255,
+    level: NDTRI_TABLE[0.5 + level / 2.0] for level in (0.5, 0.68, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
 }
-"""``float(scipy.special.ndtri(0.5 + level / 2))`` for the usual levels, bit for bit (a test checks
-each against scipy): rendering a table of intervals then needs no ``scipy.special`` import (0.1 s)."""
+"""``float(scipy.special.ndtri(0.5 + level / 2))`` for the usual levels, bit for bit (from
+:data:`lm_eval_mtl.stats._special.NDTRI_TABLE`): rendering a table of intervals then needs no
+``scipy.special`` import (0.1 s)."""
 
 
 def _z(confidence_level: float) -> float:
     """Two-sided normal quantile ``z_{1-alpha/2}`` for ``confidence_level = 1 - alpha``."""
-    z = Z_TABLE.get(confidence_level)
-    return z if z is not None else float(ndtri(0.5 + confidence_level / 2.0))
+    return float(ndtri(0.5 + confidence_level / 2.0))
 
 
 def _as_1d_finite(x: npt.ArrayLike, name: str, *, min_size: int = 1) -> FloatArray:

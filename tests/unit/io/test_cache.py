@@ -137,6 +137,34 @@ def test_a_second_read_comes_from_the_cache(
     assert again.cache_key == first.cache_key
 
 
+def test_a_link_to_the_file_shares_its_entry_and_a_copy_does_not(
+    root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key names the file (device, inode), not the path that reaches it."""
+    import shutil
+
+    path = _write(tmp_path / "samples_t_2026-01-01T00-00-00.jsonl", [1.0, 0.0, 1.0])
+    first = read_samples(path)
+    copy = tmp_path / "copy" / path.name
+    copy.parent.mkdir()
+    shutil.copy2(path, copy)  # same bytes, same mtime: another file, another entry
+    assert read_samples(copy).cache_key != first.cache_key
+    assert len([e for e in _entries(root) if e.name.startswith("s-")]) == 2
+    link = tmp_path / "link" / path.name
+    link.parent.mkdir()
+    link.symlink_to(path)
+    hard = tmp_path / "hard.jsonl"
+    os.link(path, hard)
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns))  # a new link changed the ctime
+    first = read_samples(path)
+    _forbid_decoding(monkeypatch)
+    for other in (link, hard):
+        again = read_samples(other, task="t")
+        _same(first, again)
+        assert again.cache_key == first.cache_key and again.path == other
+    assert len([e for e in _entries(root) if e.name.startswith("s-")]) == 3
+
+
 def test_a_changed_file_is_never_served_stale(
     root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

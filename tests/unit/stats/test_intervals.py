@@ -42,6 +42,27 @@ def test_the_z_table_is_scipys_ndtri_bit_for_bit() -> None:
     assert _z(0.97) == float(ndtri(0.985))  # a level off the table: scipy's value
 
 
+def test_the_ndtri_table_is_scipys_bit_for_bit_and_covers_the_usual_levels_and_powers() -> None:
+    from scipy.special import ndtri as scipy_ndtri
+
+    from lm_eval_mtl.stats._special import NDTRI_TABLE, ndtri
+    from lm_eval_mtl.stats.multiple import minimum_detectable_effect
+
+    for p, z in NDTRI_TABLE.items():
+        assert z == float(scipy_ndtri(p)), p
+    for level in (0.5, 0.68, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999):
+        assert 0.5 + level / 2.0 in NDTRI_TABLE and 1 - (1 - level) / 2 in NDTRI_TABLE, level
+        alpha = 1.0 - level  # minimum_detectable_effect's own arithmetic
+        assert 1.0 - alpha / 2.0 in NDTRI_TABLE, level
+    for power in (0.8, 0.9, 0.95, 0.99):
+        assert power in NDTRI_TABLE
+    assert ndtri(0.123) == scipy_ndtri(0.123)  # off the table: scipy itself
+    np.testing.assert_array_equal(ndtri(np.array([0.975, 0.8])), scipy_ndtri(np.array([0.975, 0.8])))
+    se = 0.0123
+    want = float((scipy_ndtri(1.0 - 0.05 / 2.0) + scipy_ndtri(0.8)) * se)
+    assert minimum_detectable_effect(se, 0.05, 0.8) == want
+
+
 def test_normal_interval_nan_se_gives_nan_interval() -> None:
     ci = normal_interval(0.5, math.nan)
     assert math.isnan(ci.low) and math.isnan(ci.high)
