@@ -17,7 +17,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lm_eval_mtl.analysis.correlate import CorrelationStudy
+    from lm_eval_mtl.analysis.correlate_result import CorrelationStudy
 
 __all__ = ["correlation_records"]
 

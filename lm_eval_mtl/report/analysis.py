@@ -46,7 +46,7 @@ def comparison_tables(c: ModelComparison) -> list[Table]:
     normalizes them) and, on the composite row, each run's composite; the raw values are in
     :meth:`ModelComparison.tidy` (``raw_a``, ``raw_b``). An unknown item count is left empty.
     """
-    from lm_eval_mtl.analysis.compare import item_count
+    from lm_eval_mtl.analysis.compare_result import item_count
 
     tables: list[Table] = []
     level = f"{c.confidence_level:.0%}"

@@ -98,7 +98,7 @@ class TaskScore:
             span = self.ceiling - self.chance
             return ConfidenceInterval((lo - self.chance) / span, (hi - self.chance) / span)
         if self.df is not None:
-            from lm_eval_mtl.stats.clusters import t_critical
+            from lm_eval_mtl.stats.student_t import t_critical
 
             half = t_critical(self.df, confidence_level) * self.se
             return ConfidenceInterval(self.normalized - half, self.normalized + half)

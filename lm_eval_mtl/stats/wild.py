@@ -25,8 +25,9 @@ from lm_eval_mtl.stats._common import (
     check_confidence_level,
     check_n_resamples,
 )
-from lm_eval_mtl.stats.clusters import cluster_totals, t_critical
+from lm_eval_mtl.stats.clusters import cluster_totals
 from lm_eval_mtl.stats.intervals import _as_1d_finite
+from lm_eval_mtl.stats.student_t import t_critical
 
 __all__ = [
     "EXACT_MAX_PATTERNS",
